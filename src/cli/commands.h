@@ -1,0 +1,13 @@
+// Each subcommand registers itself on the CLI11 app; the callback runs the stage and
+// sets the process exit code (0 ok, non-zero with a one-line reason on stderr).
+#pragma once
+#include <CLI/CLI.hpp>
+
+namespace orderlake::cli {
+// Exit code of the subcommand that ran; set by the subcommand's callback.
+int& exit_code();
+
+void add_generate_command(CLI::App& app);
+void add_etl_command(CLI::App& app);
+void add_query_command(CLI::App& app);
+}  // namespace orderlake::cli

@@ -1,0 +1,86 @@
+// `orderlake etl`: the Glue job (batch mode).
+#include <unistd.h>
+
+#include <cstdio>
+#include <memory>
+
+#include "cli/commands.h"
+#include "core/log.h"
+#include "core/region.h"
+#include "etl/job.h"
+
+namespace orderlake::cli {
+
+void add_etl_command(CLI::App& app) {
+  struct Args {
+    std::string data_dir = "./orderlake-data";
+    std::string input, lake, regions;
+    etl::EtlOptions opt;
+    size_t memory_mb = 1024;
+    bool progress = false, no_progress = false, json = false;
+  };
+  auto a = std::make_shared<Args>();
+  auto* cmd = app.add_subcommand("etl", "Transform raw order records into the curated Parquet table (the Glue job)");
+  cmd->footer(R"(
+Reads every raw object under --input that earlier runs have not processed (CSV or JSON
+lines, plain or gzip), applies the order transformation (OrderID, TotalAmountUSD, date and
+hour, OrderTag, Region; records without CustomerID or with non-positive Quantity or
+UnitPrice are filtered), and publishes Parquet files partitioned by Country and
+InvoiceDateOnly under <lake>/<table>/. Unparseable records go to
+<lake>/_quarantine/<table>/<run>.jsonl with their reason and source position; the
+data-quality summary of each run is kept in <lake>/_orderlake/<table>/runs/.
+
+Examples:
+  orderlake etl --input ./orderlake-data/logs --lake ./orderlake-data/lake
+  orderlake etl --data-dir /srv/orderlake --json > run.json
+  orderlake etl --input raw/ --lake lake/ --usd-rate 0.0125 --high-threshold 250)");
+  cmd->add_option("--data-dir", a->data_dir, "Root of the defaults: input <data-dir>/logs, lake <data-dir>/lake")
+      ->capture_default_str();
+  cmd->add_option("--input", a->input, "Directory of raw objects (path or file://)");
+  cmd->add_option("--lake", a->lake, "Lake root (path or file://); the table is <lake>/<table>");
+  cmd->add_option("--table", a->opt.table, "Table name")->capture_default_str();
+  cmd->add_option("--usd-rate", a->opt.transform.usd_rate, "TotalAmountUSD = TotalAmount * rate")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--high-threshold", a->opt.transform.high_threshold,
+                  "OrderTag is High when TotalAmount is above this")->capture_default_str();
+  cmd->add_option("--regions", a->regions, "CSV file of country,region lines replacing the built-in mapping")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--max-record-bytes", a->opt.transform.max_record_bytes, "Longer records are quarantined")
+      ->capture_default_str()->check(CLI::Range(size_t{64}, size_t{1} << 30));
+  cmd->add_option("--threads", a->opt.threads, "Parsing and writing threads (0 = one per core)")
+      ->capture_default_str()->check(CLI::Range(0, 256));
+  cmd->add_option("--memory-mb", a->memory_mb, "Rows buffered before files are written, in MiB")
+      ->capture_default_str()->check(CLI::Range(size_t{16}, size_t{1} << 20));
+  cmd->add_flag("--progress", a->progress, "Print progress every two seconds (default when stderr is a terminal)");
+  cmd->add_flag("--no-progress", a->no_progress, "Never print progress");
+  cmd->add_flag("--json", a->json, "Print the run summary as JSON on stdout");
+
+  cmd->callback([a] {
+    etl::EtlOptions opt = a->opt;
+    opt.input = a->input.empty() ? a->data_dir + "/logs" : a->input;
+    opt.lake = a->lake.empty() ? a->data_dir + "/lake" : a->lake;
+    opt.memory_budget = a->memory_mb << 20;
+    opt.progress = !a->no_progress && (a->progress || ::isatty(2));
+    std::unique_ptr<RegionMap> regions;
+    if (!a->regions.empty()) {
+      auto r = RegionMap::FromFile(a->regions);
+      if (!r.ok()) {
+        std::fprintf(stderr, "orderlake etl: %s\n", r.status().message().c_str());
+        exit_code() = 2;
+        return;
+      }
+      regions = std::make_unique<RegionMap>(std::move(r).value());
+      opt.transform.regions = regions.get();
+    }
+    auto res = etl::run_etl(opt);
+    if (!res.ok()) {
+      std::fprintf(stderr, "orderlake etl: %s\n", res.status().message().c_str());
+      exit_code() = 1;
+      return;
+    }
+    std::fputs(res->to_text().c_str(), stderr);
+    if (a->json) std::printf("%s\n", res->to_json().dump(2).c_str());
+  });
+}
+
+}  // namespace orderlake::cli

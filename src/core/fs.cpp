@@ -1,0 +1,115 @@
+#include "core/fs.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <random>
+
+namespace orderlake::fs {
+
+Result<std::string> read_file(const std::filesystem::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::Errorf("cannot open {}: {}", path.string(), std::strerror(errno));
+  std::string out;
+  char buf[1 << 16];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int e = errno;
+      ::close(fd);
+      return Status::Errorf("cannot read {}: {}", path.string(), std::strerror(e));
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+Status fsync_path(const std::filesystem::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::Errorf("cannot open {} to sync it: {}", path.string(), std::strerror(errno));
+  int rc = ::fsync(fd);
+  int e = errno;
+  ::close(fd);
+  if (rc != 0) return Status::Errorf("fsync {} failed: {}", path.string(), std::strerror(e));
+  return Status::OK();
+}
+
+Status create_directories(const std::filesystem::path& path) {
+  std::error_code ec;
+  std::filesystem::create_directories(path, ec);
+  if (ec) return Status::Errorf("cannot create directory {}: {}", path.string(), ec.message());
+  return Status::OK();
+}
+
+Status write_file_atomic(const std::filesystem::path& path, std::string_view data) {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  auto dir = path.parent_path();
+  if (dir.empty()) dir = ".";
+  ORDERLAKE_RETURN_IF_ERROR(fs::create_directories(dir));
+  auto tmp = dir / fmt::format(".{}.{:x}.tmp", path.filename().string(), rng());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::Errorf("cannot create {}: {}", tmp.string(), std::strerror(errno));
+  const char* p = data.data();
+  size_t left = data.size();
+  while (left > 0) {
+    ssize_t n = ::write(fd, p, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int e = errno;
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return Status::Errorf("cannot write {}: {}", tmp.string(), std::strerror(e));
+    }
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0) {
+    int e = errno;
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return Status::Errorf("fsync {} failed: {}", tmp.string(), std::strerror(e));
+  }
+  ::close(fd);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    int e = errno;
+    ::unlink(tmp.c_str());
+    return Status::Errorf("cannot rename {} to {}: {}", tmp.string(), path.string(), std::strerror(e));
+  }
+  return fsync_path(dir);
+}
+
+std::string human_bytes(double b) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  int u = 0;
+  while (b >= 1024 && u < 4) {
+    b /= 1024;
+    ++u;
+  }
+  return u == 0 ? fmt::format("{:.0f} B", b) : fmt::format("{:.1f} {}", b, units[u]);
+}
+
+Result<FileLock> FileLock::Acquire(const std::filesystem::path& path, std::string_view what) {
+  ORDERLAKE_RETURN_IF_ERROR(fs::create_directories(path.parent_path()));
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::Errorf("cannot open lock file {}: {}", path.string(), std::strerror(errno));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int e = errno;
+    ::close(fd);
+    if (e == EWOULDBLOCK)
+      return Status::Errorf("{} is in use by another process (lock {})", what, path.string());
+    return Status::Errorf("cannot lock {}: {}", path.string(), std::strerror(e));
+  }
+  return FileLock(fd);
+}
+
+FileLock::~FileLock() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+}  // namespace orderlake::fs

@@ -1,0 +1,763 @@
+#include "etl/job.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <simdjson.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <filesystem>
+#include <mutex>
+#include <random>
+#include <set>
+#include <thread>
+#include <unordered_map>
+
+#include "core/base64.h"
+#include "core/fs.h"
+#include "core/hive.h"
+#include "core/log.h"
+#include "core/parquet_writer.h"
+#include "etl/columns.h"
+#include "etl/reader.h"
+
+namespace orderlake::etl {
+namespace stdfs = std::filesystem;
+using json = nlohmann::json;
+
+uint64_t RunSummary::filtered_total() const {
+  uint64_t n = 0;
+  for (auto& [k, v] : filtered) n += v;
+  return n;
+}
+uint64_t RunSummary::quarantined_total() const {
+  uint64_t n = 0;
+  for (auto& [k, v] : quarantined) n += v;
+  return n;
+}
+
+json RunSummary::to_json() const {
+  return json{{"run_id", run_id},
+              {"input", input},
+              {"lake", lake},
+              {"table", table},
+              {"seconds", seconds},
+              {"objects", objects},
+              {"objects_skipped", objects_skipped},
+              {"objects_changed", objects_changed},
+              {"input_bytes", input_bytes},
+              {"records", records},
+              {"empty_lines", empty_lines},
+              {"kept", kept},
+              {"filtered", filtered},
+              {"filtered_total", filtered_total()},
+              {"quarantined", quarantined},
+              {"quarantined_total", quarantined_total()},
+              {"files", files},
+              {"partitions", partitions},
+              {"quarantine_file", quarantine_file},
+              {"warnings", warnings}};
+}
+
+std::string RunSummary::to_text() const {
+  std::string s;
+  if (run_id.empty()) {
+    s += fmt::format("etl: nothing new in {} ({} objects already processed)\n", input, objects_skipped);
+  } else {
+    s += fmt::format("etl run {}: {} objects ({}) in {:.2f} s, {:.0f} records/s\n", run_id, objects,
+                     fs::human_bytes(static_cast<double>(input_bytes)), seconds,
+                     seconds > 0 ? static_cast<double>(records) / seconds : 0.0);
+    s += fmt::format("  records read  {:>12}\n", records);
+    s += fmt::format("  kept          {:>12}  -> {} files in {} partitions of {}\n", kept, files, partitions, table);
+    s += fmt::format("  filtered      {:>12}\n", filtered_total());
+    for (auto& [k, v] : filtered) s += fmt::format("    {:<24}{:>10}\n", k, v);
+    s += fmt::format("  quarantined   {:>12}{}\n", quarantined_total(),
+                     quarantine_file.empty() ? "" : "  -> " + quarantine_file);
+    for (auto& [k, v] : quarantined) s += fmt::format("    {:<24}{:>10}\n", k, v);
+    if (objects_skipped) s += fmt::format("  already processed objects skipped: {}\n", objects_skipped);
+  }
+  for (auto& w : warnings) s += fmt::format("  warning: {}\n", w);
+  return s;
+}
+
+Result<std::string> local_path_of(const std::string& location, std::string_view what) {
+  std::string p = location;
+  if (p.rfind("file://", 0) == 0) p = p.substr(7);
+  else if (p.find("://") != std::string::npos)
+    return Status::Errorf("{} {}: only local directories (a path or file://) are supported here", what, location);
+  if (p.empty()) return Status::Errorf("{} is empty", what);
+  return p;
+}
+
+namespace {
+
+constexpr std::string_view kTempPrefix = ".part-";
+constexpr std::string_view kTempSuffix = ".inprogress";
+
+std::string new_run_id() {
+  auto now = std::chrono::system_clock::now();
+  std::time_t t = std::chrono::system_clock::to_time_t(now);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  std::random_device rd;
+  return fmt::format("{:04d}{:02d}{:02d}T{:02d}{:02d}{:02d}Z-{:06x}", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, rd() & 0xffffff);
+}
+
+Status sync_filesystem(const stdfs::path& any_path) {
+  int fd = ::open(any_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::Errorf("cannot open {}: {}", any_path.string(), std::strerror(errno));
+  int rc = ::syncfs(fd);
+  int e = errno;
+  ::close(fd);
+  if (rc != 0) return Status::Errorf("syncfs {} failed: {}", any_path.string(), std::strerror(e));
+  return Status::OK();
+}
+
+// ---- Bookmark: which raw objects earlier runs processed, and how far.
+struct BookmarkEntry {
+  uint64_t size = 0, offset = 0, lines = 0;
+  std::string run;
+};
+using Bookmark = std::map<std::string, BookmarkEntry>;
+
+json bookmark_to_json(const Bookmark& b) {
+  json objs = json::object();
+  for (auto& [k, e] : b) objs[k] = {{"size", e.size}, {"offset", e.offset}, {"lines", e.lines}, {"run", e.run}};
+  return json{{"version", 1}, {"objects", objs}};
+}
+
+Result<Bookmark> bookmark_from_json(const json& j, const std::string& where) {
+  Bookmark b;
+  try {
+    for (auto& [k, v] : j.at("objects").items())
+      b[k] = BookmarkEntry{v.at("size").get<uint64_t>(), v.at("offset").get<uint64_t>(),
+                           v.at("lines").get<uint64_t>(), v.value("run", "")};
+  } catch (const std::exception& e) {
+    return Status::Errorf("{} is damaged: {}", where, e.what());
+  }
+  return b;
+}
+
+// ---- A bounded queue of chunks between the reader and the workers.
+class ChunkQueue {
+ public:
+  explicit ChunkQueue(size_t cap) : cap_(cap) {}
+  void push(std::unique_ptr<Chunk> c) {
+    std::unique_lock lk(mu_);
+    not_full_.wait(lk, [&] { return q_.size() < cap_; });
+    q_.push_back(std::move(c));
+    not_empty_.notify_one();
+  }
+  std::unique_ptr<Chunk> pop() {  // nullptr when closed and drained
+    std::unique_lock lk(mu_);
+    not_empty_.wait(lk, [&] { return !q_.empty() || closed_; });
+    if (q_.empty()) return nullptr;
+    auto c = std::move(q_.front());
+    q_.pop_front();
+    not_full_.notify_one();
+    return c;
+  }
+  void close() {
+    std::lock_guard lk(mu_);
+    closed_ = true;
+    not_empty_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable not_full_, not_empty_;
+  std::deque<std::unique_ptr<Chunk>> q_;
+  size_t cap_;
+  bool closed_ = false;
+};
+
+struct PartitionBuf {
+  std::string country;
+  int32_t days = 0;
+  std::string region;
+  OrderColumns cols;
+};
+
+struct Counters {
+  uint64_t records = 0, empty = 0, kept = 0;
+  uint64_t filtered[static_cast<int>(Filter::kCount)] = {};
+  uint64_t rejected[static_cast<int>(Reject::kCount)] = {};
+};
+
+struct Worker {
+  explicit Worker(const TransformConfig& cfg) : parser(cfg) {}
+  RecordParser parser;
+  std::unordered_map<std::string, std::unique_ptr<PartitionBuf>> parts;
+  PartitionBuf* last = nullptr;
+  std::string key, last_key;
+  Counters counts;
+  std::string quarantine;  // JSON lines
+  std::atomic<size_t> bytes{0};
+};
+
+struct ObjectInfo {
+  std::string path;  // absolute
+  uint64_t size = 0;
+  uint64_t start_offset = 0, start_line = 1;
+};
+
+std::string_view trim_spaces(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+void add_quarantine(Worker& w, const ObjectInfo& obj, uint64_t line, uint64_t offset, Reject reason,
+                    std::string_view detail, std::string_view record, bool prefix_only, uint64_t length) {
+  json q = {{"source", obj.path}, {"line", line}, {"offset", offset},
+            {"reason", reject_name(reason)}, {"detail", detail}};
+  if (prefix_only) {
+    q["length"] = length;
+    q["record_prefix_base64"] = base64_encode(record.substr(0, OversizedLine::kPrefixBytes));
+  } else if (reason == Reject::kInvalidUtf8) {
+    q["record_base64"] = base64_encode(record);
+  } else {
+    q["record"] = record;
+  }
+  w.quarantine += q.dump(-1, ' ', false, json::error_handler_t::replace);
+  w.quarantine += '\n';
+  w.counts.rejected[static_cast<int>(reason)]++;
+  w.counts.records++;
+}
+
+void process_chunk(Worker& w, const Chunk& c, const ObjectInfo& obj, const TransformConfig& cfg) {
+  for (const auto& o : c.oversized)
+    add_quarantine(w, obj, o.line, o.offset, Reject::kLineTooLong,
+                   fmt::format("record of {} bytes is over the limit of {} bytes", o.length, cfg.max_record_bytes),
+                   o.prefix, true, o.length);
+  const std::string_view data(c.data);
+  const bool utf8_ok = simdjson::validate_utf8(data.data(), data.size());
+  size_t pos = 0;
+  uint64_t line_no = c.first_line;
+  ParsedOrder order;
+  Verdict verdict;
+  while (pos < data.size()) {
+    const char* nl = static_cast<const char*>(std::memchr(data.data() + pos, '\n', data.size() - pos));
+    const size_t end = nl ? static_cast<size_t>(nl - data.data()) : data.size();
+    std::string_view line = data.substr(pos, end - pos);
+    const uint64_t offset = c.offset + pos;
+    pos = end + 1;
+    const uint64_t this_line = line_no++;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.empty()) {
+      w.counts.empty++;
+      continue;
+    }
+    const Outcome out = w.parser.parse(line, utf8_ok, &order, &verdict);
+    if (out == Outcome::kRejected) {
+      add_quarantine(w, obj, this_line, offset, verdict.reject, verdict.detail, line,
+                     verdict.reject == Reject::kLineTooLong, line.size());
+      continue;
+    }
+    w.counts.records++;
+    if (out == Outcome::kFiltered) {
+      w.counts.filtered[static_cast<int>(verdict.filter)]++;
+      continue;
+    }
+    w.counts.kept++;
+    const std::string_view country = trim_spaces(order.country);
+    w.key.assign(country);
+    w.key.push_back('\0');
+    w.key.append(reinterpret_cast<const char*>(&order.days), sizeof order.days);
+    PartitionBuf* part = w.last;
+    if (!part || w.key != w.last_key) {
+      auto it = w.parts.find(w.key);
+      if (it == w.parts.end()) {
+        auto p = std::make_unique<PartitionBuf>();
+        p->country = std::string(country);
+        p->days = order.days;
+        p->region = std::string(cfg.regions->lookup(country));
+        it = w.parts.emplace(w.key, std::move(p)).first;
+      }
+      part = it->second.get();
+      w.last = part;
+      w.last_key = w.key;
+    }
+    part->cols.append(order, part->region, cfg);
+  }
+  if (!c.error.empty())
+    add_quarantine(w, obj, line_no, c.offset + data.size(), Reject::kCorruptObject, c.error, "", false, 0);
+  size_t b = 0;
+  for (auto& [k, p] : w.parts) b += p->cols.bytes();
+  w.bytes.store(b + w.quarantine.size(), std::memory_order_relaxed);
+}
+
+const std::vector<parquet::ColumnSpec>& order_schema() {
+  using parquet::Type;
+  static const std::vector<parquet::ColumnSpec> s = {
+      {"CustomerID", Type::kInt32},      {"OrderID", Type::kString, false},
+      {"InvoiceNo", Type::kString},      {"StockCode", Type::kString},
+      {"Description", Type::kString},    {"Quantity", Type::kInt32},
+      {"UnitPrice", Type::kDouble},      {"TotalAmount", Type::kDouble},
+      {"TotalAmountUSD", Type::kDouble}, {"OrderTag", Type::kString},
+      {"InvoiceDate", Type::kString},    {"InvoiceHour", Type::kInt32},
+      {"Region", Type::kString}};
+  return s;
+}
+
+std::vector<parquet::ColumnView> views_of(const OrderColumns& c, size_t from, size_t to) {
+  using parquet::ColumnView;
+  auto i32 = [&](const std::vector<int32_t>& v) { return ColumnView::Int32(std::span(v).subspan(from, to - from)); };
+  auto f64 = [&](const std::vector<double>& v) { return ColumnView::Double(std::span(v).subspan(from, to - from)); };
+  auto str = [&](const StringColumn& s) {
+    return ColumnView::String(s.data, std::span(s.offsets).subspan(from, to - from + 1));
+  };
+  return {i32(c.customer_id), str(c.order_id),     str(c.invoice_no),         str(c.stock_code),
+          str(c.description), i32(c.quantity),     f64(c.unit_price),         f64(c.total_amount),
+          f64(c.total_amount_usd), str(c.order_tag), str(c.invoice_date), i32(c.invoice_hour),
+          str(c.region)};
+}
+
+struct StagedFile {
+  std::string tmp, final;  // relative to the lake
+  uint64_t rows = 0;
+};
+
+// Writes one partition's buffers (from every worker) as one Parquet file, staged.
+Status write_partition(const stdfs::path& lake, const std::string& table, const std::vector<PartitionBuf*>& parts,
+                       const std::string& file_name, size_t row_group_rows, StagedFile* out) {
+  const PartitionBuf& first = *parts.front();
+  const std::string rel_dir = fmt::format("{}/{}/{}", table, hive::segment("Country", first.country),
+                                          hive::segment("InvoiceDateOnly", civil_from_days(first.days)));
+  ORDERLAKE_RETURN_IF_ERROR(fs::create_directories(lake / rel_dir));
+  out->final = rel_dir + "/" + file_name;
+  out->tmp = rel_dir + "/" + std::string(kTempPrefix) + file_name.substr(5) + std::string(kTempSuffix);
+  const stdfs::path tmp_path = lake / out->tmp;
+  int fd = ::open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::Errorf("cannot create {}: {}", tmp_path.string(), std::strerror(errno));
+  Status st;
+  {
+    parquet::FdSink sink(fd);
+    parquet::FileWriter writer(order_schema(), &sink);
+    // Small buffers are merged so a file does not get many tiny row groups.
+    OrderColumns merged;
+    std::vector<const OrderColumns*> groups;
+    bool all_big = true;
+    for (auto* p : parts) all_big = all_big && p->cols.rows() >= 65536;
+    if (all_big || parts.size() == 1) {
+      for (auto* p : parts) groups.push_back(&p->cols);
+    } else {
+      for (auto* p : parts) merged.append_columns(p->cols);
+      groups.push_back(&merged);
+    }
+    for (const OrderColumns* g : groups) {
+      for (size_t from = 0; from < g->rows() && st.ok(); from += row_group_rows) {
+        const size_t to = std::min(g->rows(), from + row_group_rows);
+        auto views = views_of(*g, from, to);
+        st = writer.WriteRowGroup(views, to - from);
+        out->rows += to - from;
+      }
+    }
+    if (st.ok()) st = writer.Finish();
+  }
+  ::close(fd);
+  if (!st.ok()) {
+    ::unlink(tmp_path.c_str());
+    return Status::Errorf("writing {}: {}", out->final, st.message());
+  }
+  return Status::OK();
+}
+
+class Job {
+ public:
+  explicit Job(const EtlOptions& o) : opt_(o) {}
+  Result<RunSummary> Run();
+
+ private:
+  Status Recover();
+  Status ListObjects(const Bookmark& bm);
+  Status ProcessAll();
+  Status WriteSegment();
+  Status Publish(const Bookmark& bm);
+  void Progress(bool final);
+
+  EtlOptions opt_;
+  stdfs::path input_, lake_, meta_;
+  RunSummary sum_;
+  std::vector<ObjectInfo> objects_;
+  std::vector<BookmarkEntry> done_;  // per object, where reading ended
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<StagedFile> staged_;
+  std::string quarantine_tmp_;
+  int segment_ = 0;
+  uint64_t total_bytes_ = 0;
+  std::atomic<uint64_t> bytes_read_{0};
+  std::atomic<uint64_t> records_seen_{0};
+  std::chrono::steady_clock::time_point start_;
+};
+
+Status Job::Recover() {
+  const stdfs::path pending = meta_ / "pending";
+  std::error_code ec;
+  std::set<std::string> referenced;
+  if (stdfs::exists(pending, ec)) {
+    std::vector<stdfs::path> journals;
+    for (auto& e : stdfs::directory_iterator(pending, ec))
+      if (e.path().extension() == ".json") journals.push_back(e.path());
+    std::sort(journals.begin(), journals.end());
+    for (auto& jpath : journals) {
+      auto text = fs::read_file(jpath);
+      if (!text.ok()) return text.status();
+      json j;
+      try {
+        j = json::parse(text.value());
+      } catch (const std::exception& e) {
+        return Status::Errorf("run journal {} is damaged: {}", jpath.string(), e.what());
+      }
+      spdlog::warn("etl: completing run {} that stopped while publishing", j.value("run_id", "?"));
+      for (auto& f : j.at("files")) {
+        const stdfs::path tmp = lake_ / f.at(0).get<std::string>(), fin = lake_ / f.at(1).get<std::string>();
+        if (stdfs::exists(tmp, ec) && ::rename(tmp.c_str(), fin.c_str()) != 0)
+          return Status::Errorf("cannot publish {}: {}", fin.string(), std::strerror(errno));
+      }
+      ORDERLAKE_RETURN_IF_ERROR(sync_filesystem(lake_));
+      Bookmark bm;
+      if (stdfs::exists(meta_ / "bookmark.json", ec)) {
+        auto bt = fs::read_file(meta_ / "bookmark.json");
+        if (!bt.ok()) return bt.status();
+        auto b = bookmark_from_json(json::parse(bt.value(), nullptr, false), (meta_ / "bookmark.json").string());
+        if (!b.ok()) return b.status();
+        bm = std::move(b).value();
+      }
+      auto upd = bookmark_from_json(j.at("bookmark"), jpath.string());
+      if (!upd.ok()) return upd.status();
+      for (auto& [k, v] : upd.value()) bm[k] = v;
+      ORDERLAKE_RETURN_IF_ERROR(fs::write_file_atomic(
+          meta_ / "runs" / (j.at("run_id").get<std::string>() + ".json"), j.at("summary").dump(2)));
+      ORDERLAKE_RETURN_IF_ERROR(fs::write_file_atomic(meta_ / "bookmark.json", bookmark_to_json(bm).dump(1)));
+      stdfs::remove(jpath, ec);
+    }
+  }
+  // Staged files of a run that died before its journal was written are not part of any
+  // run: remove them.
+  for (const stdfs::path& dir : {lake_ / opt_.table, lake_ / "_quarantine" / opt_.table}) {
+    if (!stdfs::exists(dir, ec)) continue;
+    for (auto it = stdfs::recursive_directory_iterator(dir, ec); it != stdfs::recursive_directory_iterator();
+         it.increment(ec)) {
+      const std::string name = it->path().filename().string();
+      if (it->is_regular_file(ec) && name.rfind(std::string(kTempPrefix), 0) == 0 &&
+          name.size() > kTempSuffix.size() && name.ends_with(kTempSuffix)) {
+        spdlog::info("etl: removing staged file of an unfinished run: {}", it->path().string());
+        stdfs::remove(it->path(), ec);
+      }
+    }
+  }
+  return Status::OK();
+}
+
+Status Job::ListObjects(const Bookmark& bm) {
+  std::error_code ec;
+  if (!stdfs::exists(input_, ec))
+    return Status::Errorf("input directory {} does not exist", opt_.input);
+  if (!stdfs::is_directory(input_, ec))
+    return Status::Errorf("input {} is not a directory", opt_.input);
+  std::vector<ObjectInfo> all;
+  auto it = stdfs::recursive_directory_iterator(input_, stdfs::directory_options::skip_permission_denied, ec);
+  if (ec) return Status::Errorf("cannot list input directory {}: {}", opt_.input, ec.message());
+  for (; it != stdfs::recursive_directory_iterator(); it.increment(ec)) {
+    if (ec) return Status::Errorf("cannot list input directory {}: {}", opt_.input, ec.message());
+    const std::string name = it->path().filename().string();
+    if (name.starts_with('.') || name.starts_with('_')) {
+      if (it->is_directory(ec)) it.disable_recursion_pending();
+      continue;  // hidden, staging and metadata entries
+    }
+    if (!it->is_regular_file(ec)) continue;
+    ObjectInfo o;
+    o.path = stdfs::absolute(it->path()).lexically_normal().string();
+    o.size = it->file_size(ec);
+    all.push_back(std::move(o));
+  }
+  std::sort(all.begin(), all.end(), [](auto& a, auto& b) { return a.path < b.path; });
+  for (auto& o : all) {
+    auto b = bm.find(o.path);
+    if (b == bm.end()) {
+      objects_.push_back(o);
+    } else if (b->second.size == o.size) {
+      sum_.objects_skipped++;
+    } else if (o.size > b->second.size && b->second.offset == b->second.size) {
+      // An append-only object (a log file that grew): read only what was added.
+      unsigned char magic[2] = {0, 0};
+      int fd = ::open(o.path.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd >= 0) {
+        if (::pread(fd, magic, 2, 0) != 2) magic[0] = 0;
+        ::close(fd);
+      }
+      if (magic[0] == 0x1f && magic[1] == 0x8b) {
+        sum_.objects_changed++;
+        sum_.warnings.push_back(fmt::format("{} changed after it was processed (gzip); not read again", o.path));
+        continue;
+      }
+      o.start_offset = b->second.offset;
+      o.start_line = b->second.lines + 1;
+      objects_.push_back(o);
+    } else {
+      sum_.objects_changed++;
+      sum_.warnings.push_back(fmt::format("{} changed after it was processed ({} -> {} bytes); not read again",
+                                          o.path, b->second.size, o.size));
+    }
+  }
+  for (auto& o : objects_) total_bytes_ += o.size - o.start_offset;
+  return Status::OK();
+}
+
+Status Job::ProcessAll() {
+  const int nthreads = opt_.threads > 0 ? opt_.threads : std::max(1u, std::thread::hardware_concurrency());
+  for (int i = 0; i < nthreads; ++i) workers_.push_back(std::make_unique<Worker>(opt_.transform));
+  done_.resize(objects_.size());
+
+  size_t obj_idx = 0;
+  std::unique_ptr<ObjectReader> reader;
+  uint64_t raw_before = 0;
+  bool input_done = objects_.empty();
+  std::atomic<bool> stop_progress{false};
+  std::thread progress;
+  if (opt_.progress)
+    progress = std::thread([&] {
+      while (!stop_progress.load()) {
+        for (int i = 0; i < 20 && !stop_progress.load(); ++i)
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        if (!stop_progress.load()) Progress(false);
+      }
+    });
+  Status st;
+  while (!input_done && st.ok()) {
+    ChunkQueue queue(static_cast<size_t>(nthreads) * 2);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < nthreads; ++i)
+      threads.emplace_back([&, i] {
+        Worker& w = *workers_[static_cast<size_t>(i)];
+        while (auto c = queue.pop()) {
+          process_chunk(w, *c, objects_[c->object], opt_.transform);
+          records_seen_.fetch_add(c->lines, std::memory_order_relaxed);
+        }
+      });
+    // Read until the input ends or the buffers reach the memory budget.
+    for (;;) {
+      if (!reader) {
+        if (obj_idx >= objects_.size()) {
+          input_done = true;
+          break;
+        }
+        const ObjectInfo& o = objects_[obj_idx];
+        auto r = ObjectReader::Open(o.path, o.start_offset, o.start_line, opt_.transform.max_record_bytes,
+                                    opt_.chunk_bytes);
+        if (!r.ok()) {
+          // An unreadable object is reported and left for a later run (not bookmarked).
+          sum_.warnings.push_back(r.status().message() + " (skipped; it will be retried next run)");
+          spdlog::warn("etl: {}", r.status().message());
+          done_[obj_idx].run = "unreadable";
+          ++obj_idx;
+          continue;
+        }
+        reader = std::move(r).value();
+        raw_before = bytes_read_.load();
+        sum_.objects++;
+      }
+      auto c = std::make_unique<Chunk>();
+      if (!reader->Next(c.get())) {
+        done_[obj_idx] = BookmarkEntry{objects_[obj_idx].size,
+                                       reader->compressed() ? objects_[obj_idx].size : reader->end_offset(),
+                                       reader->end_line() - 1, ""};
+        bytes_read_.store(raw_before + reader->raw_bytes_read());
+        reader.reset();
+        ++obj_idx;
+        continue;
+      }
+      c->object = obj_idx;
+      bytes_read_.store(raw_before + reader->raw_bytes_read());
+      queue.push(std::move(c));
+      size_t held = 0;
+      for (auto& w : workers_) held += w->bytes.load(std::memory_order_relaxed);
+      if (held >= opt_.memory_budget) break;
+    }
+    queue.close();
+    for (auto& t : threads) t.join();
+    st = WriteSegment();
+  }
+  stop_progress.store(true);
+  if (progress.joinable()) progress.join();
+  if (opt_.progress && st.ok() && !objects_.empty()) Progress(true);
+  return st;
+}
+
+Status Job::WriteSegment() {
+  // Group every worker's buffers by partition, biggest first so the threads finish together.
+  std::map<std::string, std::vector<PartitionBuf*>> groups;
+  for (auto& w : workers_)
+    for (auto& [k, p] : w->parts)
+      if (p->cols.rows()) groups[k].push_back(p.get());
+  std::vector<std::vector<PartitionBuf*>> work;
+  for (auto& [k, v] : groups) work.push_back(v);
+  auto rows_of = [](const std::vector<PartitionBuf*>& v) {
+    size_t n = 0;
+    for (auto* p : v) n += p->cols.rows();
+    return n;
+  };
+  std::sort(work.begin(), work.end(), [&](auto& a, auto& b) { return rows_of(a) > rows_of(b); });
+  std::vector<StagedFile> files(work.size());
+  std::vector<Status> results(work.size());
+  std::atomic<size_t> next{0};
+  const int seg = segment_++;
+  auto run = [&] {
+    for (size_t i; (i = next.fetch_add(1)) < work.size();)
+      results[i] = write_partition(lake_, opt_.table, work[i], fmt::format("part-{}-{:03d}-{:05d}.parquet", sum_.run_id, seg, i),
+                                   opt_.row_group_rows, &files[i]);
+  };
+  std::vector<std::thread> threads;
+  for (size_t i = 1; i < workers_.size(); ++i) threads.emplace_back(run);
+  run();
+  for (auto& t : threads) t.join();
+  for (auto& w : workers_) {
+    w->parts.clear();
+    w->last = nullptr;
+    w->last_key.clear();
+    w->bytes.store(w->quarantine.size());
+  }
+  for (size_t i = 0; i < files.size(); ++i) {
+    if (!results[i].ok()) return results[i];
+    staged_.push_back(files[i]);
+  }
+  return Status::OK();
+}
+
+void Job::Progress(bool final) {
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  const uint64_t got = bytes_read_.load(), recs = records_seen_.load();
+  const double pct = total_bytes_ ? 100.0 * static_cast<double>(got) / static_cast<double>(total_bytes_) : 100.0;
+  fmt::print(stderr, "etl: {}{:5.1f}% of {} read, {} lines, {:.0f} lines/s, {:.1f} s\n", final ? "done " : "",
+             std::min(pct, 100.0), fs::human_bytes(static_cast<double>(total_bytes_)), recs,
+             secs > 0 ? static_cast<double>(recs) / secs : 0.0, secs);
+}
+
+Status Job::Publish(const Bookmark& bm) {
+  // Quarantine file (staged like the data files).
+  std::string quarantine;
+  for (auto& w : workers_) quarantine += w->quarantine;
+  std::vector<StagedFile> all = staged_;
+  if (!quarantine.empty()) {
+    StagedFile q;
+    q.final = fmt::format("_quarantine/{}/{}.jsonl", opt_.table, sum_.run_id);
+    q.tmp = fmt::format("_quarantine/{}/{}{}.jsonl{}", opt_.table, kTempPrefix, sum_.run_id, kTempSuffix);
+    ORDERLAKE_RETURN_IF_ERROR(fs::create_directories((lake_ / q.final).parent_path()));
+    {
+      int fd = ::open((lake_ / q.tmp).c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+      if (fd < 0) return Status::Errorf("cannot create {}: {}", (lake_ / q.tmp).string(), std::strerror(errno));
+      parquet::FdSink sink(fd);
+      Status st = sink.Append(quarantine);
+      if (st.ok()) st = sink.Flush();
+      ::close(fd);
+      ORDERLAKE_RETURN_IF_ERROR(st);
+    }
+    all.push_back(q);
+    sum_.quarantine_file = q.final;
+  }
+  // Bookmark entries of this run.
+  Bookmark update;
+  for (size_t i = 0; i < objects_.size(); ++i) {
+    if (done_[i].run == "unreadable") continue;
+    BookmarkEntry e = done_[i];
+    e.run = sum_.run_id;
+    update[objects_[i].path] = e;
+  }
+  // 1. staged data durable; 2. journal durable; 3. rename into place; 4. bookmark.
+  ORDERLAKE_RETURN_IF_ERROR(sync_filesystem(lake_));
+  json files = json::array();
+  for (auto& f : all) files.push_back({f.tmp, f.final});
+  json journal = {{"run_id", sum_.run_id}, {"files", files}, {"bookmark", bookmark_to_json(update)},
+                  {"summary", sum_.to_json()}};
+  const stdfs::path jpath = meta_ / "pending" / (sum_.run_id + ".json");
+  ORDERLAKE_RETURN_IF_ERROR(fs::write_file_atomic(jpath, journal.dump(1)));
+  for (auto& f : all) {
+    if (::rename((lake_ / f.tmp).c_str(), (lake_ / f.final).c_str()) != 0)
+      return Status::Errorf("cannot publish {}: {} (the next run completes it)", (lake_ / f.final).string(),
+                            std::strerror(errno));
+  }
+  ORDERLAKE_RETURN_IF_ERROR(sync_filesystem(lake_));
+  Bookmark merged = bm;
+  for (auto& [k, v] : update) merged[k] = v;
+  ORDERLAKE_RETURN_IF_ERROR(fs::write_file_atomic(meta_ / "runs" / (sum_.run_id + ".json"), sum_.to_json().dump(2)));
+  ORDERLAKE_RETURN_IF_ERROR(fs::write_file_atomic(meta_ / "bookmark.json", bookmark_to_json(merged).dump(1)));
+  std::error_code ec;
+  stdfs::remove(jpath, ec);
+  return fs::fsync_path(jpath.parent_path());
+}
+
+Result<RunSummary> Job::Run() {
+  start_ = std::chrono::steady_clock::now();
+  auto in = local_path_of(opt_.input, "input");
+  if (!in.ok()) return in.status();
+  auto lk = local_path_of(opt_.lake, "lake");
+  if (!lk.ok()) return lk.status();
+  input_ = stdfs::path(in.value());
+  lake_ = stdfs::path(lk.value());
+  meta_ = lake_ / "_orderlake" / opt_.table;
+  sum_.input = opt_.input;
+  sum_.lake = opt_.lake;
+  sum_.table = opt_.table;
+
+  std::error_code ec;
+  if (!stdfs::is_directory(input_, ec))
+    return Status::Errorf("input directory {} does not exist", opt_.input);
+  ORDERLAKE_RETURN_IF_ERROR(fs::create_directories(lake_ / opt_.table));
+  auto lock = fs::FileLock::Acquire(meta_ / "lock", fmt::format("table {} in lake {}", opt_.table, opt_.lake));
+  if (!lock.ok()) return lock.status();
+  ORDERLAKE_RETURN_IF_ERROR(Recover());
+
+  Bookmark bm;
+  if (stdfs::exists(meta_ / "bookmark.json", ec)) {
+    auto text = fs::read_file(meta_ / "bookmark.json");
+    if (!text.ok()) return text.status();
+    json j = json::parse(text.value(), nullptr, false);
+    if (j.is_discarded()) return Status::Errorf("{} is damaged: not JSON", (meta_ / "bookmark.json").string());
+    auto b = bookmark_from_json(j, (meta_ / "bookmark.json").string());
+    if (!b.ok()) return b.status();
+    bm = std::move(b).value();
+  }
+  ORDERLAKE_RETURN_IF_ERROR(ListObjects(bm));
+  if (objects_.empty()) {
+    sum_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    return sum_;
+  }
+  sum_.run_id = new_run_id();
+  Status st = ProcessAll();
+  if (!st.ok()) return st;
+  for (auto& w : workers_) {
+    const Counters& c = w->counts;
+    sum_.records += c.records;
+    sum_.empty_lines += c.empty;
+    sum_.kept += c.kept;
+    for (int i = 0; i < static_cast<int>(Filter::kCount); ++i)
+      if (c.filtered[i]) sum_.filtered[std::string(filter_name(static_cast<Filter>(i)))] += c.filtered[i];
+    for (int i = 0; i < static_cast<int>(Reject::kCount); ++i)
+      if (c.rejected[i]) sum_.quarantined[std::string(reject_name(static_cast<Reject>(i)))] += c.rejected[i];
+  }
+  sum_.input_bytes = bytes_read_.load();
+  sum_.files = staged_.size();
+  std::set<std::string> dirs;
+  for (auto& f : staged_) dirs.insert(stdfs::path(f.final).parent_path().string());
+  sum_.partitions = dirs.size();
+  sum_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  ORDERLAKE_RETURN_IF_ERROR(Publish(bm));
+  sum_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  return sum_;
+}
+
+}  // namespace
+
+Result<RunSummary> run_etl(const EtlOptions& options) {
+  Job job(options);
+  return job.Run();
+}
+
+}  // namespace orderlake::etl

@@ -1,0 +1,67 @@
+// The Glue job in batch mode: reads the raw objects under an input directory that earlier
+// runs have not processed (a bookmark, as Glue's job bookmarks keep), applies SPEC §2 to
+// every record, and publishes the curated rows as Parquet files in Hive partitions of the
+// table (SPEC §3). Rejected records go to quarantine beside the table; a data-quality
+// summary is returned and stored with the run.
+//
+// A run publishes all of its files or none: files are staged under hidden names, a journal
+// naming them is made durable, then they are renamed into place and the bookmark advances.
+// A run that died is rolled forward by the next one, so a crash never duplicates or loses
+// rows. One etl at a time per table (a lock file says so to a second one).
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "core/status.h"
+#include "etl/record.h"
+
+namespace orderlake::etl {
+
+struct EtlOptions {
+  std::string input;             // directory of raw objects (a path or file:// URL)
+  std::string lake;              // lake root; the table lives in <lake>/<table>/
+  std::string table = "orders";
+  TransformConfig transform;
+  int threads = 0;                        // parsing threads; 0 = one per core
+  size_t memory_budget = size_t{1} << 30;  // column buffers held before files are written
+  size_t chunk_bytes = size_t{4} << 20;    // input read unit
+  size_t row_group_rows = 1 << 20;
+  bool progress = false;  // progress lines on stderr every two seconds
+};
+
+struct RunSummary {
+  std::string run_id;
+  std::string input, lake, table;
+  double seconds = 0;
+  uint64_t objects = 0;          // objects read in this run
+  uint64_t objects_skipped = 0;  // already processed (bookmark)
+  uint64_t objects_changed = 0;  // processed before, changed since, not read again
+  uint64_t input_bytes = 0;      // raw bytes read
+  uint64_t records = 0;          // records read = kept + filtered + quarantined
+  uint64_t empty_lines = 0;      // not records
+  uint64_t kept = 0;
+  std::map<std::string, uint64_t> filtered;     // by reason
+  std::map<std::string, uint64_t> quarantined;  // by reason
+  uint64_t files = 0, partitions = 0;
+  std::string quarantine_file;  // relative to the lake, empty when nothing was quarantined
+  std::vector<std::string> warnings;
+
+  uint64_t filtered_total() const;
+  uint64_t quarantined_total() const;
+  nlohmann::json to_json() const;
+  std::string to_text() const;  // the human data-quality report
+};
+
+// Runs one batch. Fails (with nothing published) when the input is missing or unreadable
+// as a whole, or the lake cannot be written; bad records never fail a run.
+Result<RunSummary> run_etl(const EtlOptions& options);
+
+// The local directory of a location given as a plain path or file:// URL; an error for
+// other schemes.
+Result<std::string> local_path_of(const std::string& location, std::string_view what);
+
+}  // namespace orderlake::etl

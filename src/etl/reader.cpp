@@ -1,0 +1,237 @@
+#include "etl/reader.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+namespace orderlake::etl {
+namespace {
+
+// A stream of bytes: the file itself, or its gzip decompression.
+class Source {
+ public:
+  virtual ~Source() = default;
+  // Reads up to n bytes; 0 at the end; an error when the bytes cannot be had.
+  virtual Result<size_t> Read(char* buf, size_t n) = 0;
+  virtual uint64_t raw_bytes() const = 0;
+};
+
+Result<size_t> read_fd(int fd, char* buf, size_t n, const std::string& path) {
+  for (;;) {
+    ssize_t got = ::read(fd, buf, n);
+    if (got >= 0) return static_cast<size_t>(got);
+    if (errno != EINTR) return Status::Errorf("cannot read {}: {}", path, std::strerror(errno));
+  }
+}
+
+class PlainSource final : public Source {
+ public:
+  PlainSource(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  ~PlainSource() override { ::close(fd_); }
+  Result<size_t> Read(char* buf, size_t n) override {
+    auto r = read_fd(fd_, buf, n, path_);
+    if (r.ok()) raw_ += r.value();
+    return r;
+  }
+  uint64_t raw_bytes() const override { return raw_; }
+
+ private:
+  int fd_;
+  std::string path_;
+  uint64_t raw_ = 0;
+};
+
+class GzipSource final : public Source {
+ public:
+  GzipSource(int fd, std::string path) : fd_(fd), path_(std::move(path)), in_(1 << 20) {
+    std::memset(&zs_, 0, sizeof zs_);
+    inflateInit2(&zs_, 15 + 32);
+  }
+  ~GzipSource() override {
+    inflateEnd(&zs_);
+    ::close(fd_);
+  }
+  Result<size_t> Read(char* buf, size_t n) override {
+    zs_.next_out = reinterpret_cast<Bytef*>(buf);
+    zs_.avail_out = static_cast<uInt>(n);
+    while (zs_.avail_out > 0) {
+      if (zs_.avail_in == 0) {
+        auto r = read_fd(fd_, in_.data(), in_.size(), path_);
+        if (!r.ok()) return r.status();
+        raw_ += r.value();
+        if (r.value() == 0) {
+          if (member_done_ || (raw_ == 0)) break;  // clean end (or an empty file)
+          return Status::Errorf("{}: gzip data ends early (truncated object) at compressed byte {}",
+                                path_, raw_);
+        }
+        zs_.next_in = reinterpret_cast<Bytef*>(in_.data());
+        zs_.avail_in = static_cast<uInt>(r.value());
+      }
+      if (member_done_) {
+        // Another gzip member follows (concatenated gzip, as `cat a.gz b.gz` makes).
+        inflateReset(&zs_);
+        member_done_ = false;
+      }
+      int rc = inflate(&zs_, Z_NO_FLUSH);
+      if (rc == Z_STREAM_END) {
+        member_done_ = true;
+      } else if (rc != Z_OK && rc != Z_BUF_ERROR) {
+        return Status::Errorf("{}: corrupt gzip data near compressed byte {}: {}", path_,
+                              raw_ - zs_.avail_in, zs_.msg ? zs_.msg : "inflate failed");
+      }
+    }
+    return n - zs_.avail_out;
+  }
+  uint64_t raw_bytes() const override { return raw_; }
+
+ private:
+  int fd_;
+  std::string path_;
+  std::vector<char> in_;
+  z_stream zs_;
+  uint64_t raw_ = 0;
+  bool member_done_ = false;
+};
+
+class LineReader final : public ObjectReader {
+ public:
+  LineReader(std::unique_ptr<Source> src, bool gz, uint64_t offset, uint64_t line, size_t max_record,
+             size_t chunk_bytes)
+      : src_(std::move(src)), gz_(gz), pos_(offset), line_(line), max_record_(max_record),
+        chunk_bytes_(std::max<size_t>(chunk_bytes, 4096)) {}
+
+  bool Next(Chunk* c) override {
+    c->data.clear();
+    c->oversized.clear();
+    c->error.clear();
+    c->lines = 0;
+    for (;;) {
+      if (!skipping_ && (pending_.size() >= chunk_bytes_ || eof_)) {
+        size_t nl = pending_.rfind('\n');
+        if (nl != std::string::npos) {
+          Emit(c, nl + 1);
+          return true;
+        }
+        if (eof_) {
+          if (!pending_.empty()) {
+            Emit(c, pending_.size());
+            return true;
+          }
+          return !c->oversized.empty() || !c->error.empty();
+        }
+        if (pending_.size() > max_record_) {
+          // One partial line already over the limit: report it and skip to its end.
+          skip_ = OversizedLine{pos_, line_, pending_.size(),
+                                pending_.substr(0, OversizedLine::kPrefixBytes)};
+          pos_ += pending_.size();
+          pending_.clear();
+          skipping_ = true;
+        }
+      }
+      if (eof_) {
+        if (skipping_) {  // an over-long last line without terminator
+          c->oversized.push_back(std::move(skip_));
+          skipping_ = false;
+          line_ += 1;
+          continue;
+        }
+        continue;
+      }
+      const size_t old = pending_.size();
+      const size_t want = chunk_bytes_;
+      pending_.resize(old + want);
+      auto r = src_->Read(pending_.data() + old, want);
+      if (!r.ok()) {
+        pending_.resize(old);
+        c->error = r.status().message();
+        eof_ = true;
+        continue;
+      }
+      pending_.resize(old + r.value());
+      if (r.value() == 0) eof_ = true;
+      if (skipping_ && !pending_.empty()) {
+        const char* p = static_cast<const char*>(std::memchr(pending_.data(), '\n', pending_.size()));
+        if (p) {
+          const size_t k = static_cast<size_t>(p - pending_.data());
+          skip_.length += k;
+          pos_ += k + 1;
+          line_ += 1;
+          c->oversized.push_back(std::move(skip_));
+          pending_.erase(0, k + 1);
+          skipping_ = false;
+        } else {
+          skip_.length += pending_.size();
+          pos_ += pending_.size();
+          pending_.clear();
+        }
+      }
+    }
+  }
+
+  uint64_t raw_bytes_read() const override { return src_->raw_bytes(); }
+  uint64_t end_offset() const override { return pos_; }
+  uint64_t end_line() const override { return line_; }
+  bool compressed() const override { return gz_; }
+
+ private:
+  void Emit(Chunk* c, size_t n) {
+    c->offset = pos_;
+    c->first_line = line_;
+    std::string tail(pending_, n);
+    c->data.swap(pending_);
+    c->data.resize(n);
+    pending_ = std::move(tail);
+    uint64_t lines = static_cast<uint64_t>(std::count(c->data.begin(), c->data.end(), '\n'));
+    if (!c->data.empty() && c->data.back() != '\n') ++lines;
+    c->lines = lines;
+    pos_ += n;
+    line_ += lines;
+  }
+
+  std::unique_ptr<Source> src_;
+  bool gz_;
+  uint64_t pos_;   // offset of pending_[0]
+  uint64_t line_;  // line number of pending_[0]
+  size_t max_record_;
+  size_t chunk_bytes_;
+  std::string pending_;
+  bool eof_ = false;
+  bool skipping_ = false;
+  OversizedLine skip_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<ObjectReader>> ObjectReader::Open(const std::string& path,
+                                                         uint64_t start_offset, uint64_t start_line,
+                                                         size_t max_record_bytes,
+                                                         size_t chunk_bytes) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::Errorf("cannot open {}: {}", path, std::strerror(errno));
+  unsigned char magic[2] = {0, 0};
+  ssize_t n = ::pread(fd, magic, 2, 0);
+  const bool gz = n == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+  std::unique_ptr<Source> src;
+  if (gz) {
+    if (start_offset != 0) {
+      ::close(fd);
+      return Status::Errorf("{}: a gzip object cannot be resumed at byte {}", path, start_offset);
+    }
+    src = std::make_unique<GzipSource>(fd, path);
+  } else {
+    if (start_offset && ::lseek(fd, static_cast<off_t>(start_offset), SEEK_SET) < 0) {
+      int e = errno;
+      ::close(fd);
+      return Status::Errorf("cannot seek {} to byte {}: {}", path, start_offset, std::strerror(e));
+    }
+    src = std::make_unique<PlainSource>(fd, path);
+  }
+  return std::unique_ptr<ObjectReader>(std::make_unique<LineReader>(
+      std::move(src), gz, start_offset, start_line, max_record_bytes, chunk_bytes));
+}
+
+}  // namespace orderlake::etl

@@ -1,0 +1,158 @@
+#include "test_util.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <duckdb.h>
+
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+
+namespace orderlake::testing {
+
+TempDir::TempDir() {
+  std::random_device rd;
+  auto base = std::filesystem::temp_directory_path();
+  for (;;) {
+    path_ = base / ("orderlake-test-" + std::to_string(rd()));
+    if (std::filesystem::create_directory(path_)) break;
+  }
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+CommandResult run_orderlake(const std::vector<std::string>& args, int timeout_s) {
+  int out_pipe[2], err_pipe[2];
+  if (pipe(out_pipe) != 0 || pipe(err_pipe) != 0) throw std::runtime_error("pipe failed");
+  pid_t pid = fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    dup2(out_pipe[1], 1);
+    dup2(err_pipe[1], 2);
+    close(out_pipe[0]);
+    close(err_pipe[0]);
+    int devnull = open("/dev/null", O_RDONLY);
+    if (devnull >= 0) dup2(devnull, 0);
+    std::vector<char*> argv;
+    std::string bin = ORDERLAKE_BINARY;
+    argv.push_back(bin.data());
+    std::vector<std::string> copy = args;
+    for (auto& a : copy) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(bin.c_str(), argv.data());
+    _exit(127);
+  }
+  close(out_pipe[1]);
+  close(err_pipe[1]);
+  CommandResult r;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+  pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
+  int open_fds = 2;
+  char buf[65536];
+  bool killed = false;
+  while (open_fds > 0) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    deadline - std::chrono::steady_clock::now())
+                    .count();
+    if (left <= 0) {
+      kill(pid, SIGKILL);
+      killed = true;
+      break;
+    }
+    int n = poll(fds, 2, static_cast<int>(left));
+    if (n <= 0) continue;
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      ssize_t got = read(fds[i].fd, buf, sizeof buf);
+      if (got <= 0) {
+        close(fds[i].fd);
+        fds[i].fd = -1;
+        --open_fds;
+      } else {
+        (i == 0 ? r.out : r.err).append(buf, static_cast<size_t>(got));
+      }
+    }
+  }
+  for (auto& f : fds)
+    if (f.fd >= 0) close(f.fd);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (killed) {
+    r.exit_code = -1;
+    r.err += "\n[test: killed after timeout]";
+  } else {
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+  return r;
+}
+
+std::vector<std::vector<std::string>> duckdb_rows(const std::string& sql) {
+  duckdb_database db;
+  duckdb_connection con;
+  if (duckdb_open(nullptr, &db) != DuckDBSuccess) throw std::runtime_error("duckdb_open failed");
+  if (duckdb_connect(db, &con) != DuckDBSuccess) {
+    duckdb_close(&db);
+    throw std::runtime_error("duckdb_connect failed");
+  }
+  duckdb_result res;
+  std::vector<std::vector<std::string>> rows;
+  std::string error;
+  if (duckdb_query(con, sql.c_str(), &res) != DuckDBSuccess) {
+    error = duckdb_result_error(&res);
+  } else {
+    const idx_t ncols = duckdb_column_count(&res);
+    const idx_t nrows = duckdb_row_count(&res);
+    for (idx_t r = 0; r < nrows; ++r) {
+      std::vector<std::string> row;
+      for (idx_t c = 0; c < ncols; ++c) {
+        if (duckdb_value_is_null(&res, c, r)) {
+          row.emplace_back("NULL");
+          continue;
+        }
+        char* v = duckdb_value_varchar(&res, c, r);
+        row.emplace_back(v ? v : "");
+        duckdb_free(v);
+      }
+      rows.push_back(std::move(row));
+    }
+  }
+  duckdb_destroy_result(&res);
+  duckdb_disconnect(&con);
+  duckdb_close(&db);
+  if (!error.empty()) throw std::runtime_error("DuckDB: " + error + " in: " + sql);
+  return rows;
+}
+
+std::string duckdb_value(const std::string& sql) {
+  auto rows = duckdb_rows(sql);
+  if (rows.size() != 1 || rows[0].size() != 1)
+    throw std::runtime_error("expected one value from: " + sql);
+  return rows[0][0];
+}
+
+std::string read_file(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read " + p.string());
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void write_file(const std::filesystem::path& p, std::string_view data) {
+  std::filesystem::create_directories(p.parent_path());
+  std::ofstream out(p, std::ios::binary);
+  out.write(data.data(), static_cast<std::streamsize>(data.size()));
+  if (!out) throw std::runtime_error("cannot write " + p.string());
+}
+
+}  // namespace orderlake::testing
