@@ -31,7 +31,8 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path_, ec);
 }
 
-CommandResult run_orderlake(const std::vector<std::string>& args, int timeout_s) {
+CommandResult run_orderlake(const std::vector<std::string>& args, int timeout_s,
+                            const std::vector<std::string>& env) {
   int out_pipe[2], err_pipe[2];
   if (pipe(out_pipe) != 0 || pipe(err_pipe) != 0) throw std::runtime_error("pipe failed");
   pid_t pid = fork();
@@ -43,6 +44,10 @@ CommandResult run_orderlake(const std::vector<std::string>& args, int timeout_s)
     close(err_pipe[0]);
     int devnull = open("/dev/null", O_RDONLY);
     if (devnull >= 0) dup2(devnull, 0);
+    for (const auto& e : env) {
+      auto eq = e.find('=');
+      setenv(e.substr(0, eq).c_str(), e.substr(eq + 1).c_str(), 1);
+    }
     std::vector<char*> argv;
     std::string bin = ORDERLAKE_BINARY;
     argv.push_back(bin.data());

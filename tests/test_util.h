@@ -28,7 +28,9 @@ struct CommandResult {
 
 // Runs the orderlake binary with the given arguments (no shell), capturing stdout and
 // stderr; kills it after timeout_s seconds.
-CommandResult run_orderlake(const std::vector<std::string>& args, int timeout_s = 300);
+// `env` adds "NAME=value" entries to the child's environment.
+CommandResult run_orderlake(const std::vector<std::string>& args, int timeout_s = 300,
+                            const std::vector<std::string>& env = {});
 
 // Runs one SQL statement on an in-memory DuckDB (the independent reader the tests check
 // our files with) and returns every value as text ("NULL" for nulls). Throws on errors.

@@ -99,6 +99,13 @@ namespace {
 constexpr std::string_view kTempPrefix = ".part-";
 constexpr std::string_view kTempSuffix = ".inprogress";
 
+// Fault injection for the crash tests: ORDERLAKE_CRASH_AT=<point> ends the process there
+// as abruptly as kill -9 would.
+void crash_point(std::string_view point) {
+  static const char* at = std::getenv("ORDERLAKE_CRASH_AT");
+  if (at && point == at) ::_exit(86);
+}
+
 std::string new_run_id() {
   auto now = std::chrono::system_clock::now();
   std::time_t t = std::chrono::system_clock::to_time_t(now);
@@ -628,6 +635,7 @@ Status Job::WriteSegment() {
     if (!results[i].ok()) return results[i];
     staged_.push_back(files[i]);
   }
+  crash_point("after_segment");
   return Status::OK();
 }
 
@@ -672,18 +680,24 @@ Status Job::Publish(const Bookmark& bm) {
   }
   // 1. staged data durable; 2. journal durable; 3. rename into place; 4. bookmark.
   ORDERLAKE_RETURN_IF_ERROR(sync_filesystem(lake_));
+  crash_point("before_journal");
   json files = json::array();
   for (auto& f : all) files.push_back({f.tmp, f.final});
   json journal = {{"run_id", sum_.run_id}, {"files", files}, {"bookmark", bookmark_to_json(update)},
                   {"summary", sum_.to_json()}};
   const stdfs::path jpath = meta_ / "pending" / (sum_.run_id + ".json");
   ORDERLAKE_RETURN_IF_ERROR(fs::write_file_atomic(jpath, journal.dump(1)));
+  crash_point("after_journal");
+  bool first = true;
   for (auto& f : all) {
+    if (!first) crash_point("mid_publish");
+    first = false;
     if (::rename((lake_ / f.tmp).c_str(), (lake_ / f.final).c_str()) != 0)
       return Status::Errorf("cannot publish {}: {} (the next run completes it)", (lake_ / f.final).string(),
                             std::strerror(errno));
   }
   ORDERLAKE_RETURN_IF_ERROR(sync_filesystem(lake_));
+  crash_point("before_bookmark");
   Bookmark merged = bm;
   for (auto& [k, v] : update) merged[k] = v;
   ORDERLAKE_RETURN_IF_ERROR(fs::write_file_atomic(meta_ / "runs" / (sum_.run_id + ".json"), sum_.to_json().dump(2)));

@@ -56,17 +56,18 @@ class GzipSource final : public Source {
     ::close(fd_);
   }
   Result<size_t> Read(char* buf, size_t n) override {
+    if (!pending_error_.ok()) return pending_error_;
     zs_.next_out = reinterpret_cast<Bytef*>(buf);
     zs_.avail_out = static_cast<uInt>(n);
     while (zs_.avail_out > 0) {
       if (zs_.avail_in == 0) {
         auto r = read_fd(fd_, in_.data(), in_.size(), path_);
-        if (!r.ok()) return r.status();
+        if (!r.ok()) return Fail(n, r.status());
         raw_ += r.value();
         if (r.value() == 0) {
           if (member_done_ || (raw_ == 0)) break;  // clean end (or an empty file)
-          return Status::Errorf("{}: gzip data ends early (truncated object) at compressed byte {}",
-                                path_, raw_);
+          return Fail(n, Status::Errorf("{}: gzip data ends early (truncated object) at compressed byte {}",
+                                        path_, raw_));
         }
         zs_.next_in = reinterpret_cast<Bytef*>(in_.data());
         zs_.avail_in = static_cast<uInt>(r.value());
@@ -80,8 +81,8 @@ class GzipSource final : public Source {
       if (rc == Z_STREAM_END) {
         member_done_ = true;
       } else if (rc != Z_OK && rc != Z_BUF_ERROR) {
-        return Status::Errorf("{}: corrupt gzip data near compressed byte {}: {}", path_,
-                              raw_ - zs_.avail_in, zs_.msg ? zs_.msg : "inflate failed");
+        return Fail(n, Status::Errorf("{}: corrupt gzip data near compressed byte {}: {}", path_,
+                                      raw_ - zs_.avail_in, zs_.msg ? zs_.msg : "inflate failed"));
       }
     }
     return n - zs_.avail_out;
@@ -89,6 +90,15 @@ class GzipSource final : public Source {
   uint64_t raw_bytes() const override { return raw_; }
 
  private:
+  // Hands out what was decompressed before the damage; the error comes on the next call.
+  Result<size_t> Fail(size_t n, Status error) {
+    const size_t produced = n - zs_.avail_out;
+    if (produced == 0) return error;
+    pending_error_ = std::move(error);
+    return produced;
+  }
+
+  Status pending_error_;
   int fd_;
   std::string path_;
   std::vector<char> in_;
