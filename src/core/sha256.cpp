@@ -132,11 +132,12 @@ void sha256_with(CompressFn compress, const void* data, size_t len, uint8_t out[
   const size_t full = len / 64;
   if (full) compress(state, p, full);
   // Final one or two blocks: remaining bytes, 0x80, zeros, 64-bit big-endian bit length.
-  uint8_t tail[128] = {};
+  uint8_t tail[128];
   const size_t rest = len - full * 64;
+  const size_t tail_blocks = rest + 1 + 8 <= 64 ? 1 : 2;
+  std::memset(tail + rest, 0, tail_blocks * 64 - rest);
   if (rest) std::memcpy(tail, p + full * 64, rest);
   tail[rest] = 0x80;
-  const size_t tail_blocks = rest + 1 + 8 <= 64 ? 1 : 2;
   const uint64_t bits = uint64_t(len) * 8;
   for (int i = 0; i < 8; ++i) tail[tail_blocks * 64 - 1 - i] = uint8_t(bits >> (8 * i));
   compress(state, tail, tail_blocks);
@@ -157,14 +158,34 @@ void sha256_portable(const void* data, size_t len, uint8_t out[32]) {
 }
 }  // namespace detail
 
-void sha256_hex(std::string_view data, char out[64]) {
+namespace {
+void hex_portable(const uint8_t digest[32], char out[64]) {
   static constexpr char kHex[] = "0123456789abcdef";
-  uint8_t digest[32];
-  sha256(data.data(), data.size(), digest);
   for (int i = 0; i < 32; ++i) {
     out[2 * i] = kHex[digest[i] >> 4];
     out[2 * i + 1] = kHex[digest[i] & 15];
   }
+}
+
+// 16 bytes to 32 hex characters at a time: nibbles through a shuffle lookup table.
+__attribute__((target("ssse3"))) void hex_ssse3(const uint8_t digest[32], char out[64]) {
+  const __m128i table = _mm_setr_epi8('0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'a', 'b', 'c', 'd', 'e', 'f');
+  const __m128i low_mask = _mm_set1_epi8(0x0f);
+  for (int half = 0; half < 2; ++half) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(digest + 16 * half));
+    const __m128i hi = _mm_shuffle_epi8(table, _mm_and_si128(_mm_srli_epi16(v, 4), low_mask));
+    const __m128i lo = _mm_shuffle_epi8(table, _mm_and_si128(v, low_mask));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 32 * half), _mm_unpacklo_epi8(hi, lo));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 32 * half + 16), _mm_unpackhi_epi8(hi, lo));
+  }
+}
+}  // namespace
+
+void sha256_hex(std::string_view data, char out[64]) {
+  uint8_t digest[32];
+  sha256(data.data(), data.size(), digest);
+  if (kUseShani) hex_ssse3(digest, out);  // SHA-NI CPUs all have SSSE3
+  else hex_portable(digest, out);
 }
 
 std::string sha256_hex(std::string_view data) {

@@ -121,9 +121,9 @@ class LineReader final : public ObjectReader {
     c->lines = 0;
     for (;;) {
       if (!skipping_ && (pending_.size() >= chunk_bytes_ || eof_)) {
-        size_t nl = pending_.rfind('\n');
-        if (nl != std::string::npos) {
-          Emit(c, nl + 1);
+        const char* nlp = static_cast<const char*>(memrchr(pending_.data(), '\n', pending_.size()));
+        if (nlp) {
+          Emit(c, static_cast<size_t>(nlp - pending_.data()) + 1);
           return true;
         }
         if (eof_) {
@@ -136,7 +136,7 @@ class LineReader final : public ObjectReader {
         if (pending_.size() > max_record_) {
           // One partial line already over the limit: report it and skip to its end.
           skip_ = OversizedLine{pos_, line_, pending_.size(),
-                                pending_.substr(0, OversizedLine::kPrefixBytes)};
+                                std::string(pending_.view().substr(0, OversizedLine::kPrefixBytes))};
           pos_ += pending_.size();
           pending_.clear();
           skipping_ = true;
@@ -151,17 +151,15 @@ class LineReader final : public ObjectReader {
         }
         continue;
       }
-      const size_t old = pending_.size();
       const size_t want = chunk_bytes_;
-      pending_.resize(old + want);
-      auto r = src_->Read(pending_.data() + old, want);
+      char* tail = pending_.reserve_tail(want);
+      auto r = src_->Read(tail, want);
       if (!r.ok()) {
-        pending_.resize(old);
         c->error = r.status().message();
         eof_ = true;
         continue;
       }
-      pending_.resize(old + r.value());
+      pending_.commit(r.value());
       if (r.value() == 0) eof_ = true;
       if (skipping_ && !pending_.empty()) {
         const char* p = static_cast<const char*>(std::memchr(pending_.data(), '\n', pending_.size()));
@@ -171,7 +169,7 @@ class LineReader final : public ObjectReader {
           pos_ += k + 1;
           line_ += 1;
           c->oversized.push_back(std::move(skip_));
-          pending_.erase(0, k + 1);
+          pending_.consume(k + 1);
           skipping_ = false;
         } else {
           skip_.length += pending_.size();
@@ -191,12 +189,13 @@ class LineReader final : public ObjectReader {
   void Emit(Chunk* c, size_t n) {
     c->offset = pos_;
     c->first_line = line_;
-    std::string tail(pending_, n);
-    c->data.swap(pending_);
-    c->data.resize(n);
-    pending_ = std::move(tail);
-    uint64_t lines = static_cast<uint64_t>(std::count(c->data.begin(), c->data.end(), '\n'));
-    if (!c->data.empty() && c->data.back() != '\n') ++lines;
+    // The chunk takes the buffer; the partial line after it starts the next one.
+    c->data.clear();
+    c->data.append(pending_.view().substr(n));
+    std::swap(c->data, pending_);
+    c->data.resize_down(n);
+    uint64_t lines = count_newlines(c->data.data(), n);
+    if (n && c->data.data()[n - 1] != '\n') ++lines;
     c->lines = lines;
     pos_ += n;
     line_ += lines;
@@ -208,7 +207,7 @@ class LineReader final : public ObjectReader {
   uint64_t line_;  // line number of pending_[0]
   size_t max_record_;
   size_t chunk_bytes_;
-  std::string pending_;
+  Buffer pending_;
   bool eof_ = false;
   bool skipping_ = false;
   OversizedLine skip_;

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/buffer.h"
 #include "core/status.h"
 
 namespace orderlake::etl {
@@ -25,7 +26,7 @@ struct Chunk {
   uint64_t offset = 0;      // offset of data[0] in the (decompressed) object
   uint64_t first_line = 1;  // 1-based line number of data's first line
   uint64_t lines = 0;       // number of lines in data
-  std::string data;         // whole lines; only the object's last line may lack '\n'
+  Buffer data;              // whole lines; only the object's last line may lack '\n'
   std::vector<OversizedLine> oversized;
   std::string error;        // set when the object turned out corrupt after this data
 };

@@ -106,6 +106,36 @@ bool parse_int32(std::string_view s, int32_t* out) {
 
 bool parse_price(std::string_view s, double* out) {
   s = trim(s);
+  // Fast path for plain decimals of at most 15 digits ("2.55", "-11062.06"): the digits as an
+  // exact integer divided by an exact power of ten is correctly rounded, so it equals what
+  // strtod/from_chars give.
+  {
+    static constexpr double kPow10[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8,
+                                        1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+    size_t i = 0;
+    const bool neg = !s.empty() && s[0] == '-';
+    if (neg) i = 1;
+    uint64_t mant = 0;
+    int digits = 0, frac = -1;
+    for (; i < s.size(); ++i) {
+      const char c = s[i];
+      if (is_digit(c)) {
+        mant = mant * 10 + static_cast<uint64_t>(c - '0');
+        ++digits;
+        if (frac >= 0) ++frac;
+      } else if (c == '.' && frac < 0) {
+        frac = 0;
+      } else {
+        break;
+      }
+    }
+    if (i == s.size() && digits > 0 && digits <= 15 && frac != 0) {
+      double v = static_cast<double>(mant);
+      if (frac > 0) v /= kPow10[frac];
+      *out = neg ? -v : v;
+      return true;
+    }
+  }
   if (!s.empty() && s[0] == '+') s.remove_prefix(1);
   if (s.empty() || !(is_digit(s[0]) || s[0] == '-' || s[0] == '.')) return false;
   double v;

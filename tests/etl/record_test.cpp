@@ -251,3 +251,20 @@ TEST(Transform, RegionComesFromTheMappingTable) {
 
 }  // namespace
 }  // namespace orderlake::etl
+
+namespace orderlake::etl {
+namespace {
+TEST(Transform, PriceParsingEqualsStrtodBitForBit) {
+  for (const char* t : {"2.55", "0.29", "1.85", "-11062.06", "0.001", "38970.00", "649.5", "1", "0",
+                        "123456789012.345", "0.1", "0.3", "1e3", "2.5E-1", "1234567890123456.5",
+                        "0.12345678901234567", "+4.5", ".5", "5."}) {
+    double got = -1;
+    ASSERT_TRUE(parse_price(t, &got)) << t;
+    EXPECT_EQ(got, std::strtod(t, nullptr)) << t;
+  }
+  double v;
+  for (const char* bad : {"", "-", ".", "1.2.3", "1,5", "0x10", "abc", "1e", "--1"})
+    EXPECT_FALSE(parse_price(bad, &v)) << bad;
+}
+}  // namespace
+}  // namespace orderlake::etl
