@@ -1,0 +1,275 @@
+// `orderlake query`: read-only SQL over the curated lake (the Athena stage).
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "cli/commands.h"
+#include "query/engine.h"
+#include "query/format.h"
+#include "query/script.h"
+
+namespace orderlake::cli {
+namespace {
+namespace fs = std::filesystem;
+using query::Engine;
+using query::OutputFormat;
+using query::Statement;
+
+struct QueryOptions {
+  std::string lake;
+  std::string data_dir = "./orderlake-data";
+  std::string format = "table";
+  std::string file;
+  std::vector<std::string> sql;
+  bool timing = false;
+};
+
+constexpr const char* kExamples = R"(Examples:
+  orderlake query --lake ./orderlake-data/lake "SELECT Region, count(*) FROM orders GROUP BY Region"
+  orderlake query --data-dir ./orderlake-data --format csv "SELECT * FROM orders WHERE Country = 'France'"
+  orderlake query --lake ./lake -f sql/queries.sql          # every statement, each under its title
+  echo "SELECT count(*) FROM tbsm_red_transformed;" | orderlake query --lake ./lake --format json
+  orderlake query --lake ./lake                             # interactive prompt (statements end with ';')
+
+Tables: orders and its alias tbsm_red_transformed (SPEC.md section 3 columns, then the
+partition columns Country and InvoiceDateOnly). Only queries run: SELECT, WITH, VALUES,
+DESCRIBE, SHOW, SUMMARIZE, EXPLAIN [ANALYZE]; files outside the lake cannot be read.
+Formats: table (aligned, like psql), csv (RFC 4180 with a header line), json (an array of
+objects, numbers as numbers), jsonl (one JSON object per line).)";
+
+constexpr const char* kHelp = R"(Statements end with ';' and may span lines. Commands:
+  .tables                     list the tables
+  .format table|csv|json|jsonl  choose the output format
+  .timing on|off              show each statement's run time
+  .help                       this text
+  .quit, .exit                leave (or end of input)
+)";
+
+std::string Trim(const std::string& s) {
+  size_t b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string::npos) return {};
+  size_t e = s.find_last_not_of(" \t\r\n");
+  return s.substr(b, e - b + 1);
+}
+
+class Session {
+ public:
+  Session(Engine& engine, OutputFormat format, bool timing) : engine_(engine), format_(format), timing_(timing) {}
+
+  // Runs one statement and prints its result; false (after printing why) when it failed.
+  // `where` says where the statement came from ("queries.sql:12: statement 3").
+  bool Run(const Statement& st, const std::string& where, size_t not_run_after = 0) {
+    if (printed_ && (format_ == OutputFormat::kTable || format_ == OutputFormat::kCsv)) std::cout << "\n";
+    if (format_ == OutputFormat::kTable && !st.title.empty()) std::cout << st.title << "\n";
+    auto writer = query::MakeWriter(format_, std::cout);
+    auto r = engine_.Execute(st.sql, *writer);
+    std::cout.flush();
+    printed_ = true;
+    if (!r.ok()) {
+      std::string msg = r.status().message();
+      std::string rest = not_run_after ? fmt::format(" ({} later statement{} not run)", not_run_after,
+                                                     not_run_after == 1 ? "" : "s")
+                                       : "";
+      std::cerr << "orderlake query: " << (where.empty() ? "" : where + " failed: ") << msg
+                << " [SQL: " << query::OneLine(st.sql) << "]" << rest << std::endl;
+      return false;
+    }
+    for (const auto& n : r->notices) std::cerr << "orderlake query: " << n << "\n";
+    if (timing_) std::cerr << fmt::format("Time: {:.3f} ms", r->seconds * 1000) << std::endl;
+    return true;
+  }
+
+  // Runs every statement of a script, stopping at the first failure.
+  bool RunScript(const std::vector<Statement>& statements, const std::string& source) {
+    for (size_t i = 0; i < statements.size(); ++i) {
+      std::string where;
+      if (!source.empty()) where = fmt::format("{}:{}: statement {}", source, statements[i].line, i + 1);
+      if (!Run(statements[i], where, statements.size() - i - 1)) return false;
+    }
+    return true;
+  }
+
+  // Reads statements (and dot commands) line by line. Interactive: prompts, and a failed
+  // statement does not end the session. Otherwise the first failure ends it.
+  bool RunLines(std::istream& in, bool interactive, const std::string& source) {
+    if (interactive)
+      std::cout << "orderlake query on " << engine_.lake().string()
+                << " (read-only). Statements end with ';'. Type .help for help.\n";
+    std::string buffer, line;
+    int line_no = 0, buffer_line = 1;
+    size_t count = 0;
+    bool ok = true;
+    for (;;) {
+      if (interactive) {
+        std::cout << (Trim(buffer).empty() ? "orderlake> " : "      ...> ") << std::flush;
+      }
+      if (!std::getline(in, line)) break;
+      ++line_no;
+      if (Trim(buffer).empty() && !Trim(line).empty() && Trim(line)[0] == '.') {
+        buffer.clear();
+        Command cmd = DotCommand(Trim(line));
+        if (cmd == Command::kQuit) break;
+        if (cmd == Command::kFailed && !interactive) return false;
+        continue;
+      }
+      if (Trim(buffer).empty()) {
+        buffer.clear();
+        buffer_line = line_no;
+      }
+      buffer += line + "\n";
+      query::SplitResult split = query::SplitStatements(buffer);
+      for (Statement& st : split.statements) {
+        st.line += buffer_line - 1;
+        std::string where = interactive ? "" : fmt::format("{}:{}: statement {}", source, st.line, ++count);
+        if (!Run(st, where)) {
+          ok = false;
+          if (!interactive) return false;
+        }
+      }
+      if (!split.statements.empty()) {
+        for (size_t i = 0; i < split.rest_offset; ++i)
+          if (buffer[i] == '\n') ++buffer_line;
+        buffer.erase(0, split.rest_offset);
+      }
+    }
+    if (interactive) std::cout << "\n";
+    // End of input: a last statement without ';' still runs.
+    auto rest = query::SplitStatements(buffer).unterminated;
+    if (rest) {
+      rest->line += buffer_line - 1;
+      std::string where = interactive ? "" : fmt::format("{}:{}: statement {}", source, rest->line, ++count);
+      if (!Run(*rest, where)) return false;
+    }
+    return interactive || ok;
+  }
+
+ private:
+  enum class Command { kOk, kQuit, kFailed };
+
+  Command DotCommand(const std::string& line) {
+    std::istringstream words(line);
+    std::string cmd, arg;
+    words >> cmd >> arg;
+    if (cmd == ".quit" || cmd == ".exit") return Command::kQuit;
+    if (cmd == ".help") {
+      std::cout << kHelp;
+      return Command::kOk;
+    }
+    if (cmd == ".tables") {
+      auto tables = engine_.Tables();
+      if (!tables.ok()) {
+        std::cerr << "orderlake query: " << tables.status().message() << std::endl;
+        return Command::kFailed;
+      }
+      for (const auto& t : *tables) std::cout << t << "\n";
+      std::cout.flush();
+      return Command::kOk;
+    }
+    if (cmd == ".format") {
+      if (arg.empty()) {
+        std::cout << query::OutputFormatName(format_) << std::endl;
+        return Command::kOk;
+      }
+      auto f = query::ParseOutputFormat(arg);
+      if (!f) {
+        std::cerr << "orderlake query: unknown format '" << arg << "': use table, csv, json or jsonl" << std::endl;
+        return Command::kFailed;
+      }
+      format_ = *f;
+      printed_ = false;
+      return Command::kOk;
+    }
+    if (cmd == ".timing" && (arg == "on" || arg == "off")) {
+      timing_ = arg == "on";
+      return Command::kOk;
+    }
+    std::cerr << "orderlake query: unknown command '" << line << "': type .help for the commands" << std::endl;
+    return Command::kFailed;
+  }
+
+  Engine& engine_;
+  OutputFormat format_;
+  bool timing_;
+  bool printed_ = false;
+};
+
+// A --lake location: a directory or file://DIR (s3:// is not supported by this stage).
+Result<fs::path> LakePath(const QueryOptions& o) {
+  if (o.lake.empty()) return fs::path(o.data_dir) / "lake";
+  std::string_view l = o.lake;
+  if (l.rfind("s3://", 0) == 0)
+    return Status::Errorf("lake '{}': s3:// lakes are not supported by query yet; use a local directory", o.lake);
+  if (l.rfind("file://", 0) == 0) l.remove_prefix(7);
+  return fs::path(std::string(l));
+}
+
+int RunQuery(const QueryOptions& o) {
+  auto lake = LakePath(o);
+  if (!lake.ok()) {
+    std::cerr << "orderlake query: " << lake.status().message() << std::endl;
+    return 1;
+  }
+  auto engine = Engine::Open(*lake);
+  if (!engine.ok()) {
+    std::string hint = o.lake.empty() ? " (pass --lake DIR, or --data-dir DIR for DIR/lake)" : "";
+    std::cerr << "orderlake query: " << engine.status().message() << hint << std::endl;
+    return 1;
+  }
+  Session session(**engine, *query::ParseOutputFormat(o.format), o.timing);
+
+  if (!o.sql.empty()) {
+    std::string text;
+    for (const auto& s : o.sql) text += (text.empty() ? "" : " ") + s;
+    auto statements = query::ScriptStatements(text);
+    if (statements.empty()) {
+      std::cerr << "orderlake query: no SQL statement given" << std::endl;
+      return 1;
+    }
+    return session.RunScript(statements, statements.size() > 1 ? "command line" : "") ? 0 : 1;
+  }
+  if (!o.file.empty() && o.file != "-") {
+    std::ifstream in(o.file, std::ios::binary);
+    std::ostringstream text;
+    if (in) text << in.rdbuf();
+    if (!in || in.bad()) {
+      std::cerr << "orderlake query: cannot read SQL file '" << o.file << "': " << std::strerror(errno) << std::endl;
+      return 1;
+    }
+    return session.RunScript(query::ScriptStatements(text.str()), o.file) ? 0 : 1;
+  }
+  bool interactive = o.file.empty() && isatty(STDIN_FILENO);
+  return session.RunLines(std::cin, interactive, "<stdin>") ? 0 : 1;
+}
+
+}  // namespace
+
+void add_query_command(CLI::App& app) {
+  auto opts = std::make_shared<QueryOptions>();
+  auto* cmd = app.add_subcommand("query", "Read-only SQL over the curated lake (the Athena stage)");
+  cmd->add_option("--lake", opts->lake, "lake directory (or file://DIR); default DATA_DIR/lake");
+  cmd->add_option("--data-dir", opts->data_dir, "root of the embedded defaults; the lake is DATA_DIR/lake")
+      ->capture_default_str();
+  cmd->add_option("--format", opts->format, "output format: table, csv, json or jsonl")
+      ->check(CLI::IsMember({"table", "csv", "json", "jsonl"}))
+      ->capture_default_str();
+  auto* file = cmd->add_option("-f,--file", opts->file,
+                               "run the statements in FILE (';'-separated, '--' comments; '-' reads stdin)");
+  cmd->add_flag("--timing", opts->timing, "print each statement's run time on stderr");
+  auto* sql = cmd->add_option("sql", opts->sql, "SQL to run (several statements separated by ';')");
+  file->excludes(sql);
+  cmd->footer(kExamples);
+  cmd->callback([opts] { exit_code() = RunQuery(*opts); });
+}
+
+}  // namespace orderlake::cli

@@ -1,0 +1,69 @@
+// The Athena stage: read-only SQL over the curated lake through an in-memory DuckDB.
+//
+// Engine::Open(lake) defines the table `orders` and its alias `tbsm_red_transformed`
+// (the original project's name) over <lake>/orders/Country=*/InvoiceDateOnly=*/*.parquet:
+// the SPEC §3 columns in order, then the partition columns Country (VARCHAR) and
+// InvoiceDateOnly (DATE), whose values come from the Hive-escaped directory names
+// (unescaped: "Country=Côte d%27Ivoire" reads back as "Côte d'Ivoire";
+// __HIVE_DEFAULT_PARTITION__ reads as NULL). Files whose name starts with '.' or '_' or
+// does not end in ".parquet" are never read. Filters on the partition columns prune
+// directories. Files are found at every statement, so new commits show up at once; an
+// empty lake gives the same columns and no rows.
+//
+// Only reading is possible: statements other than queries (SELECT, WITH, VALUES, FROM,
+// DESCRIBE, SHOW, SUMMARIZE, read-only PRAGMAs) and EXPLAIN [ANALYZE] of a query are
+// refused before they run, and DuckDB itself is locked down (no file access outside the
+// lake, no extension loading, configuration locked). Athena's CREATE EXTERNAL TABLE and
+// MSCK REPAIR TABLE for the lake's own tables are accepted as no-ops with a notice.
+//
+// An Engine is one DuckDB connection: use it from one thread at a time.
+#pragma once
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+#include "query/value.h"
+
+namespace orderlake::query {
+
+// The table names every lake has.
+inline constexpr std::string_view kOrdersTable = "orders";
+inline constexpr std::string_view kLegacyOrdersTable = "tbsm_red_transformed";
+
+class Engine {
+ public:
+  // Opens the lake directory (which must exist; its orders/ folder need not yet).
+  static Result<std::unique_ptr<Engine>> Open(const std::filesystem::path& lake);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Runs exactly one statement and keeps its whole result.
+  Result<QueryResult> Execute(std::string_view sql);
+
+  // Runs exactly one statement, handing the rows to `sink` as they are read; notices and
+  // the wall time are returned in a QueryResult without rows.
+  Result<QueryResult> Execute(std::string_view sql, RowSink& sink);
+
+  // Checks that a statement would be allowed, without running it; the error says why not.
+  Status Check(std::string_view sql);
+
+  // The tables and views a user can query, sorted.
+  Result<std::vector<std::string>> Tables();
+
+  // The lake directory, absolute.
+  const std::filesystem::path& lake() const;
+
+  // Asks the statement running on this engine to stop (callable from another thread).
+  void Interrupt();
+
+ private:
+  struct Impl;
+  explicit Engine(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace orderlake::query
