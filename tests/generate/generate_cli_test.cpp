@@ -123,7 +123,8 @@ TEST(GenerateCli, KindRatesAreHonouredOn100kLines) {
                           "--malformed-rate", "0.01", "--summary", "-"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::map<Kind, double> n;
-  for (auto line : gen::split_lines(all_text(tmp.path()))) n[classify(line).kind] += 1;
+  const std::string text = all_text(tmp.path());
+  for (auto line : gen::split_lines(text)) n[classify(line).kind] += 1;
   EXPECT_NEAR(n[Kind::kMissingCustomerId] / 1e5, 0.05, 0.0125);
   EXPECT_NEAR(n[Kind::kNonPositiveQuantity] / 1e5, 0.03, 0.0075);
   EXPECT_NEAR(n[Kind::kNonPositivePrice] / 1e5, 0.01, 0.0025);
@@ -173,7 +174,8 @@ TEST(GenerateCli, SeedProfileHasOnlySixCountriesAndThreeItems) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::set<std::string> countries, items;
   size_t n = 0;
-  for (auto line : gen::split_lines(all_text(tmp.path()))) {
+  const std::string text = all_text(tmp.path());
+  for (auto line : gen::split_lines(text)) {
     auto rec = classify(line);
     ASSERT_EQ(rec.kind, Kind::kValid) << line;
     countries.insert(rec.fields[7]);
@@ -194,7 +196,8 @@ TEST(GenerateCli, LiveTimestampsAreNow) {
   const time_t now = time(nullptr);
   struct tm tm {};
   localtime_r(&now, &tm);
-  for (auto line : gen::split_lines(all_text(tmp.path()))) {
+  const std::string text = all_text(tmp.path());
+  for (auto line : gen::split_lines(text)) {
     auto rec = classify(line);
     ASSERT_TRUE(rec.date.has_value()) << line;
     EXPECT_EQ(rec.date->year, tm.tm_year + 1900);
