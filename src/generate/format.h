@@ -86,19 +86,4 @@ inline char* format_invoice_date(char* p, int year, unsigned month, unsigned day
   return format_2(p, minute);
 }
 
-// Appends field to out as one CSV field, quoted per RFC 4180 when it holds a comma, a
-// double quote, CR or LF (quotes inside are doubled).
-inline void append_csv_field(std::string& out, std::string_view field) {
-  if (field.find_first_of(",\"\r\n") == std::string_view::npos) {
-    out.append(field);
-    return;
-  }
-  out.push_back('"');
-  for (char c : field) {
-    if (c == '"') out.push_back('"');
-    out.push_back(c);
-  }
-  out.push_back('"');
-}
-
 }  // namespace orderlake::generate

@@ -1,5 +1,7 @@
 #include "generate/generator.h"
 
+#include "core/csv.h"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -86,10 +88,10 @@ OrderGenerator::OrderGenerator(std::shared_ptr<const Catalog> catalog, Generator
   for (const Item& item : catalog_->items) {
     ItemText t{};
     t.head_off = static_cast<uint32_t>(text_.size());
-    append_csv_field(text_, item.stock_code);
+    csv::append_field(text_, item.stock_code);
     t.code_len = static_cast<uint16_t>(text_.size() - t.head_off);
     text_.push_back(',');
-    append_csv_field(text_, item.description);
+    csv::append_field(text_, item.description);
     text_.push_back(',');
     t.head_len = static_cast<uint16_t>(std::min<size_t>(text_.size() - t.head_off, 200));
     text_.resize(t.head_off + t.head_len);
@@ -105,7 +107,7 @@ OrderGenerator::OrderGenerator(std::shared_ptr<const Catalog> catalog, Generator
   text_.append(64, '\0');  // slack for the fixed-size copies in next_line
   for (const Country& c : catalog_->countries) {
     std::string s;
-    append_csv_field(s, c.name);
+    csv::append_field(s, c.name);
     if (s.size() > 60) s.resize(60);
     country_csv_.push_back(std::move(s));
   }
