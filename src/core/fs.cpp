@@ -30,15 +30,22 @@ Result<std::string> read_file(const std::filesystem::path& path) {
   return out;
 }
 
-Status fsync_path(const std::filesystem::path& path) {
+namespace {
+// Opens path read-only, applies sync (fsync or syncfs) to it, closes it.
+Status sync_with(const std::filesystem::path& path, int (*sync)(int), const char* what) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Status::Errorf("cannot open {} to sync it: {}", path.string(), std::strerror(errno));
-  int rc = ::fsync(fd);
+  int rc = sync(fd);
   int e = errno;
   ::close(fd);
-  if (rc != 0) return Status::Errorf("fsync {} failed: {}", path.string(), std::strerror(e));
+  if (rc != 0) return Status::Errorf("{} {} failed: {}", what, path.string(), std::strerror(e));
   return Status::OK();
 }
+}  // namespace
+
+Status fsync_path(const std::filesystem::path& path) { return sync_with(path, ::fsync, "fsync"); }
+
+Status sync_filesystem(const std::filesystem::path& path) { return sync_with(path, ::syncfs, "syncfs"); }
 
 Status create_directories(const std::filesystem::path& path) {
   std::error_code ec;

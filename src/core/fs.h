@@ -14,6 +14,8 @@ Result<std::string> read_file(const std::filesystem::path& path);
 // Writes `data` to a temporary beside `path`, fsyncs, renames over `path`, fsyncs the dir.
 Status write_file_atomic(const std::filesystem::path& path, std::string_view data);
 Status fsync_path(const std::filesystem::path& path);  // a file or a directory
+// Flushes every dirty page of the file system holding `path` (one call for many files).
+Status sync_filesystem(const std::filesystem::path& path);
 Status create_directories(const std::filesystem::path& path);
 // A human-readable size: "1.5 MiB".
 std::string human_bytes(double bytes);

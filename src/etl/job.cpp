@@ -116,16 +116,6 @@ std::string new_run_id() {
                      tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, rd() & 0xffffff);
 }
 
-Status sync_filesystem(const stdfs::path& any_path) {
-  int fd = ::open(any_path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Status::Errorf("cannot open {}: {}", any_path.string(), std::strerror(errno));
-  int rc = ::syncfs(fd);
-  int e = errno;
-  ::close(fd);
-  if (rc != 0) return Status::Errorf("syncfs {} failed: {}", any_path.string(), std::strerror(e));
-  return Status::OK();
-}
-
 // ---- Bookmark: which raw objects earlier runs processed, and how far.
 struct BookmarkEntry {
   uint64_t size = 0, offset = 0, lines = 0;
@@ -433,7 +423,7 @@ Status Job::Recover() {
         if (stdfs::exists(tmp, ec) && ::rename(tmp.c_str(), fin.c_str()) != 0)
           return Status::Errorf("cannot publish {}: {}", fin.string(), std::strerror(errno));
       }
-      ORDERLAKE_RETURN_IF_ERROR(sync_filesystem(lake_));
+      ORDERLAKE_RETURN_IF_ERROR(fs::sync_filesystem(lake_));
       Bookmark bm;
       if (stdfs::exists(meta_ / "bookmark.json", ec)) {
         auto bt = fs::read_file(meta_ / "bookmark.json");
@@ -686,7 +676,7 @@ Status Job::Publish(const Bookmark& bm) {
     update[objects_[i].path] = e;
   }
   // 1. staged data durable; 2. journal durable; 3. rename into place; 4. bookmark.
-  ORDERLAKE_RETURN_IF_ERROR(sync_filesystem(lake_));
+  ORDERLAKE_RETURN_IF_ERROR(fs::sync_filesystem(lake_));
   spdlog::debug("etl: staged files synced at {:.3f} s", Elapsed());
   crash_point("before_journal");
   json files = json::array();
@@ -704,7 +694,7 @@ Status Job::Publish(const Bookmark& bm) {
       return Status::Errorf("cannot publish {}: {} (the next run completes it)", (lake_ / f.final).string(),
                             std::strerror(errno));
   }
-  ORDERLAKE_RETURN_IF_ERROR(sync_filesystem(lake_));
+  ORDERLAKE_RETURN_IF_ERROR(fs::sync_filesystem(lake_));
   spdlog::debug("etl: published at {:.3f} s", Elapsed());
   crash_point("before_bookmark");
   Bookmark merged = bm;
