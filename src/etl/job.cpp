@@ -13,6 +13,7 @@
 #include <deque>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <set>
 #include <thread>
@@ -388,7 +389,9 @@ class Job {
   stdfs::path input_, lake_, meta_;
   RunSummary sum_;
   std::vector<ObjectInfo> objects_;
-  std::vector<BookmarkEntry> done_;  // per object, where reading ended
+  // Per object, where reading ended; nullopt for an object that could not be opened (it is
+  // left out of the bookmark and read again by the next run).
+  std::vector<std::optional<BookmarkEntry>> done_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<StagedFile> staged_;
   std::string quarantine_tmp_;
@@ -558,7 +561,6 @@ Status Job::ProcessAll() {
           // An unreadable object is reported and left for a later run (not bookmarked).
           sum_.warnings.push_back(r.status().message() + " (skipped; it will be retried next run)");
           spdlog::warn("etl: {}", r.status().message());
-          done_[obj_idx].run = "unreadable";
           ++obj_idx;
           continue;
         }
@@ -670,8 +672,8 @@ Status Job::Publish(const Bookmark& bm) {
   // Bookmark entries of this run.
   Bookmark update;
   for (size_t i = 0; i < objects_.size(); ++i) {
-    if (done_[i].run == "unreadable") continue;
-    BookmarkEntry e = done_[i];
+    if (!done_[i]) continue;
+    BookmarkEntry e = *done_[i];
     e.run = sum_.run_id;
     update[objects_[i].path] = e;
   }
