@@ -1,6 +1,9 @@
 #include "test_util.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -33,6 +36,13 @@ TempDir::~TempDir() {
 
 CommandResult run_orderlake(const std::vector<std::string>& args, int timeout_s,
                             const std::vector<std::string>& env) {
+  std::vector<std::string> argv = {ORDERLAKE_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run_process(argv, timeout_s, env);
+}
+
+CommandResult run_process(const std::vector<std::string>& args, int timeout_s,
+                          const std::vector<std::string>& env) {
   int out_pipe[2], err_pipe[2];
   if (pipe(out_pipe) != 0 || pipe(err_pipe) != 0) throw std::runtime_error("pipe failed");
   pid_t pid = fork();
@@ -49,12 +59,10 @@ CommandResult run_orderlake(const std::vector<std::string>& args, int timeout_s,
       setenv(e.substr(0, eq).c_str(), e.substr(eq + 1).c_str(), 1);
     }
     std::vector<char*> argv;
-    std::string bin = ORDERLAKE_BINARY;
-    argv.push_back(bin.data());
     std::vector<std::string> copy = args;
     for (auto& a : copy) argv.push_back(a.data());
     argv.push_back(nullptr);
-    execv(bin.c_str(), argv.data());
+    execvp(argv[0], argv.data());
     _exit(127);
   }
   close(out_pipe[1]);
@@ -99,6 +107,87 @@ CommandResult run_orderlake(const std::vector<std::string>& args, int timeout_s,
     r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   }
   return r;
+}
+
+int free_port() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = 0;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) throw std::runtime_error("bind failed");
+  socklen_t len = sizeof a;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+namespace {
+bool http_ok(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  bool ok = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  if (ok) {
+    const char req[] = "GET /moto-api/ HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+    ok = write(fd, req, sizeof req - 1) == static_cast<ssize_t>(sizeof req - 1);
+    char buf[64] = {};
+    ok = ok && read(fd, buf, sizeof buf - 1) > 0 && std::string_view(buf).starts_with("HTTP/");
+  }
+  close(fd);
+  return ok;
+}
+}  // namespace
+
+MotoServer::MotoServer(const std::vector<std::string>& env) {
+  port_ = free_port();
+  pid_ = fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    int devnull = open("/dev/null", O_RDWR);
+    dup2(devnull, 0);
+    dup2(devnull, 1);
+    dup2(devnull, 2);
+    for (const auto& e : env) {
+      auto eq = e.find('=');
+      setenv(e.substr(0, eq).c_str(), e.substr(eq + 1).c_str(), 1);
+    }
+    setpgid(0, 0);
+    std::string port = std::to_string(port_);
+    execlp("moto_server", "moto_server", "-H", "127.0.0.1", "-p", port.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!http_ok(port_)) {
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) throw std::runtime_error("moto_server exited at start");
+    if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("moto_server did not start in 30 s");
+    usleep(100000);
+  }
+}
+
+MotoServer::~MotoServer() {
+  if (pid_ > 0) {
+    kill(-pid_, SIGTERM);
+    kill(pid_, SIGTERM);
+    int status = 0;
+    for (int i = 0; i < 50 && waitpid(pid_, &status, WNOHANG) == 0; ++i) usleep(100000);
+    kill(-pid_, SIGKILL);
+    kill(pid_, SIGKILL);
+    waitpid(pid_, &status, 0);
+  }
+}
+
+CommandResult aws_cli(const std::string& endpoint, const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {access("/usr/bin/aws", X_OK) == 0 ? "/usr/bin/aws" : "aws", "--endpoint-url",
+                                   endpoint};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run_process(argv, 120,
+                     {"AWS_ACCESS_KEY_ID=testing", "AWS_SECRET_ACCESS_KEY=testing", "AWS_DEFAULT_REGION=us-east-1",
+                      "AWS_REGION=us-east-1", "AWS_PAGER=", "AWS_CONFIG_FILE=/dev/null",
+                      "AWS_SHARED_CREDENTIALS_FILE=/dev/null"});
 }
 
 std::vector<std::vector<std::string>> duckdb_rows(const std::string& sql) {

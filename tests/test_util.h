@@ -31,6 +31,32 @@ struct CommandResult {
 // `env` adds "NAME=value" entries to the child's environment.
 CommandResult run_orderlake(const std::vector<std::string>& args, int timeout_s = 300,
                             const std::vector<std::string>& env = {});
+// Runs any program (found through PATH) the same way.
+CommandResult run_process(const std::vector<std::string>& argv, int timeout_s = 300,
+                          const std::vector<std::string>& env = {});
+
+// A TCP port on 127.0.0.1 that nothing listens on right now.
+int free_port();
+
+// moto's S3-protocol server (moto_server from the machine's Python), started on a free
+// loopback port for one test and stopped with it. `env` adds environment entries.
+class MotoServer {
+ public:
+  explicit MotoServer(const std::vector<std::string>& env = {});
+  ~MotoServer();
+  MotoServer(const MotoServer&) = delete;
+  MotoServer& operator=(const MotoServer&) = delete;
+  int port() const { return port_; }
+  std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  int pid_ = -1;
+  int port_ = 0;
+};
+
+// The AWS CLI (Debian's /usr/bin/aws when installed, else the one on PATH) against an
+// endpoint, with dummy credentials and region us-east-1.
+CommandResult aws_cli(const std::string& endpoint, const std::vector<std::string>& args);
 
 // Runs one SQL statement on an in-memory DuckDB (the independent reader the tests check
 // our files with) and returns every value as text ("NULL" for nulls). Throws on errors.
