@@ -26,6 +26,7 @@
 #include "core/parquet_writer.h"
 #include "etl/columns.h"
 #include "etl/reader.h"
+#include "store/object_store.h"
 
 namespace orderlake::etl {
 namespace stdfs = std::filesystem;
@@ -200,10 +201,22 @@ struct Worker {
 };
 
 struct ObjectInfo {
-  std::string path;  // absolute
+  std::string key;   // in the input store
+  std::string path;  // what names it to people and in the bookmark: the absolute path, or the s3:// URL
   uint64_t size = 0;
   uint64_t start_offset = 0, start_line = 1;
 };
+
+// Hidden, staging and metadata entries (a '.' or '_' at the start of any part of the key)
+// are not input.
+bool has_hidden_part(std::string_view key) {
+  for (size_t at = 0;;) {
+    if (at < key.size() && (key[at] == '.' || key[at] == '_')) return true;
+    const size_t slash = key.find('/', at);
+    if (slash == std::string_view::npos) return false;
+    at = slash + 1;
+  }
+}
 
 std::string_view trim_spaces(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -386,6 +399,7 @@ class Job {
   }
 
   EtlOptions opt_;
+  std::unique_ptr<store::ObjectStore> input_store_;
   stdfs::path input_, lake_, meta_;
   RunSummary sum_;
   std::vector<ObjectInfo> objects_;
@@ -463,24 +477,20 @@ Status Job::Recover() {
 
 Status Job::ListObjects(const Bookmark& bm) {
   std::error_code ec;
-  if (!stdfs::exists(input_, ec))
-    return Status::Errorf("input directory {} does not exist", opt_.input);
-  if (!stdfs::is_directory(input_, ec))
-    return Status::Errorf("input {} is not a directory", opt_.input);
+  const std::string root = input_store_->local_root();
+  if (!root.empty()) {
+    if (!stdfs::exists(input_, ec)) return Status::Errorf("input directory {} does not exist", opt_.input);
+    if (!stdfs::is_directory(input_, ec)) return Status::Errorf("input {} is not a directory", opt_.input);
+  }
+  auto listed = input_store_->List("");
+  if (!listed.ok()) return Status::Errorf("cannot list input {}: {}", opt_.input, listed.status().message());
   std::vector<ObjectInfo> all;
-  auto it = stdfs::recursive_directory_iterator(input_, stdfs::directory_options::skip_permission_denied, ec);
-  if (ec) return Status::Errorf("cannot list input directory {}: {}", opt_.input, ec.message());
-  for (; it != stdfs::recursive_directory_iterator(); it.increment(ec)) {
-    if (ec) return Status::Errorf("cannot list input directory {}: {}", opt_.input, ec.message());
-    const std::string name = it->path().filename().string();
-    if (name.starts_with('.') || name.starts_with('_')) {
-      if (it->is_directory(ec)) it.disable_recursion_pending();
-      continue;  // hidden, staging and metadata entries
-    }
-    if (!it->is_regular_file(ec)) continue;
+  for (auto& info : listed.value()) {
+    if (has_hidden_part(info.key)) continue;
     ObjectInfo o;
-    o.path = stdfs::absolute(it->path()).lexically_normal().string();
-    o.size = it->file_size(ec);
+    o.key = info.key;
+    o.path = root.empty() ? input_store_->url() + "/" + info.key : (input_ / info.key).lexically_normal().string();
+    o.size = info.size;
     all.push_back(std::move(o));
   }
   std::sort(all.begin(), all.end(), [](auto& a, auto& b) { return a.path < b.path; });
@@ -492,13 +502,9 @@ Status Job::ListObjects(const Bookmark& bm) {
       sum_.objects_skipped++;
     } else if (o.size > b->second.size && b->second.offset == b->second.size) {
       // An append-only object (a log file that grew): read only what was added.
-      unsigned char magic[2] = {0, 0};
-      int fd = ::open(o.path.c_str(), O_RDONLY | O_CLOEXEC);
-      if (fd >= 0) {
-        if (::pread(fd, magic, 2, 0) != 2) magic[0] = 0;
-        ::close(fd);
-      }
-      if (magic[0] == 0x1f && magic[1] == 0x8b) {
+      auto magic = input_store_->Get(o.key, 0, 2);
+      if (magic.ok() && magic->size() == 2 && static_cast<unsigned char>((*magic)[0]) == 0x1f &&
+          static_cast<unsigned char>((*magic)[1]) == 0x8b) {
         sum_.objects_changed++;
         sum_.warnings.push_back(fmt::format("{} changed after it was processed (gzip); not read again", o.path));
         continue;
@@ -555,8 +561,8 @@ Status Job::ProcessAll() {
           break;
         }
         const ObjectInfo& o = objects_[obj_idx];
-        auto r = ObjectReader::Open(o.path, o.start_offset, o.start_line, opt_.transform.max_record_bytes,
-                                    opt_.chunk_bytes);
+        auto r = ObjectReader::Open(*input_store_, o.key, o.start_offset, o.start_line,
+                                    opt_.transform.max_record_bytes, opt_.chunk_bytes);
         if (!r.ok()) {
           // An unreadable object is reported and left for a later run (not bookmarked).
           sum_.warnings.push_back(r.status().message() + " (skipped; it will be retried next run)");
@@ -710,11 +716,12 @@ Status Job::Publish(const Bookmark& bm) {
 
 Result<RunSummary> Job::Run() {
   start_ = std::chrono::steady_clock::now();
-  auto in = local_path_of(opt_.input, "input");
-  if (!in.ok()) return in.status();
+  auto in = store::Open(opt_.input);
+  if (!in.ok()) return Status::Errorf("input {}: {}", opt_.input, in.status().message());
+  input_store_ = std::move(in).value();
   auto lk = local_path_of(opt_.lake, "lake");
   if (!lk.ok()) return lk.status();
-  input_ = stdfs::path(in.value());
+  input_ = stdfs::path(input_store_->local_root());
   lake_ = stdfs::path(lk.value());
   meta_ = lake_ / "_orderlake" / opt_.table;
   sum_.input = opt_.input;
@@ -722,7 +729,7 @@ Result<RunSummary> Job::Run() {
   sum_.table = opt_.table;
 
   std::error_code ec;
-  if (!stdfs::is_directory(input_, ec))
+  if (!input_store_->local_root().empty() && !stdfs::is_directory(input_, ec))
     return Status::Errorf("input directory {} does not exist", opt_.input);
   ORDERLAKE_RETURN_IF_ERROR(fs::create_directories(lake_ / opt_.table));
   auto lock = fs::FileLock::Acquire(meta_ / "lock", fmt::format("table {} in lake {}", opt_.table, opt_.lake));

@@ -1,5 +1,7 @@
 #include "etl/reader.h"
 
+#include "store/object_store.h"
+
 #include <fcntl.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -45,23 +47,53 @@ class PlainSource final : public Source {
   uint64_t raw_ = 0;
 };
 
+// An object in a store read in ranges of `step` bytes.
+class StoreSource final : public Source {
+ public:
+  StoreSource(store::ObjectStore& store, std::string key, uint64_t offset, size_t step)
+      : store_(store), key_(std::move(key)), pos_(offset), step_(step) {}
+  Result<size_t> Read(char* buf, size_t n) override {
+    if (window_at_ == window_.size()) {
+      auto r = store_.Get(key_, pos_, step_);
+      if (!r.ok()) return r.status();
+      window_ = std::move(r).value();
+      window_at_ = 0;
+      pos_ += window_.size();
+      raw_ += window_.size();
+      if (window_.empty()) return size_t{0};
+    }
+    const size_t k = std::min(n, window_.size() - window_at_);
+    std::memcpy(buf, window_.data() + window_at_, k);
+    window_at_ += k;
+    return k;
+  }
+  uint64_t raw_bytes() const override { return raw_; }
+
+ private:
+  store::ObjectStore& store_;
+  std::string key_;
+  uint64_t pos_;
+  size_t step_;
+  std::string window_;
+  size_t window_at_ = 0;
+  uint64_t raw_ = 0;
+};
+
+// Decompresses gzip (one or several members) from a raw source.
 class GzipSource final : public Source {
  public:
-  GzipSource(int fd, std::string path) : fd_(fd), path_(std::move(path)), in_(1 << 20) {
+  GzipSource(std::unique_ptr<Source> raw, std::string path) : raw_src_(std::move(raw)), path_(std::move(path)), in_(1 << 20) {
     std::memset(&zs_, 0, sizeof zs_);
     inflateInit2(&zs_, 15 + 32);
   }
-  ~GzipSource() override {
-    inflateEnd(&zs_);
-    ::close(fd_);
-  }
+  ~GzipSource() override { inflateEnd(&zs_); }
   Result<size_t> Read(char* buf, size_t n) override {
     if (!pending_error_.ok()) return pending_error_;
     zs_.next_out = reinterpret_cast<Bytef*>(buf);
     zs_.avail_out = static_cast<uInt>(n);
     while (zs_.avail_out > 0) {
       if (zs_.avail_in == 0) {
-        auto r = read_fd(fd_, in_.data(), in_.size(), path_);
+        auto r = raw_src_->Read(in_.data(), in_.size());
         if (!r.ok()) return Fail(n, r.status());
         raw_ += r.value();
         if (r.value() == 0) {
@@ -99,7 +131,7 @@ class GzipSource final : public Source {
   }
 
   Status pending_error_;
-  int fd_;
+  std::unique_ptr<Source> raw_src_;
   std::string path_;
   std::vector<char> in_;
   z_stream zs_;
@@ -215,32 +247,47 @@ class LineReader final : public ObjectReader {
 
 }  // namespace
 
-Result<std::unique_ptr<ObjectReader>> ObjectReader::Open(const std::string& path,
-                                                         uint64_t start_offset, uint64_t start_line,
-                                                         size_t max_record_bytes,
+namespace {
+Result<std::unique_ptr<ObjectReader>> open_reader(std::unique_ptr<Source> raw, bool gz, const std::string& name,
+                                                  uint64_t start_offset, uint64_t start_line,
+                                                  size_t max_record_bytes, size_t chunk_bytes) {
+  if (gz && start_offset != 0)
+    return Status::Errorf("{}: a gzip object cannot be resumed at byte {}", name, start_offset);
+  std::unique_ptr<Source> src = gz ? std::make_unique<GzipSource>(std::move(raw), name) : std::move(raw);
+  return std::unique_ptr<ObjectReader>(std::make_unique<LineReader>(std::move(src), gz, start_offset, start_line,
+                                                                    max_record_bytes, chunk_bytes));
+}
+}  // namespace
+
+Result<std::unique_ptr<ObjectReader>> ObjectReader::Open(const std::string& path, uint64_t start_offset,
+                                                         uint64_t start_line, size_t max_record_bytes,
                                                          size_t chunk_bytes) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Status::Errorf("cannot open {}: {}", path, std::strerror(errno));
   unsigned char magic[2] = {0, 0};
   ssize_t n = ::pread(fd, magic, 2, 0);
   const bool gz = n == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
-  std::unique_ptr<Source> src;
-  if (gz) {
-    if (start_offset != 0) {
-      ::close(fd);
-      return Status::Errorf("{}: a gzip object cannot be resumed at byte {}", path, start_offset);
-    }
-    src = std::make_unique<GzipSource>(fd, path);
-  } else {
-    if (start_offset && ::lseek(fd, static_cast<off_t>(start_offset), SEEK_SET) < 0) {
-      int e = errno;
-      ::close(fd);
-      return Status::Errorf("cannot seek {} to byte {}: {}", path, start_offset, std::strerror(e));
-    }
-    src = std::make_unique<PlainSource>(fd, path);
+  if (!gz && start_offset && ::lseek(fd, static_cast<off_t>(start_offset), SEEK_SET) < 0) {
+    int e = errno;
+    ::close(fd);
+    return Status::Errorf("cannot seek {} to byte {}: {}", path, start_offset, std::strerror(e));
   }
-  return std::unique_ptr<ObjectReader>(std::make_unique<LineReader>(
-      std::move(src), gz, start_offset, start_line, max_record_bytes, chunk_bytes));
+  return open_reader(std::make_unique<PlainSource>(fd, path), gz, path, start_offset, start_line, max_record_bytes,
+                     chunk_bytes);
+}
+
+Result<std::unique_ptr<ObjectReader>> ObjectReader::Open(store::ObjectStore& store, const std::string& key,
+                                                         uint64_t start_offset, uint64_t start_line,
+                                                         size_t max_record_bytes, size_t chunk_bytes) {
+  if (!store.local_root().empty())
+    return Open(store.local_root() + "/" + key, start_offset, start_line, max_record_bytes, chunk_bytes);
+  auto magic = store.Get(key, 0, 2);
+  if (!magic.ok()) return magic.status();
+  const bool gz = magic->size() == 2 && static_cast<unsigned char>((*magic)[0]) == 0x1f &&
+                  static_cast<unsigned char>((*magic)[1]) == 0x8b;
+  const std::string name = store.url() + "/" + key;
+  return open_reader(std::make_unique<StoreSource>(store, key, gz ? 0 : start_offset, std::max<size_t>(chunk_bytes, 1 << 20)),
+                     gz, name, start_offset, start_line, max_record_bytes, chunk_bytes);
 }
 
 }  // namespace orderlake::etl

@@ -11,6 +11,10 @@
 #include "core/buffer.h"
 #include "core/status.h"
 
+namespace orderlake::store {
+class ObjectStore;
+}
+
 namespace orderlake::etl {
 
 struct OversizedLine {
@@ -37,6 +41,10 @@ class ObjectReader {
   static Result<std::unique_ptr<ObjectReader>> Open(const std::string& path, uint64_t start_offset,
                                                     uint64_t start_line, size_t max_record_bytes,
                                                     size_t chunk_bytes);
+  // The same for an object of a store (a local store reads the file directly).
+  static Result<std::unique_ptr<ObjectReader>> Open(store::ObjectStore& store, const std::string& key,
+                                                    uint64_t start_offset, uint64_t start_line,
+                                                    size_t max_record_bytes, size_t chunk_bytes);
   virtual ~ObjectReader() = default;
   // Fills *chunk (object index left to the caller); false when the object is exhausted.
   virtual bool Next(Chunk* chunk) = 0;
