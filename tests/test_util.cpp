@@ -109,6 +109,64 @@ CommandResult run_process(const std::vector<std::string>& args, int timeout_s,
   return r;
 }
 
+BackgroundProcess::BackgroundProcess(const std::vector<std::string>& args, const std::vector<std::string>& env) {
+  pid_ = fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    int out = open((dir_.path() / "out").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int err = open((dir_.path() / "err").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int devnull = open("/dev/null", O_RDONLY);
+    dup2(devnull, 0);
+    dup2(out, 1);
+    dup2(err, 2);
+    for (const auto& e : env) {
+      auto eq = e.find('=');
+      setenv(e.substr(0, eq).c_str(), e.substr(eq + 1).c_str(), 1);
+    }
+    std::vector<std::string> copy = args;
+    std::vector<char*> argv;
+    for (auto& a : copy) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execvp(argv[0], argv.data());
+    _exit(127);
+  }
+}
+
+int BackgroundProcess::Stop(int sig, int grace_s) {
+  if (pid_ <= 0) return exit_code_;
+  kill(pid_, sig);
+  int status = 0;
+  bool done = false;
+  for (int i = 0; i < grace_s * 20; ++i) {
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      done = true;
+      break;
+    }
+    usleep(50000);
+  }
+  if (!done) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, &status, 0);
+  }
+  exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  pid_ = -1;
+  return exit_code_;
+}
+
+BackgroundProcess::~BackgroundProcess() { Stop(SIGKILL, 1); }
+
+std::string BackgroundProcess::out() const { return read_file(dir_.path() / "out"); }
+std::string BackgroundProcess::err() const { return read_file(dir_.path() / "err"); }
+
+bool wait_for(const std::function<bool()>& pred, double timeout_s) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<int>(timeout_s * 1000));
+  for (;;) {
+    if (pred()) return true;
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    usleep(50000);
+  }
+}
+
 int free_port() {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};

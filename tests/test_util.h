@@ -1,6 +1,7 @@
 // Helpers shared by the tests: temporary directories, running the orderlake binary.
 #pragma once
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,30 @@ CommandResult run_orderlake(const std::vector<std::string>& args, int timeout_s 
 // Runs any program (found through PATH) the same way.
 CommandResult run_process(const std::vector<std::string>& argv, int timeout_s = 300,
                           const std::vector<std::string>& env = {});
+
+// A program running in the background for the length of a test; its stdout and stderr go
+// to files. Stop() signals it and waits for it (SIGKILL after a grace period).
+class BackgroundProcess {
+ public:
+  BackgroundProcess(const std::vector<std::string>& argv, const std::vector<std::string>& env = {});
+  ~BackgroundProcess();
+  BackgroundProcess(const BackgroundProcess&) = delete;
+  BackgroundProcess& operator=(const BackgroundProcess&) = delete;
+  // Sends sig, waits up to grace_s seconds, then SIGKILL; returns the exit code (128+signal
+  // when killed by one).
+  int Stop(int sig = 15, int grace_s = 10);
+  std::string out() const;
+  std::string err() const;
+  int pid() const { return pid_; }
+
+ private:
+  TempDir dir_;
+  int pid_ = -1;
+  int exit_code_ = -1;
+};
+
+// Polls pred every 50 ms for up to timeout_s seconds; true when it held.
+bool wait_for(const std::function<bool()>& pred, double timeout_s);
 
 // A TCP port on 127.0.0.1 that nothing listens on right now.
 int free_port();

@@ -1,6 +1,8 @@
 // `orderlake etl`: the Glue job (batch mode).
 #include <unistd.h>
 
+#include <atomic>
+#include <csignal>
 #include <cstdio>
 #include <memory>
 
@@ -17,7 +19,8 @@ void add_etl_command(CLI::App& app) {
     std::string input, lake, regions;
     etl::EtlOptions opt;
     size_t memory_mb = 1024;
-    bool progress = false, no_progress = false, json = false;
+    bool progress = false, no_progress = false, json = false, follow = false;
+    int interval_ms = 1000;
   };
   auto a = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("etl", "Transform raw order records into the curated Parquet table (the Glue job)");
@@ -53,7 +56,11 @@ Examples:
       ->capture_default_str()->check(CLI::Range(size_t{16}, size_t{1} << 20));
   cmd->add_flag("--progress", a->progress, "Print progress every two seconds (default when stderr is a terminal)");
   cmd->add_flag("--no-progress", a->no_progress, "Never print progress");
-  cmd->add_flag("--json", a->json, "Print the run summary as JSON on stdout");
+  cmd->add_flag("--json", a->json, "Print the run summary as JSON on stdout (one line per run with --follow)");
+  cmd->add_flag("--follow", a->follow,
+                "Keep running: process new raw objects every --interval-ms until Ctrl-C (each run as above)");
+  cmd->add_option("--interval-ms", a->interval_ms, "With --follow: time between runs")
+      ->capture_default_str()->check(CLI::Range(10, 3600000));
 
   cmd->callback([a] {
     etl::EtlOptions opt = a->opt;
@@ -71,6 +78,25 @@ Examples:
       }
       regions = std::make_unique<RegionMap>(std::move(r).value());
       opt.transform.regions = regions.get();
+    }
+    if (a->follow) {
+      static std::atomic<bool> stop{false};
+      std::signal(SIGINT, [](int) { stop.store(true); });
+      std::signal(SIGTERM, [](int) { stop.store(true); });
+      opt.progress = false;
+      spdlog::info("etl: following {} every {} ms (Ctrl-C stops after the current run)", opt.input, a->interval_ms);
+      etl::follow_etl(
+          opt, a->interval_ms, stop,
+          [&](const etl::RunSummary& s) {
+            spdlog::info("etl run {}: {} records, {} kept, {} filtered, {} quarantined, {} files, {:.2f} s", s.run_id,
+                         s.records, s.kept, s.filtered_total(), s.quarantined_total(), s.files, s.seconds);
+            if (a->json) {
+              std::printf("%s\n", s.to_json().dump().c_str());
+              std::fflush(stdout);
+            }
+          },
+          [](const Status& st) { spdlog::error("etl: {} (retrying)", st.message()); });
+      return;
     }
     auto res = etl::run_etl(opt);
     if (!res.ok()) {

@@ -782,4 +782,16 @@ Result<RunSummary> run_etl(const EtlOptions& options) {
   return job.Run();
 }
 
+void follow_etl(const EtlOptions& options, int interval_ms, const std::atomic<bool>& stop,
+                const std::function<void(const RunSummary&)>& on_run,
+                const std::function<void(const Status&)>& on_error) {
+  while (!stop.load()) {
+    auto r = run_etl(options);
+    if (!r.ok()) on_error(r.status());
+    else if (!r->run_id.empty()) on_run(r.value());
+    for (int waited = 0; waited < interval_ms && !stop.load(); waited += 20)
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::min(20, interval_ms - waited)));
+  }
+}
+
 }  // namespace orderlake::etl

@@ -9,6 +9,7 @@
 // A run that died is rolled forward by the next one, so a crash never duplicates or loses
 // rows. One etl at a time per table (a lock file says so to a second one).
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -59,6 +60,13 @@ struct RunSummary {
 // Runs one batch. Fails (with nothing published) when the input is missing or unreadable
 // as a whole, or the lake cannot be written; bad records never fail a run.
 Result<RunSummary> run_etl(const EtlOptions& options);
+
+// Continuous mode: runs a batch every `interval_ms` until *stop is set (checked between
+// runs and while waiting), calling on_run after each run that read something. A failing
+// run is reported through on_error and retried at the next interval.
+void follow_etl(const EtlOptions& options, int interval_ms, const std::atomic<bool>& stop,
+                const std::function<void(const RunSummary&)>& on_run,
+                const std::function<void(const Status&)>& on_error);
 
 // The local directory of a location given as a plain path or file:// URL; an error for
 // other schemes.

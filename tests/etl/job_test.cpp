@@ -308,3 +308,23 @@ INSTANTIATE_TEST_SUITE_P(Points, EtlCrash,
 
 }  // namespace
 }  // namespace orderlake::etl
+
+namespace orderlake::etl {
+namespace {
+TEST(EtlFollow, PicksUpNewObjectsUntilStopped) {
+  Lake l;
+  write_file(l.in() / "a.log", valid_lines(1, 10));
+  orderlake::testing::BackgroundProcess etl({ORDERLAKE_BINARY, "etl", "--follow", "--interval-ms", "50", "--json",
+                                             "--input", l.in().string(), "--lake", l.lake().string()});
+  ASSERT_TRUE(orderlake::testing::wait_for([&] { return l.rows() == 10; }, 30)) << etl.err();
+  write_file(l.in() / "b.log", valid_lines(100, 5));
+  ASSERT_TRUE(orderlake::testing::wait_for([&] { return l.rows() == 15; }, 30)) << etl.err();
+  EXPECT_EQ(etl.Stop(SIGTERM), 0) << etl.err();
+  // One JSON summary line per run that read something.
+  const std::string out = etl.out();
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 2) << out;
+  EXPECT_NE(out.find("\"kept\":5"), std::string::npos) << out;
+  EXPECT_EQ(l.rows(), 15u);
+}
+}  // namespace
+}  // namespace orderlake::etl
