@@ -16,6 +16,7 @@ APT_PACKAGES=(
   libcpp-httplib-dev libsqlite3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   nodejs npm python3
+  awscli chromium curl
 )
 
 DUCKDB_VERSION=1.4.4
@@ -85,9 +86,24 @@ install_duckdb() {
   rm -rf "$work"
 }
 
+# The web front end's npm packages (web/package.json, pinned by web/package-lock.json).
+install_web_packages() {
+  local root
+  root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+  [ -f "$root/web/package-lock.json" ] || return 0
+  local stamp="$root/web/node_modules/.orderlake-lock.sha256"
+  local want
+  want=$(sha256sum "$root/web/package-lock.json" | cut -d' ' -f1)
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return 0; fi
+  log "installing web packages (npm ci in web/)"
+  (cd "$root/web" && npm ci --no-audit --no-fund --loglevel=error >&2)
+  echo "$want" > "$stamp"
+}
+
 main() {
   install_debian_packages
   install_duckdb
+  install_web_packages
   if [ "${1:-}" = "--print-duckdb-dir" ]; then echo "$DUCKDB_DIR"; fi
 }
 main "$@"

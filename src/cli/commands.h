@@ -10,4 +10,6 @@ int& exit_code();
 void add_generate_command(CLI::App& app);
 void add_etl_command(CLI::App& app);
 void add_query_command(CLI::App& app);
+void add_firehose_command(CLI::App& app);
+void add_serve_command(CLI::App& app);
 }  // namespace orderlake::cli

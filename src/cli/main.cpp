@@ -25,6 +25,8 @@ int main(int argc, char** argv) {
   orderlake::cli::add_generate_command(app);
   orderlake::cli::add_etl_command(app);
   orderlake::cli::add_query_command(app);
+  orderlake::cli::add_firehose_command(app);
+  orderlake::cli::add_serve_command(app);
 
   try {
     app.parse(argc, argv);

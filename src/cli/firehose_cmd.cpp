@@ -1,0 +1,185 @@
+// `orderlake firehose`: the Kinesis Data Firehose service (see firehose/service.h).
+#include <signal.h>
+
+#include <atomic>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <thread>
+
+#include "cli/commands.h"
+#include "core/log.h"
+#include "firehose/server.h"
+#include "firehose/service.h"
+
+namespace orderlake::cli {
+namespace {
+
+bool is_loopback(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+// Reads an AWS-style credentials file (aws_access_key_id / aws_secret_access_key pairs, any
+// sections) or lines "ACCESS_KEY_ID SECRET".
+Status read_credentials(const std::string& path, std::map<std::string, std::string>& keys) {
+  std::ifstream in(path);
+  if (!in) return Status::Errorf("cannot read credentials file {}", path);
+  std::string line, id;
+  auto trim = [](std::string s) {
+    size_t a = s.find_first_not_of(" \t\r"), b = s.find_last_not_of(" \t\r");
+    return a == std::string::npos ? std::string() : s.substr(a, b - a + 1);
+  };
+  int n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    line = trim(line);
+    if (line.empty() || line[0] == '#' || line[0] == ';' || line[0] == '[') continue;
+    auto eq = line.find('=');
+    if (eq != std::string::npos) {
+      std::string k = trim(line.substr(0, eq)), v = trim(line.substr(eq + 1));
+      if (k == "aws_access_key_id") id = v;
+      else if (k == "aws_secret_access_key") {
+        if (id.empty()) return Status::Errorf("{}:{}: aws_secret_access_key before aws_access_key_id", path, n);
+        keys[id] = v;
+        id.clear();
+      }
+      continue;
+    }
+    auto sp = line.find_first_of(" \t");
+    if (sp == std::string::npos) return Status::Errorf("{}:{}: expected 'ACCESS_KEY_ID SECRET'", path, n);
+    keys[line.substr(0, sp)] = trim(line.substr(sp + 1));
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+void add_firehose_command(CLI::App& app) {
+  struct Args {
+    std::string listen = "127.0.0.1:4573";
+    std::string data_dir = "./orderlake-data";
+    std::vector<std::string> access_keys, secret_keys;
+    std::string credentials_file;
+    firehose::FirehoseOptions opt;
+    uint64_t max_buffer_mb = 256;
+    uint64_t segment_mb = 64;
+    int threads = 64;
+  };
+  auto a = std::make_shared<Args>();
+  auto* cmd = app.add_subcommand("firehose", "Run the Kinesis Data Firehose-compatible delivery-stream service");
+  cmd->footer(R"(
+Speaks the Firehose API (JSON 1.1 over HTTP, X-Amz-Target Firehose_20150804.<Action>):
+CreateDeliveryStream (DirectPut source, ExtendedS3DestinationConfiguration: BucketARN,
+Prefix / ErrorOutputPrefix with !{timestamp:...} and !{firehose:...} expressions,
+BufferingHints, CompressionFormat UNCOMPRESSED or GZIP), DescribeDeliveryStream,
+ListDeliveryStreams, DeleteDeliveryStream, PutRecord and PutRecordBatch. Unsupported options
+are refused by name. GET /metrics (Prometheus) and GET /health are on the same listener.
+
+Storage under --data-dir: the bucket of arn:aws:s3:::B is the directory <data-dir>/s3/B/;
+objects are <prefix><stream>-<version>-<yyyy-MM-dd-HH-mm-ss>-<uuid>[.gz], written
+atomically. The write-ahead log, stream definitions and the delivery checkpoint live in
+<data-dir>/firehose/. A put is acknowledged only once its records are in the WAL on disk;
+after a crash every acknowledged record is delivered exactly once.
+
+Security: requests are verified with SigV4 (service "firehose", any region) against the
+keys of --access-key/--secret-key (repeatable, paired in order) or --credentials-file.
+With no keys, unsigned requests are accepted, and only on a loopback listener.
+
+Idempotent batches (orderlake's agent): a PutRecordBatch with the header
+  X-Orderlake-Batch: <source-id>;<start>;<end>
+(source id up to 256 characters; start/end byte offsets in the source, end exclusive) is
+all-or-nothing; the highest end accepted per (stream, source id) is kept durably, and a batch
+whose end is at or below it is answered with success without storing its records again.
+
+Back-pressure: when undelivered data passes --max-buffer-mb, puts fail with
+ServiceUnavailableException (HTTP 503), which the AWS SDKs retry.
+
+Examples:
+  orderlake firehose --data-dir ./orderlake-data
+  orderlake firehose --listen 0.0.0.0:4573 --credentials-file ~/.aws/credentials
+  aws firehose create-delivery-stream --endpoint-url http://127.0.0.1:4573 \
+      --delivery-stream-name orders --extended-s3-destination-configuration \
+      'RoleARN=arn:aws:iam::123456789012:role/firehose,BucketARN=arn:aws:s3:::raw,BufferingHints={SizeInMBs=5,IntervalInSeconds=60}')");
+  cmd->add_option("--listen", a->listen, "HOST:PORT to listen on (port 0 = any free port, printed on stdout)")
+      ->capture_default_str();
+  cmd->add_option("--data-dir", a->data_dir, "Root of raw objects (<data-dir>/s3/<bucket>) and the WAL")
+      ->capture_default_str();
+  cmd->add_option("--access-key", a->access_keys, "Access key id accepted in SigV4 signatures (repeatable)");
+  cmd->add_option("--secret-key", a->secret_keys, "Secret key of the --access-key at the same position");
+  cmd->add_option("--credentials-file", a->credentials_file,
+                  "File of keys: AWS credentials format or 'ACCESS_KEY_ID SECRET' lines")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--region", a->opt.region, "Region shown in ARNs")->capture_default_str();
+  cmd->add_option("--max-buffer-mb", a->max_buffer_mb, "Undelivered MiB before puts get ServiceUnavailableException")
+      ->capture_default_str()->check(CLI::Range(uint64_t{1}, uint64_t{1} << 20));
+  cmd->add_option("--wal-segment-mb", a->segment_mb, "WAL segment size in MiB")
+      ->capture_default_str()->check(CLI::Range(uint64_t{1}, uint64_t{4096}));
+  cmd->add_option("--delivery-retry-seconds", a->opt.delivery_retry_seconds,
+                  "How long failed deliveries are retried before records go to the error output prefix")
+      ->capture_default_str()->check(CLI::Range(0.0, 86400.0));
+  cmd->add_option("--threads", a->threads, "HTTP worker threads (one per open connection)")
+      ->capture_default_str()->check(CLI::Range(2, 1024));
+
+  cmd->callback([a] {
+    auto fail = [](const std::string& why) {
+      std::fprintf(stderr, "orderlake firehose: %s\n", why.c_str());
+      exit_code() = 1;
+    };
+    firehose::ServerOptions so;
+    auto colon = a->listen.rfind(':');
+    if (colon == std::string::npos) return fail("--listen must be HOST:PORT, got " + a->listen);
+    so.host = a->listen.substr(0, colon);
+    if (so.host.size() > 2 && so.host.front() == '[' && so.host.back() == ']') so.host = so.host.substr(1, so.host.size() - 2);
+    try {
+      so.port = std::stoi(a->listen.substr(colon + 1));
+    } catch (const std::exception&) {
+      return fail("--listen must be HOST:PORT, got " + a->listen);
+    }
+    so.threads = a->threads;
+    if (a->access_keys.size() != a->secret_keys.size())
+      return fail("give as many --secret-key as --access-key options");
+    for (size_t i = 0; i < a->access_keys.size(); ++i) so.keys[a->access_keys[i]] = a->secret_keys[i];
+    if (!a->credentials_file.empty()) {
+      Status st = read_credentials(a->credentials_file, so.keys);
+      if (!st.ok()) return fail(st.message());
+    }
+    if (so.keys.empty()) {
+      if (!is_loopback(so.host))
+        return fail("refusing to listen on " + so.host +
+                    " without access keys: give --access-key/--secret-key or --credentials-file");
+      spdlog::warn("firehose: no access keys configured: accepting unsigned requests (loopback only)");
+    }
+    // SIGINT/SIGTERM stop the server from a dedicated thread (signals blocked elsewhere).
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+
+    a->opt.data_dir = a->data_dir;
+    a->opt.max_buffer_bytes = a->max_buffer_mb << 20;
+    a->opt.wal_segment_bytes = std::min<uint64_t>(a->segment_mb << 20, std::max<uint64_t>(a->opt.max_buffer_bytes / 4, 1 << 20));
+    auto svc = firehose::FirehoseService::Open(a->opt);
+    if (!svc.ok()) return fail(svc.status().message());
+    firehose::FirehoseServer server(**svc, so);
+    auto port = server.Bind();
+    if (!port.ok()) return fail(port.status().message());
+    std::printf("listening on %s:%d\n", so.host.c_str(), *port);
+    std::fflush(stdout);
+    spdlog::info("firehose: listening on {}:{}, data in {}", so.host, *port, a->data_dir);
+    std::atomic<bool> signalled{false};
+    std::thread sig([&server, &signalled, set] {
+      int s = 0;
+      sigwait(&set, &s);
+      signalled = true;
+      spdlog::info("firehose: signal {}, stopping", s);
+      server.Stop();
+    });
+    server.Run();
+    (*svc)->Stop();
+    if (!signalled) pthread_kill(sig.native_handle(), SIGTERM);
+    sig.join();
+  });
+}
+
+}  // namespace orderlake::cli

@@ -1,0 +1,694 @@
+#include "dashboard/server.h"
+
+#include <httplib.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <condition_variable>
+#include <fstream>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "dashboard/assets.h"
+#include "dashboard/filters.h"
+#include "dashboard/snapshot.h"
+#include "query/engine.h"
+#include "query/format.h"
+#include "query/script.h"
+
+namespace orderlake::dashboard {
+namespace {
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+using query::Engine;
+using query::QueryResult;
+using query::Value;
+
+constexpr size_t kMaxSqlBytes = 100 * 1024;
+constexpr int kMaxAttempts = 40;
+constexpr size_t kMaxCachedBytes = 1 << 20;
+
+json ToJson(const Value& v) {
+  switch (v.kind()) {
+    case Value::Kind::kNull: return nullptr;
+    case Value::Kind::kBool: return v.as_bool();
+    case Value::Kind::kInt: return v.as_int();
+    case Value::Kind::kDouble: return std::isfinite(v.as_double()) ? json(v.as_double()) : json(nullptr);
+    case Value::Kind::kNumber: {
+      json j = json::parse(v.text(), nullptr, false);
+      return j.is_number() ? j : json(v.text());
+    }
+    case Value::Kind::kText: return v.text();
+  }
+  return nullptr;
+}
+
+// Rows as objects keyed by column name.
+json Objects(const QueryResult& r) {
+  json out = json::array();
+  for (const auto& row : r.rows) {
+    json o = json::object();
+    for (size_t c = 0; c < r.columns.size() && c < row.size(); ++c) o[r.columns[c].name] = ToJson(row[c]);
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
+std::string ErrorBody(std::string_view message) { return json{{"error", message}}.dump(); }
+
+void SendError(httplib::Response& res, int status, std::string_view message) {
+  res.status = status;
+  res.set_content(ErrorBody(message), "application/json");
+}
+
+bool ConstantTimeEqual(std::string_view a, std::string_view b) {
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i % (b.empty() ? 1 : b.size())]);
+  return diff == 0 && !b.empty();
+}
+
+// A pool of engines; Acquire blocks until one is free.
+class EnginePool {
+ public:
+  Status Open(const fs::path& lake, int n) {
+    for (int i = 0; i < std::max(1, n); ++i) {
+      auto e = Engine::Open(lake);
+      if (!e.ok()) return e.status();
+      free_.push_back(std::move(e).value());
+    }
+    size_ = free_.size();
+    return Status::OK();
+  }
+  class Lease {
+   public:
+    Lease(EnginePool* pool, std::unique_ptr<Engine> e) : pool_(pool), engine_(std::move(e)) {}
+    Lease(Lease&&) = default;
+    ~Lease() {
+      if (engine_) pool_->Release(std::move(engine_));
+    }
+    Engine& operator*() { return *engine_; }
+    Engine* operator->() { return engine_.get(); }
+
+   private:
+    EnginePool* pool_;
+    std::unique_ptr<Engine> engine_;
+  };
+  Lease Acquire() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return !free_.empty(); });
+    auto e = std::move(free_.back());
+    free_.pop_back();
+    return Lease(this, std::move(e));
+  }
+  size_t size() const { return size_; }
+
+ private:
+  void Release(std::unique_ptr<Engine> e) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      free_.push_back(std::move(e));
+    }
+    cv_.notify_one();
+  }
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<Engine>> free_;
+  size_t size_ = 0;
+};
+
+// Keeps up to `limit` rows; then stops the statement (reported as truncated, not failed).
+class LimitSink final : public query::RowSink {
+ public:
+  static constexpr std::string_view kStop = "\x01limit reached";
+  LimitSink(query::RowSink& inner, size_t limit) : inner_(inner), limit_(limit) {}
+  Status Begin(const std::vector<query::Column>& c) override {
+    columns = c;
+    return inner_.Begin(c);
+  }
+  Status Row(const std::vector<Value>& row) override {
+    if (rows >= limit_) {
+      truncated = true;
+      return Status::Error(std::string(kStop));
+    }
+    ++rows;
+    return inner_.Row(row);
+  }
+  Status End() override { return inner_.End(); }
+  std::vector<query::Column> columns;
+  size_t rows = 0;
+  bool truncated = false;
+
+ private:
+  query::RowSink& inner_;
+  size_t limit_;
+};
+
+// Interrupts the engine's statement after a timeout unless disarmed first.
+class Watchdog {
+ public:
+  Watchdog(Engine& e, std::chrono::seconds timeout) {
+    thread_ = std::thread([this, &e, timeout] {
+      std::unique_lock<std::mutex> lock(mu_);
+      if (!cv_.wait_for(lock, timeout, [&] { return done_; })) {
+        fired = true;
+        e.Interrupt();
+      }
+    });
+  }
+  ~Watchdog() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  std::atomic<bool> fired{false};
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::thread thread_;
+};
+
+// One dashboard endpoint: its name, the parameters it takes beyond the filters, whether
+// the filters apply, and how it computes its data on an engine.
+struct Endpoint {
+  std::string name;
+  std::set<std::string> extra;
+  bool filtered = true;
+  std::function<Result<json>(Engine&, const Filters&, const Params&)> run;
+};
+
+Result<QueryResult> Run(Engine& e, const std::string& sql) {
+  auto r = e.Execute(sql);
+  if (!r.ok()) return Status::Errorf("query failed: {} [SQL: {}]", r.status().message(), query::OneLine(sql, 400));
+  return std::move(r).value();
+}
+
+Result<int> ParseLimit(const Params& p, int def, int max) {
+  auto it = p.find("limit");
+  if (it == p.end()) return def;
+  const std::string& s = it->second;
+  if (s.empty() || s.size() > 4 || s.find_first_not_of("0123456789") != std::string::npos)
+    return Status::Errorf("parameter 'limit': '{}' is not a whole number from 1 to {}", s.substr(0, 20), max);
+  int v = std::stoi(s);
+  if (v < 1 || v > max) return Status::Errorf("parameter 'limit': {} is out of range (1 to {})", v, max);
+  return v;
+}
+
+std::vector<Endpoint> MakeEndpoints(const fs::path& lake) {
+  std::vector<Endpoint> eps;
+  eps.push_back({"summary", {}, true, [](Engine& e, const Filters& f, const Params&) -> Result<json> {
+                   auto r = Run(e, fmt::format(
+                                       "SELECT count(*) AS orders, coalesce(sum(TotalAmountUSD), 0) AS revenue_usd, "
+                                       "avg(TotalAmountUSD) AS avg_order_value_usd, "
+                                       "count(*) FILTER (WHERE OrderTag = 'High') AS high_orders FROM orders WHERE {}",
+                                       f.Where()));
+                   if (!r.ok()) return r.status();
+                   json o = Objects(*r).at(0);
+                   int64_t n = o["orders"].get<int64_t>();
+                   o["high_share"] = n ? json(static_cast<double>(o["high_orders"].get<int64_t>()) / static_cast<double>(n))
+                                       : json(nullptr);
+                   return o;
+                 }});
+  eps.push_back({"daily", {}, true, [](Engine& e, const Filters& f, const Params&) -> Result<json> {
+                   auto r = Run(e, fmt::format("SELECT CAST(InvoiceDateOnly AS VARCHAR) AS date, count(*) AS orders, "
+                                               "sum(TotalAmountUSD) AS revenue_usd FROM orders WHERE {} "
+                                               "GROUP BY InvoiceDateOnly ORDER BY InvoiceDateOnly",
+                                               f.Where()));
+                   if (!r.ok()) return r.status();
+                   return Objects(*r);
+                 }});
+  eps.push_back({"heatmap", {}, true, [](Engine& e, const Filters& f, const Params&) -> Result<json> {
+                   auto r = Run(e, fmt::format("SELECT Region AS region, InvoiceHour AS hour, count(*) AS orders "
+                                               "FROM orders WHERE {} GROUP BY Region, InvoiceHour ORDER BY Region, InvoiceHour",
+                                               f.Where()));
+                   if (!r.ok()) return r.status();
+                   return Objects(*r);
+                 }});
+  eps.push_back({"hourly", {}, true, [](Engine& e, const Filters& f, const Params&) -> Result<json> {
+                   auto r = Run(e, fmt::format("SELECT InvoiceHour AS hour, count(*) AS orders, sum(TotalAmountUSD) AS "
+                                               "revenue_usd FROM orders WHERE {} GROUP BY InvoiceHour ORDER BY InvoiceHour",
+                                               f.Where()));
+                   if (!r.ok()) return r.status();
+                   return Objects(*r);
+                 }});
+  eps.push_back({"top-orders", {"limit"}, true, [](Engine& e, const Filters& f, const Params& p) -> Result<json> {
+                   auto limit = ParseLimit(p, 10, 100);
+                   if (!limit.ok()) return limit.status();
+                   auto r = Run(e, fmt::format("SELECT OrderID, InvoiceNo, StockCode, Description, CustomerID, Country, "
+                                               "CAST(InvoiceDateOnly AS VARCHAR) AS InvoiceDateOnly, Quantity, UnitPrice, "
+                                               "TotalAmount, TotalAmountUSD FROM orders WHERE {} "
+                                               "ORDER BY TotalAmountUSD DESC, OrderID LIMIT {}",
+                                               f.Where({"OrderTag = 'High'"}), *limit));
+                   if (!r.ok()) return r.status();
+                   return Objects(*r);
+                 }});
+  eps.push_back({"aov-by-country", {}, true, [](Engine& e, const Filters& f, const Params&) -> Result<json> {
+                   auto r = Run(e, fmt::format("SELECT Country AS country, count(*) AS orders, avg(TotalAmountUSD) AS "
+                                               "avg_order_value_usd FROM orders WHERE {} GROUP BY Country "
+                                               "ORDER BY avg_order_value_usd DESC, Country",
+                                               f.Where()));
+                   if (!r.ok()) return r.status();
+                   return Objects(*r);
+                 }});
+  eps.push_back({"filters", {}, false, [](Engine& e, const Filters&, const Params&) -> Result<json> {
+                   // One scan for every choice; the lists come back as JSON text.
+                   auto r = Run(e, "SELECT CAST(to_json(coalesce(list(DISTINCT Country ORDER BY Country) FILTER "
+                                   "(WHERE Country IS NOT NULL), [])) AS VARCHAR) AS countries, "
+                                   "CAST(to_json(coalesce(list(DISTINCT Region ORDER BY Region) FILTER "
+                                   "(WHERE Region IS NOT NULL), [])) AS VARCHAR) AS regions, "
+                                   "CAST(min(InvoiceDateOnly) AS VARCHAR) AS date_min, "
+                                   "CAST(max(InvoiceDateOnly) AS VARCHAR) AS date_max FROM orders");
+                   if (!r.ok()) return r.status();
+                   json o = Objects(*r).at(0);
+                   for (const char* k : {"countries", "regions"}) {
+                     json list = o[k].is_string() ? json::parse(o[k].get<std::string>(), nullptr, false) : json();
+                     o[k] = list.is_array() ? list : json::array();
+                   }
+                   return o;
+                 }});
+  eps.push_back({"quality", {}, false, [lake](Engine&, const Filters&, const Params&) -> Result<json> {
+                   json out = {{"runs", 0}, {"records", 0}, {"kept", 0}, {"empty_lines", 0},
+                               {"filtered_total", 0}, {"quarantined_total", 0},
+                               {"filtered", json::object()}, {"quarantined", json::object()},
+                               {"scope", "every published run of the table (not affected by the filters)"}};
+                   std::error_code ec;
+                   std::vector<fs::path> files;
+                   for (fs::directory_iterator it(lake / "_orderlake" / "orders" / "runs", ec), end; !ec && it != end;
+                        it.increment(ec)) {
+                     std::string n = it->path().filename().string();
+                     if (!n.empty() && n[0] != '.' && it->path().extension() == ".json") files.push_back(it->path());
+                   }
+                   auto add = [](json& slot, const json& v) {
+                     if (v.is_number_unsigned() || v.is_number_integer()) slot = slot.get<uint64_t>() + v.get<uint64_t>();
+                   };
+                   for (const auto& p : files) {
+                     std::ifstream in(p);
+                     json j = json::parse(in, nullptr, false);
+                     if (j.is_discarded() || !j.is_object())
+                       return Status::Errorf("run summary {} is not valid JSON", p.string());
+                     out["runs"] = out["runs"].get<uint64_t>() + 1;
+                     for (const char* k : {"records", "kept", "empty_lines", "filtered_total", "quarantined_total"})
+                       if (j.contains(k)) add(out[k], j[k]);
+                     for (const char* k : {"filtered", "quarantined"}) {
+                       if (!j.contains(k) || !j[k].is_object()) continue;
+                       for (auto& [reason, n] : j[k].items()) {
+                         if (!out[k].contains(reason)) out[k][reason] = 0;
+                         add(out[k][reason], n);
+                       }
+                     }
+                   }
+                   return out;
+                 }});
+  return eps;
+}
+
+}  // namespace
+
+bool IsLoopback(const std::string& host) {
+  return host == "localhost" || host == "::1" || host == "[::1]" || host.rfind("127.", 0) == 0;
+}
+
+struct DashboardServer::Impl {
+  ServeOptions opt;
+  httplib::Server svr;
+  EnginePool pool;
+  std::unique_ptr<TableWatcher> watcher;
+  AnswerCache cache;
+  std::vector<Endpoint> endpoints;
+  std::atomic<bool> stopping{false};
+  int port = 0;
+
+  // Computes (or finds) one answer against one consistent table version.
+  std::shared_ptr<const Answer> Consistent(const std::string& key,
+                                           const std::function<Result<json>(Engine&)>& run,
+                                           const std::function<json(const TableVersion&, json)>& wrap,
+                                           bool cacheable, bool* hit) {
+    for (int attempt = 0;; ++attempt) {
+      const bool last = attempt + 1 >= kMaxAttempts;
+      TableVersion v = watcher->Current();
+      if (v.in_flux && !last) {
+        v = watcher->Rescan();
+        if (v.in_flux) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(50));
+          continue;
+        }
+      }
+      auto compute = [&]() -> std::optional<Answer> {
+        auto lease = pool.Acquire();
+        auto r = run(*lease);
+        if (!r.ok()) return Answer{400, ErrorBody(r.status().message()), v.version, false};
+        TableVersion after = watcher->Rescan();
+        if (!last && (after.token != v.token || after.in_flux)) return std::nullopt;  // moved meanwhile
+        std::string body = wrap(v, std::move(r).value()).dump();
+        const bool keep = cacheable && !last && body.size() <= kMaxCachedBytes;  // big SQL results are not kept
+        return Answer{200, std::move(body), v.version, keep};
+      };
+      std::shared_ptr<const Answer> a;
+      if (cacheable && !last) {
+        a = cache.Get(v.version, key, compute, hit);
+      } else {
+        auto once = compute();
+        if (once) a = std::make_shared<const Answer>(std::move(*once));
+      }
+      if (a) return a;
+    }
+  }
+
+  // One visual answer (or a 400 for bad parameters), cached per (version, endpoint, filters).
+  std::shared_ptr<const Answer> EndpointAnswer(const Endpoint& ep, const Params& params, bool* hit) {
+    auto f = ParseFilters(params, ep.extra);
+    if (!f.ok()) return std::make_shared<const Answer>(Answer{400, ErrorBody(f.status().message()), 0, false});
+    if (ep.extra.count("limit")) {  // checked before the cache so a bad one never runs
+      auto l = ParseLimit(params, 10, 100);
+      if (!l.ok()) return std::make_shared<const Answer>(Answer{400, ErrorBody(l.status().message()), 0, false});
+    }
+    std::string key = ep.name + "|" + (ep.filtered ? f->Key() : "");
+    for (const auto& x : ep.extra) {
+      auto it = params.find(x);
+      key += "|" + x + "=" + (it == params.end() ? "" : it->second);
+    }
+    Filters filters = *f;
+    if (ep.filtered && !filters.empty()) RememberView(filters);
+    return Consistent(
+        key, [&](Engine& e) { return ep.run(e, filters, params); },
+        [&](const TableVersion& v, json data) {
+          return json{{"endpoint", ep.name}, {"version", v.ToJson()}, {"filters", filters.ToJson()}, {"data", std::move(data)}};
+        },
+        true, hit);
+  }
+
+  void HandleEndpoint(const Endpoint& ep, const httplib::Request& req, httplib::Response& res) {
+    bool hit = false;
+    auto a = EndpointAnswer(ep, req.params, &hit);
+    res.status = a->status;
+    if (a->status == 200) {
+      res.set_header("X-Orderlake-Cache", hit ? "hit" : "miss");
+      res.set_header("X-Orderlake-Version", std::to_string(a->version));
+    }
+    res.set_header("Cache-Control", "no-store");
+    res.set_content(a->body, "application/json");
+  }
+
+  // Filtered views asked for recently (newest first, at most kRecentViews): recomputed
+  // ahead of time on a new version while pages are open.
+  static constexpr size_t kRecentViews = 6;
+  std::mutex views_mu;
+  std::vector<std::pair<std::string, Params>> recent_views;
+
+  void RememberView(const Filters& f) {
+    Params p;
+    if (!f.from.empty()) p.emplace("from", f.from);
+    if (!f.to.empty()) p.emplace("to", f.to);
+    for (const auto& c : f.countries) p.emplace("country", c);
+    for (const auto& r : f.regions) p.emplace("region", r);
+    std::string key = f.Key();
+    std::lock_guard<std::mutex> lock(views_mu);
+    for (auto it = recent_views.begin(); it != recent_views.end(); ++it)
+      if (it->first == key) {
+        if (it == recent_views.begin()) return;
+        recent_views.erase(it);
+        break;
+      }
+    recent_views.insert(recent_views.begin(), {key, std::move(p)});
+    if (recent_views.size() > kRecentViews) recent_views.pop_back();
+  }
+
+  // On each new version, while at least one page listens for events: the answers the
+  // open pages are about to ask for (the unfiltered view, then recent filtered views) are
+  // computed at once, on one engine, so the page's own requests find them ready or in flight.
+  std::atomic<int> subscribers{0};
+  std::thread prewarm_thread;
+
+  void PrewarmLoop() {
+    uint64_t seen = watcher->Current().version;
+    while (!stopping) {
+      TableVersion v = watcher->WaitForChange(seen, std::chrono::seconds(1));
+      if (stopping || watcher->stopping()) break;
+      if (v.version == seen) continue;
+      seen = v.version;
+      if (subscribers.load() == 0) continue;
+      std::vector<Params> views = {Params{}};
+      {
+        std::lock_guard<std::mutex> lock(views_mu);
+        for (const auto& [k, p] : recent_views) views.push_back(p);
+      }
+      for (const auto& p : views)
+        for (const auto& ep : endpoints) {
+          if (stopping || watcher->Current().version != seen) break;
+          if (!ep.filtered && !p.empty()) continue;
+          bool hit = false;
+          EndpointAnswer(ep, p, &hit);
+        }
+    }
+  }
+
+  void HandleSql(const httplib::Request& req, httplib::Response& res) {
+    for (const auto& [k, v] : req.params)
+      if (k != "format" && k != "token" && k != "sql" && k != "limit")
+        return SendError(res, 400, fmt::format("unknown parameter '{}' (this endpoint takes: sql, format, limit)", k.substr(0, 40)));
+    std::string format = req.has_param("format") ? req.get_param_value("format") : "json";
+    if (format != "json" && format != "csv")
+      return SendError(res, 400, "parameter 'format': expected json or csv");
+    size_t limit = format == "csv" ? opt.csv_max_rows : opt.sql_max_rows;
+    std::string sql;
+    const std::string ctype = req.get_header_value("Content-Type");
+    if (ctype.rfind("application/json", 0) == 0) {
+      json body = json::parse(req.body, nullptr, false);
+      if (body.is_discarded() || !body.is_object() || !body.contains("sql") || !body["sql"].is_string())
+        return SendError(res, 400, "the body must be a JSON object with a string \"sql\": {\"sql\": \"SELECT ...\"}");
+      sql = body["sql"].get<std::string>();
+      for (auto& [k, v] : body.items())
+        if (k != "sql") return SendError(res, 400, fmt::format("unknown field '{}' in the body (expected only \"sql\")", k.substr(0, 40)));
+    } else if (req.has_param("sql")) {
+      sql = req.get_param_value("sql");
+    } else {
+      sql = req.body;
+    }
+    if (req.has_param("limit")) {
+      auto l = ParseLimit(req.params, 1, static_cast<int>(std::min<size_t>(limit, 9999)));
+      if (!l.ok()) return SendError(res, 400, l.status().message());
+      limit = static_cast<size_t>(*l);
+    }
+    if (sql.find_first_not_of(" \t\r\n;") == std::string::npos) return SendError(res, 400, "no SQL statement given");
+    if (sql.size() > kMaxSqlBytes) return SendError(res, 400, fmt::format("the statement is longer than {} bytes", kMaxSqlBytes));
+
+    const bool csv = format == "csv";
+    bool hit = false;
+    auto a = Consistent(
+        fmt::format("sql|{}|{}|{}", format, limit, sql),
+        [&](Engine& e) -> Result<json> {
+          std::ostringstream text;
+          std::unique_ptr<query::RowSink> writer;
+          QueryResult kept;
+          if (csv) writer = query::MakeWriter(query::OutputFormat::kCsv, text);
+          LimitSink sink(csv ? *writer : static_cast<query::RowSink&>(kept), limit);
+          Watchdog dog(e, opt.sql_timeout);
+          auto r = e.Execute(sql, sink);
+          if (!r.ok() && !(sink.truncated && r.status().message() == LimitSink::kStop)) {
+            if (dog.fired) return Status::Errorf("the statement ran longer than {} s and was stopped", opt.sql_timeout.count());
+            return r.status();
+          }
+          if (csv && sink.truncated) writer->End().ok();
+          json out = {{"rows_returned", sink.rows}, {"truncated", sink.truncated}, {"seconds", r.ok() ? r->seconds : 0.0}};
+          out["notices"] = r.ok() ? json(r->notices) : json::array();
+          if (csv) {
+            out["csv"] = text.str();
+          } else {
+            json cols = json::array();
+            for (auto& c : sink.columns) cols.push_back({{"name", c.name}, {"type", c.type}, {"numeric", c.numeric}});
+            json rows = json::array();
+            for (auto& row : kept.rows) {
+              json jr = json::array();
+              for (auto& v : row) jr.push_back(ToJson(v));
+              rows.push_back(std::move(jr));
+            }
+            out["columns"] = std::move(cols);
+            out["rows"] = std::move(rows);
+          }
+          return out;
+        },
+        [&](const TableVersion& v, json data) {
+          data["version"] = v.ToJson();
+          return data;
+        },
+        !csv, &hit);
+    res.set_header("X-Orderlake-Cache", hit ? "hit" : "miss");
+    res.set_header("Cache-Control", "no-store");
+    if (a->status != 200 || !csv) {
+      res.status = a->status;
+      res.set_content(a->body, "application/json");
+      return;
+    }
+    json body = json::parse(a->body);
+    res.set_header("Content-Disposition", "attachment; filename=\"orderlake-query.csv\"");
+    if (body["truncated"].get<bool>()) res.set_header("X-Orderlake-Truncated", fmt::format("first {} rows", limit));
+    res.set_content(body["csv"].get<std::string>(), "text/csv; charset=utf-8");
+  }
+
+  void HandleEvents(const httplib::Request&, httplib::Response& res) {
+    res.set_header("Cache-Control", "no-store");
+    res.set_header("X-Accel-Buffering", "no");
+    auto seen = std::make_shared<uint64_t>(0);
+    subscribers.fetch_add(1);
+    res.set_chunked_content_provider("text/event-stream", [this, seen](size_t, httplib::DataSink& sink) {
+      if (stopping) return false;
+      std::string msg;
+      TableVersion v = *seen == 0 ? watcher->Current() : watcher->WaitForChange(*seen, std::chrono::seconds(15));
+      if (stopping || watcher->stopping()) return false;
+      if (*seen == 0) msg += "retry: 1000\n";
+      if (v.version != *seen) {
+        *seen = v.version;
+        msg += fmt::format("event: version\nid: {}\ndata: {}\n\n", v.version, v.ToJson().dump());
+      } else {
+        msg += ": keep-alive\n\n";
+      }
+      return sink.write(msg.data(), msg.size());
+    }, [this](bool) { subscribers.fetch_sub(1); });
+  }
+
+  void Static(const httplib::Request& req, httplib::Response& res) {
+    auto a = FindAsset(req.path);
+    if (!a) return SendError(res, 404, fmt::format("not found: {}", req.path.substr(0, 200)));
+    std::string_view data = a->data;
+    std::string from_disk;
+    if (!opt.web_dir.empty() && !a->immutable) {
+      std::string name = req.path == "/" || req.path == "/index.html" ? "index.html"
+                         : req.path == "/api.md"                     ? "API.md"
+                                                                     : req.path.substr(1);
+      std::ifstream in(opt.web_dir / name, std::ios::binary);
+      from_disk.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+      data = from_disk;
+    }
+    if (data.empty())
+      return SendError(res, 404,
+                       fmt::format("{} was not built into this binary: run scripts/setup.sh (npm ci in web/) and rebuild",
+                                   req.path));
+    res.set_header("Cache-Control", a->immutable ? "public, max-age=86400" : "no-cache");
+    res.set_header("X-Content-Type-Options", "nosniff");
+    if (a->path == "/")
+      res.set_header("Content-Security-Policy",
+                     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+                     "connect-src 'self'; frame-ancestors 'none'");
+    res.set_content(std::string(data), std::string(a->content_type));
+  }
+
+  void Routes() {
+    svr.new_task_queue = [] { return new httplib::ThreadPool(64); };
+    // Small answers go out at once (no 40 ms Nagle / delayed-ACK stall on keep-alive).
+    svr.set_tcp_nodelay(true);
+    svr.set_payload_max_length(4 * kMaxSqlBytes);
+    svr.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+      if (opt.token.empty() || req.path.rfind("/api/", 0) != 0) return httplib::Server::HandlerResponse::Unhandled;
+      std::string given;
+      const std::string auth = req.get_header_value("Authorization");
+      if (auth.rfind("Bearer ", 0) == 0) given = auth.substr(7);
+      else if (req.has_param("token")) given = req.get_param_value("token");
+      if (ConstantTimeEqual(given, opt.token)) return httplib::Server::HandlerResponse::Unhandled;
+      res.set_header("WWW-Authenticate", "Bearer");
+      SendError(res, 401, given.empty() ? "an access token is required: send 'Authorization: Bearer <token>' or ?token=<token>"
+                                        : "wrong access token");
+      return httplib::Server::HandlerResponse::Handled;
+    });
+    for (const auto& ep : endpoints) {
+      const Endpoint* p = &ep;
+      svr.Get("/api/" + ep.name, [this, p](const httplib::Request& req, httplib::Response& res) { HandleEndpoint(*p, req, res); });
+    }
+    svr.Get("/api/version", [this](const httplib::Request& req, httplib::Response& res) {
+      for (const auto& [k, v] : req.params)
+        if (k != "token") return SendError(res, 400, fmt::format("unknown parameter '{}' (this endpoint takes none)", k.substr(0, 40)));
+      res.set_header("Cache-Control", "no-store");
+      res.set_content(watcher->Current().ToJson().dump(), "application/json");
+    });
+    svr.Get("/api/status", [this](const httplib::Request&, httplib::Response& res) {
+      json j = {{"lake", opt.lake.string()},
+                {"version", watcher->Current().ToJson()},
+                {"engines", pool.size()},
+                {"cache", {{"entries", cache.size()}, {"hits", cache.hits()}, {"misses", cache.misses()}}}};
+      res.set_header("Cache-Control", "no-store");
+      res.set_content(j.dump(), "application/json");
+    });
+    svr.Get("/api/samples", [](const httplib::Request&, httplib::Response& res) {
+      json out = json::array();
+      for (const auto& st : query::ScriptStatements(SampleQueriesSql())) out.push_back({{"title", st.title}, {"sql", st.sql}});
+      res.set_content(out.dump(), "application/json");
+    });
+    svr.Post("/api/sql", [this](const httplib::Request& req, httplib::Response& res) { HandleSql(req, res); });
+    svr.Get("/api/sql", [](const httplib::Request&, httplib::Response& res) {
+      SendError(res, 405, "use POST /api/sql with the statement in the body ({\"sql\": \"SELECT ...\"})");
+    });
+    svr.Get("/api/events", [this](const httplib::Request& req, httplib::Response& res) { HandleEvents(req, res); });
+    svr.Get("/api/.*", [](const httplib::Request& req, httplib::Response& res) {
+      SendError(res, 404, fmt::format("no such endpoint: {} (the API is described at /api.md)", req.path.substr(0, 200)));
+    });
+    svr.Get(".*", [this](const httplib::Request& req, httplib::Response& res) { Static(req, res); });
+  }
+};
+
+DashboardServer::DashboardServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+DashboardServer::~DashboardServer() { Stop(); }
+
+Result<std::unique_ptr<DashboardServer>> DashboardServer::Start(const ServeOptions& options) {
+  auto impl = std::make_unique<Impl>();
+  impl->opt = options;
+  if (!IsLoopback(options.host) && options.token.empty())
+    return Status::Errorf("listening on {} (beyond this machine) needs an access token: give --token", options.host);
+  if (options.port < 0 || options.port > 65535) return Status::Errorf("port {} is out of range", options.port);
+  ORDERLAKE_RETURN_IF_ERROR(impl->pool.Open(options.lake, options.engines));
+  std::error_code ec;
+  impl->opt.lake = fs::canonical(options.lake, ec);
+  if (ec) impl->opt.lake = options.lake;
+  impl->endpoints = MakeEndpoints(impl->opt.lake);
+  impl->watcher = std::make_unique<TableWatcher>(impl->opt.lake, "orders", options.poll);
+  impl->Routes();
+  std::string host = options.host;
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (options.port == 0) {
+    impl->port = impl->svr.bind_to_any_port(host);
+    if (impl->port <= 0) return Status::Errorf("cannot listen on {}: no free port", options.host);
+  } else {
+    if (!impl->svr.bind_to_port(host, options.port))
+      return Status::Errorf("cannot listen on {}:{} (in use, or not an address of this machine)", options.host, options.port);
+    impl->port = options.port;
+  }
+  impl->watcher->Start();
+  Impl* raw = impl.get();
+  impl->prewarm_thread = std::thread([raw] { raw->PrewarmLoop(); });
+  return std::unique_ptr<DashboardServer>(new DashboardServer(std::move(impl)));
+}
+
+Status DashboardServer::Run() {
+  if (!impl_->svr.listen_after_bind() && !impl_->stopping)
+    return Status::Errorf("the server on port {} stopped unexpectedly", impl_->port);
+  return Status::OK();
+}
+
+void DashboardServer::Stop() {
+  if (impl_->stopping.exchange(true)) return;
+  impl_->watcher->Stop();
+  impl_->svr.stop();
+  if (impl_->prewarm_thread.joinable()) impl_->prewarm_thread.join();
+}
+
+int DashboardServer::port() const { return impl_->port; }
+
+std::string DashboardServer::url() const {
+  std::string host = impl_->opt.host;
+  if (host.find(':') != std::string::npos && host.front() != '[') host = "[" + host + "]";
+  std::string u = fmt::format("http://{}:{}/", host, impl_->port);
+  if (!impl_->opt.token.empty()) u += "?token=" + impl_->opt.token;
+  return u;
+}
+
+}  // namespace orderlake::dashboard

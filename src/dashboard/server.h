@@ -1,0 +1,63 @@
+// The dashboard service (QuickSight and the Athena console): `orderlake serve`.
+//
+// An HTTP server (cpp-httplib) with the page and its JSON API over one lake; the endpoints
+// are documented in web/API.md (also served at /api.md). Every visual answer is computed
+// against one table version (see snapshot.h) and cached by (version, endpoint, filters);
+// the version is pushed to open pages over server-sent events (/api/events).
+//
+// Queries run on a small pool of read-only Engines (query/engine.h), one statement per
+// engine at a time. The SQL endpoint runs a user's statement through the same Engine, so
+// it can only read, and only the lake; a statement running longer than sql_timeout is
+// interrupted.
+//
+// Access: with a token set, every /api/ request must carry it (`Authorization: Bearer T`
+// or `?token=T`); the page itself holds no data. Binding beyond loopback needs a token.
+#pragma once
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "core/status.h"
+
+namespace orderlake::dashboard {
+
+struct ServeOptions {
+  std::filesystem::path lake;          // the lake directory (must exist)
+  std::string host = "127.0.0.1";      // listen address
+  int port = 8080;                     // 0: any free port (see DashboardServer::port)
+  std::string token;                   // required for /api/ when non-empty
+  int engines = 2;                     // concurrent queries
+  std::chrono::milliseconds poll{250};  // how often the runs directory is listed
+  std::chrono::seconds sql_timeout{30};  // SQL console statements are interrupted after this
+  size_t sql_max_rows = 10000;         // rows a SQL console answer shows (JSON)
+  size_t csv_max_rows = 1000000;       // rows a CSV download holds
+  std::filesystem::path web_dir;       // serve the page files from here (development); "" = built in
+};
+
+// True for addresses that only this machine can reach (127.0.0.0/8, ::1, localhost).
+bool IsLoopback(const std::string& host);
+
+class DashboardServer {
+ public:
+  // Checks the options, opens the engines and binds the socket (so port() is known).
+  static Result<std::unique_ptr<DashboardServer>> Start(const ServeOptions& options);
+  ~DashboardServer();
+  DashboardServer(const DashboardServer&) = delete;
+  DashboardServer& operator=(const DashboardServer&) = delete;
+
+  // Serves until Stop() (from another thread or a signal handler thread).
+  Status Run();
+  void Stop();
+
+  int port() const;
+  // "http://HOST:PORT/" (with "?token=…" when a token is set).
+  std::string url() const;
+
+ private:
+  struct Impl;
+  explicit DashboardServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace orderlake::dashboard

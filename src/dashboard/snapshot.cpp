@@ -1,0 +1,219 @@
+#include "dashboard/snapshot.h"
+
+#include <algorithm>
+#include <ctime>
+#include <system_error>
+#include <vector>
+
+#include <fmt/format.h>
+
+namespace orderlake::dashboard {
+namespace fs = std::filesystem;
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string IsoUtc(int64_t ms) {
+  if (ms <= 0) return "";
+  std::time_t t = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                     tm.tm_hour, tm.tm_min, tm.tm_sec, ms % 1000);
+}
+
+nlohmann::json TableVersion::ToJson() const {
+  return {{"version", version},
+          {"run_id", last_run_id},
+          {"runs", runs},
+          {"published_at", published_ms ? nlohmann::json(IsoUtc(published_ms)) : nlohmann::json(nullptr)},
+          {"seen_at", IsoUtc(seen_ms)},
+          {"in_flux", in_flux}};
+}
+
+namespace {
+
+struct Listing {
+  std::vector<std::string> names;
+  int64_t newest_ms = 0;
+};
+
+// Visible *.json files of a directory, sorted (a missing directory lists as empty).
+Listing List(const fs::path& dir, bool with_times) {
+  Listing l;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    if (name.empty() || name[0] == '.' || name.size() < 6 || name.substr(name.size() - 5) != ".json") continue;
+    if (with_times) {
+      std::error_code tec;
+      auto t = fs::last_write_time(it->path(), tec);
+      if (!tec) {
+        auto sys = std::chrono::file_clock::to_sys(t);
+        l.newest_ms = std::max<int64_t>(
+            l.newest_ms, std::chrono::duration_cast<std::chrono::milliseconds>(sys.time_since_epoch()).count());
+      }
+    }
+    l.names.push_back(name.substr(0, name.size() - 5));
+  }
+  std::sort(l.names.begin(), l.names.end());
+  return l;
+}
+
+}  // namespace
+
+TableWatcher::TableWatcher(fs::path lake, std::string table, std::chrono::milliseconds poll)
+    : runs_dir_(lake / "_orderlake" / table / "runs"), pending_dir_(lake / "_orderlake" / table / "pending"), poll_(poll) {}
+
+TableWatcher::~TableWatcher() { Stop(); }
+
+void TableWatcher::Start() {
+  Rescan();
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void TableWatcher::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+bool TableWatcher::stopping() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stop_;
+}
+
+TableVersion TableWatcher::Current() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return current_;
+}
+
+TableVersion TableWatcher::Rescan() {
+  Listing runs = List(runs_dir_, false);
+  Listing pending = List(pending_dir_, false);
+  std::string token = fmt::format("runs:{}|pending:{}", fmt::join(runs.names, ","), fmt::join(pending.names, ","));
+  std::string pending_token = fmt::format("{}", fmt::join(pending.names, ","));
+  auto now = std::chrono::steady_clock::now();
+  bool changed = false;
+  TableVersion out;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (pending_token != pending_seen_) {
+      pending_seen_ = pending_token;
+      pending_since_ = now;
+    }
+    bool in_flux = !pending.names.empty() && now - pending_since_ < kSettledAfter;
+    if (token != current_.token || current_.version == 0) {
+      changed = true;
+      current_.version += 1;
+      current_.token = token;
+      current_.runs = runs.names.size();
+      current_.last_run_id = runs.names.empty() ? "" : runs.names.back();
+      current_.seen_ms = NowMs();
+    }
+    current_.in_flux = in_flux;
+    out = current_;
+  }
+  if (changed) {
+    // The publish time: the newest run summary's modification time (listed only on change).
+    Listing timed = List(runs_dir_, true);
+    std::lock_guard<std::mutex> lock(mu_);
+    if (current_.version == out.version) current_.published_ms = timed.newest_ms;
+    out = current_;
+  }
+  if (changed) cv_.notify_all();
+  return out;
+}
+
+TableVersion TableWatcher::WaitForChange(uint64_t seen, std::chrono::milliseconds timeout) const {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait_for(lock, timeout, [&] { return stop_ || current_.version != seen; });
+  return current_;
+}
+
+void TableWatcher::Loop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stop_) {
+    cv_.wait_for(lock, poll_, [&] { return stop_; });
+    if (stop_) break;
+    lock.unlock();
+    Rescan();
+    lock.lock();
+  }
+}
+
+std::shared_ptr<const Answer> AnswerCache::Get(uint64_t version, const std::string& key,
+                                               const std::function<std::optional<Answer>()>& compute, bool* hit) {
+  const std::string full = fmt::format("{}|{}", version, key);
+  if (hit) *hit = false;
+  std::promise<std::shared_ptr<const Answer>> promise;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    auto it = entries_.find(full);
+    if (it != entries_.end()) {
+      Future f = it->second.second;
+      ++hits_;
+      lock.unlock();
+      auto a = f.get();  // waits while another request computes it
+      if (a && hit) *hit = true;
+      return a;          // nullptr: that request could not store it; the caller tries again
+    }
+    ++misses_;
+    entries_.emplace(full, std::make_pair(version, promise.get_future().share()));
+  }
+  std::optional<Answer> computed;
+  try {
+    computed = compute();
+  } catch (...) {
+    computed.reset();
+  }
+  std::shared_ptr<const Answer> answer;
+  if (computed) answer = std::make_shared<const Answer>(std::move(*computed));
+  const bool store = answer && answer->status == 200 && answer->cacheable;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!store) {
+      entries_.erase(full);
+    } else if (version > newest_version_) {
+      newest_version_ = version;
+      for (auto e = entries_.begin(); e != entries_.end();) {
+        if (e->second.first < version && e->first != full)
+          e = entries_.erase(e);
+        else
+          ++e;
+      }
+    }
+    if (entries_.size() > max_entries_) {
+      // Bounded: drop every finished entry but this one.
+      for (auto e = entries_.begin(); e != entries_.end();) {
+        bool ready = e->second.second.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+        if (ready && e->first != full)
+          e = entries_.erase(e);
+        else
+          ++e;
+      }
+    }
+  }
+  promise.set_value(store ? answer : nullptr);
+  return answer;
+}
+
+size_t AnswerCache::size() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return entries_.size();
+}
+uint64_t AnswerCache::hits() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return hits_;
+}
+uint64_t AnswerCache::misses() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return misses_;
+}
+
+}  // namespace orderlake::dashboard

@@ -1,0 +1,86 @@
+// The Kinesis Data Firehose delivery-stream service (API version 2015-08-04, JSON 1.1),
+// without its HTTP transport (see firehose/server.h).
+//
+// Promises:
+// - A PutRecord/PutRecordBatch is answered with success only after its records are in the
+//   write-ahead log on disk (firehose/wal.h, group commit). A WAL entry holds one request:
+//   type 1, stream id, first sequence number, arrival time (ms), record count, the optional
+//   idempotency key (source id, end offset), the record lengths and the record bytes.
+// - Delivery is exactly once across crashes. Each stream's records are numbered 1, 2, ...;
+//   an object holds records [first, last] of one stream and is named deterministically from
+//   (stream, first): the timestamp from the first record's arrival time, the "uuid" and any
+//   !{firehose:random-string} from a hash of (stream id, version, first). Before writing an
+//   object the delivery thread makes the intent (stream, first, last) durable in
+//   <data-dir>/firehose/checkpoint.json; after the object (written under a "."-prefixed
+//   temporary name, fsynced, renamed) it records delivered-up-to = last. On restart the WAL
+//   is replayed from the checkpoint and a pending intent is redone with the same bounds, so
+//   a crash between object and checkpoint rewrites the same name with the same bytes.
+//   WAL segments whose records are all delivered are deleted.
+// - Idempotent batches (for orderlake's agent): PutRecordBatch may carry the header
+//   X-Orderlake-Batch: <source-id>;<start>;<end>  (source id up to 256 characters, byte
+//   offsets, end exclusive). Such a batch is all-or-nothing; the highest end accepted per
+//   (stream, source id) is kept durably (WAL, then checkpoint), and a batch whose end is at
+//   or below it is answered with success (fresh RecordIds, FailedPutCount 0) without being
+//   stored again.
+// - Back-pressure: when the undelivered bytes (held in memory and in the WAL) would pass
+//   max_buffer_bytes, puts fail with ServiceUnavailableException (HTTP 503; the SDKs retry).
+// - Failed deliveries are retried with exponential backoff (1 s doubling to 60 s); after
+//   delivery_retry_seconds the records are written under ErrorOutputPrefix (error output
+//   type "delivery-failed") as JSON lines with attemptsMade, arrivalTimestamp,
+//   lastErrorCode, lastErrorMessage and rawData (base64); if that fails too, retrying goes on.
+#pragma once
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+
+#include "core/status.h"
+
+namespace orderlake::firehose {
+
+struct FirehoseOptions {
+  std::filesystem::path data_dir = "./orderlake-data";
+  std::string region = "us-east-1";
+  std::string account_id = "123456789012";
+  uint64_t max_buffer_bytes = 256ull << 20;   // undelivered bytes before back-pressure
+  uint64_t wal_segment_bytes = 64ull << 20;   // WAL segment rotation size
+  double delivery_retry_seconds = 300;        // then records go to the error output
+};
+
+struct ApiResponse {
+  int status = 200;
+  std::string body;
+};
+
+class FirehoseService {
+ public:
+  // Loads stream definitions and the checkpoint, replays the WAL, starts delivery.
+  static Result<std::unique_ptr<FirehoseService>> Open(const FirehoseOptions& options);
+  ~FirehoseService();
+  FirehoseService(const FirehoseService&) = delete;
+  FirehoseService& operator=(const FirehoseService&) = delete;
+
+  // One API call: `target` is the X-Amz-Target header, `batch_key` the X-Orderlake-Batch one.
+  ApiResponse Handle(std::string_view target, std::string_view body, std::string_view batch_key = {});
+  // Prometheus text exposition of the counters.
+  std::string Metrics() const;
+  // Stops delivery (buffered records stay in the WAL for the next start).
+  void Stop();
+
+  struct Impl;
+
+ private:
+  explicit FirehoseService(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// An AWS error document {"__type": type, "message": message}.
+ApiResponse api_error(int status, std::string_view type, std::string_view message);
+
+}  // namespace orderlake::firehose

@@ -1,0 +1,76 @@
+// FirehoseService in-process: idempotency marks survive WAL segment deletion and a restart
+// (they are carried by the checkpoint), and delivered segments are released.
+#include "firehose/service.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "core/base64.h"
+#include "test_util.h"
+
+namespace orderlake::firehose {
+namespace {
+using json = nlohmann::json;
+using orderlake::testing::TempDir;
+
+double metric(const FirehoseService& s, const std::string& name) {
+  std::string text = s.Metrics();
+  std::string key = "orderlake_firehose_" + name + "{stream=\"t\"} ";
+  auto p = text.find(key);
+  return p == std::string::npos ? -1 : std::stod(text.substr(p + key.size()));
+}
+
+ApiResponse put(FirehoseService& s, int i, const std::string& key) {
+  json recs = json::array();
+  for (int r = 0; r < 10; ++r)
+    recs.push_back(json{{"Data", base64_encode(fmt::format("{:04}-{:02}", i, r) + std::string(993, 'x') + "\n")}});
+  return s.Handle("Firehose_20150804.PutRecordBatch", json{{"DeliveryStreamName", "t"}, {"Records", recs}}.dump(),
+                  key);
+}
+
+TEST(FirehoseService, IdempotencyMarksSurviveSegmentDeletionAndRestart) {
+  TempDir dir;
+  FirehoseOptions o;
+  o.data_dir = dir.path();
+  o.wal_segment_bytes = 64 << 10;
+  {
+    auto svc = FirehoseService::Open(o);
+    ASSERT_TRUE(svc.ok()) << svc.status().message();
+    json cfg{{"DeliveryStreamName", "t"},
+             {"ExtendedS3DestinationConfiguration",
+              {{"RoleARN", "arn:aws:iam::123456789012:role/f"},
+               {"BucketARN", "arn:aws:s3:::b"},
+               {"BufferingHints", {{"SizeInMBs", 1}, {"IntervalInSeconds", 0}}}}}};
+    ASSERT_EQ((*svc)->Handle("Firehose_20150804.CreateDeliveryStream", cfg.dump()).status, 200);
+    for (int i = 0; i < 50; ++i) {
+      auto r = put(**svc, i, fmt::format("src-1;{};{}", i * 10000, (i + 1) * 10000));
+      ASSERT_EQ(r.status, 200) << r.body;
+    }
+    for (int k = 0; k < 200 && metric(**svc, "records_delivered_total") < 500; ++k)
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    EXPECT_EQ(metric(**svc, "records_delivered_total"), 500);
+    EXPECT_EQ(metric(**svc, "records_in_total"), 500);
+  }
+  size_t segments = 0;
+  for (auto& e : std::filesystem::directory_iterator(dir.path() / "firehose" / "wal")) segments += e.is_regular_file();
+  EXPECT_LE(segments, 3u);  // 500 KB were written in 64 KB segments; the delivered ones are gone
+  auto svc = FirehoseService::Open(o);
+  ASSERT_TRUE(svc.ok()) << svc.status().message();
+  EXPECT_EQ(put(**svc, 0, "src-1;0;10000").status, 200);
+  EXPECT_EQ(put(**svc, 49, "src-1;490000;500000").status, 200);
+  EXPECT_EQ(metric(**svc, "records_in_total"), 0);  // both were replays
+  EXPECT_EQ(put(**svc, 50, "src-1;500000;510000").status, 200);
+  EXPECT_EQ(put(**svc, 0, "src-2;0;10000").status, 200);
+  EXPECT_EQ(metric(**svc, "records_in_total"), 20);
+  auto bad = (*svc)->Handle("Firehose_20150804.PutRecordBatch", "{\"DeliveryStreamName\":\"t\",\"Records\":[{}]}");
+  EXPECT_EQ(bad.status, 400);
+  auto unknown = (*svc)->Handle("Firehose_20150804.Nope", "{}");
+  EXPECT_NE(unknown.body.find("UnknownOperationException"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace orderlake::firehose
