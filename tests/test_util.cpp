@@ -110,11 +110,13 @@ CommandResult run_process(const std::vector<std::string>& args, int timeout_s,
 }
 
 BackgroundProcess::BackgroundProcess(const std::vector<std::string>& args, const std::vector<std::string>& env) {
+  write_file(dir_.path() / "out", "");
+  write_file(dir_.path() / "err", "");
   pid_ = fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
-    int out = open((dir_.path() / "out").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int err = open((dir_.path() / "err").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int out = open((dir_.path() / "out").c_str(), O_WRONLY | O_APPEND);
+    int err = open((dir_.path() / "err").c_str(), O_WRONLY | O_APPEND);
     int devnull = open("/dev/null", O_RDONLY);
     dup2(devnull, 0);
     dup2(out, 1);
