@@ -12,4 +12,6 @@ void add_etl_command(CLI::App& app);
 void add_query_command(CLI::App& app);
 void add_firehose_command(CLI::App& app);
 void add_serve_command(CLI::App& app);
+void add_agent_command(CLI::App& app);
+void add_up_command(CLI::App& app);
 }  // namespace orderlake::cli

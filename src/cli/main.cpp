@@ -27,6 +27,8 @@ int main(int argc, char** argv) {
   orderlake::cli::add_query_command(app);
   orderlake::cli::add_firehose_command(app);
   orderlake::cli::add_serve_command(app);
+  orderlake::cli::add_agent_command(app);
+  orderlake::cli::add_up_command(app);
 
   try {
     app.parse(argc, argv);
