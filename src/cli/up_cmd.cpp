@@ -1,0 +1,47 @@
+// `orderlake up`: the whole pipeline in one process.
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+
+#include "cli/commands.h"
+#include "up/pipeline.h"
+
+namespace orderlake::cli {
+
+void add_up_command(CLI::App& app) {
+  auto o = std::make_shared<up::UpOptions>();
+  auto* cmd = app.add_subcommand("up", "Run the whole pipeline in one process and serve the live dashboard");
+  cmd->footer(R"(
+generate -> agent -> firehose -> raw store -> etl -> lake -> dashboard, all under --data-dir.
+Each stage is the same code as its own subcommand and talks to the next the same way (log
+files, the Firehose API over loopback HTTP with a key pair made for the data directory,
+objects, table files). Ctrl-C stops it cleanly; running it again continues where it stopped.
+
+Examples:
+  orderlake up                                  # 100 orders/s, dashboard on http://127.0.0.1:8080/
+  orderlake up --rate 2000 --data-dir /tmp/ol   # faster, elsewhere
+  orderlake up --logs /var/log/orders           # ship your own order logs instead of generated ones)");
+  cmd->add_option("--data-dir", o->data_dir, "Where everything lives")->capture_default_str();
+  cmd->add_option("--rate", o->rate, "Generated order lines per second")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--duration", o->duration_s, "Stop after this many seconds (0 = until Ctrl-C)")->capture_default_str();
+  cmd->add_option("--logs", o->logs, "Tail this directory's *.log files instead of generating orders");
+  cmd->add_option("--listen-host", o->host, "Dashboard address")->capture_default_str();
+  cmd->add_option("--port", o->dashboard_port, "Dashboard port (0 = any free port)")->capture_default_str();
+  cmd->add_option("--firehose-port", o->firehose_port, "Firehose API port on 127.0.0.1 (0 = any free port)")
+      ->capture_default_str();
+  cmd->add_option("--etl-interval-ms", o->etl_interval_ms, "Time between etl batches")->capture_default_str();
+  cmd->add_option("--status-interval", o->status_interval_s, "Seconds between status lines (0 = none)")
+      ->capture_default_str();
+  cmd->callback([o] {
+    static std::atomic<bool> stop{false};
+    std::signal(SIGINT, [](int) { stop.store(true); });
+    std::signal(SIGTERM, [](int) { stop.store(true); });
+    Status st = up::run_up(*o, stop);
+    if (!st.ok()) {
+      std::fprintf(stderr, "orderlake up: %s\n", st.message().c_str());
+      exit_code() = 1;
+    }
+  });
+}
+
+}  // namespace orderlake::cli
