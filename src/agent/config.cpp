@@ -1,5 +1,7 @@
 #include "agent/config.h"
 
+#include "core/sigv4.h"
+
 #include <cstdlib>
 #include <fstream>
 #include <functional>
@@ -278,30 +280,6 @@ Status parse_flow(const json& f, size_t index, const std::string& source, FlowCo
   return r.no_unknown_keys();
 }
 
-// A minimal reader of the INI-style ~/.aws/credentials file.
-std::map<std::string, std::string> read_profile(const std::string& path, const std::string& profile) {
-  std::map<std::string, std::string> out;
-  std::ifstream in(path);
-  std::string line, section;
-  auto trim = [](std::string s) {
-    size_t a = s.find_first_not_of(" \t\r");
-    size_t b = s.find_last_not_of(" \t\r");
-    return a == std::string::npos ? std::string() : s.substr(a, b - a + 1);
-  };
-  while (std::getline(in, line)) {
-    line = trim(line);
-    if (line.empty() || line[0] == '#' || line[0] == ';') continue;
-    if (line.front() == '[' && line.back() == ']') {
-      section = trim(line.substr(1, line.size() - 2));
-      continue;
-    }
-    size_t eq = line.find('=');
-    if (eq == std::string::npos || section != profile) continue;
-    out[trim(line.substr(0, eq))] = trim(line.substr(eq + 1));
-  }
-  return out;
-}
-
 }  // namespace
 
 std::optional<std::string> Environment::get(const char* name) const {
@@ -447,7 +425,7 @@ Result<AgentConfig> parse_config(std::string_view json_text, const Environment& 
     std::string home = env.home.empty() ? env.get("HOME").value_or("") : env.home;
     std::string file = env.get("AWS_SHARED_CREDENTIALS_FILE").value_or(home + "/.aws/credentials");
     std::string profile = env.get("AWS_PROFILE").value_or("default");
-    auto p = read_profile(file, profile);
+    auto p = aws::read_profile(file, profile);
     if (!p["aws_access_key_id"].empty()) {
       cfg.credentials = {p["aws_access_key_id"], p["aws_secret_access_key"], p["aws_session_token"],
                          file + " [" + profile + "]"};

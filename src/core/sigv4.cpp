@@ -47,9 +47,15 @@ Credentials default_credentials() {
   }
   std::string profile = getenv_str("AWS_PROFILE");
   if (profile.empty()) profile = "default";
-  std::ifstream in(file);
+  auto kv = read_profile(file, profile);
+  Credentials out{kv["aws_access_key_id"], kv["aws_secret_access_key"], kv["aws_session_token"]};
+  return out.secret_access_key.empty() ? Credentials{} : out;
+}
+
+std::map<std::string, std::string> read_profile(const std::string& path, const std::string& profile) {
+  std::map<std::string, std::string> out;
+  std::ifstream in(path);
   std::string line, section;
-  Credentials out;
   while (std::getline(in, line)) {
     line = trim(line);
     if (line.empty() || line[0] == '#' || line[0] == ';') continue;
@@ -57,15 +63,11 @@ Credentials default_credentials() {
       section = trim(line.substr(1, line.size() - 2));
       continue;
     }
-    if (section != profile) continue;
     const size_t eq = line.find('=');
-    if (eq == std::string::npos) continue;
-    const std::string k = trim(line.substr(0, eq)), v = trim(line.substr(eq + 1));
-    if (k == "aws_access_key_id") out.access_key_id = v;
-    else if (k == "aws_secret_access_key") out.secret_access_key = v;
-    else if (k == "aws_session_token") out.session_token = v;
+    if (eq == std::string::npos || section != profile) continue;
+    out[trim(line.substr(0, eq))] = trim(line.substr(eq + 1));
   }
-  return out.secret_access_key.empty() ? Credentials{} : out;
+  return out;
 }
 
 std::string default_region(std::string_view fallback) {

@@ -25,6 +25,10 @@ struct Credentials {
 // (+AWS_SESSION_TOKEN), then the [AWS_PROFILE or default] profile of
 // AWS_SHARED_CREDENTIALS_FILE or ~/.aws/credentials. Empty credentials when none is set.
 Credentials default_credentials();
+// The key = value pairs of one [profile] of an INI-style AWS file (~/.aws/credentials);
+// empty when the file or the profile is missing.
+std::map<std::string, std::string> read_profile(const std::string& path, const std::string& profile);
+
 // The region from AWS_REGION or AWS_DEFAULT_REGION, else `fallback`.
 std::string default_region(std::string_view fallback = "us-east-1");
 
