@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "query/lake_mirror.h"
 #include "query/engine.h"
 #include "query/format.h"
 #include "query/script.h"
@@ -204,23 +205,31 @@ class Session {
   bool printed_ = false;
 };
 
-// A --lake location: a directory or file://DIR (s3:// is not supported by this stage).
-Result<fs::path> LakePath(const QueryOptions& o) {
+// A --lake location: a directory or file://DIR; an s3:// lake is read through a local
+// mirror brought up to date before every statement.
+Result<fs::path> LakePath(const QueryOptions& o, std::unique_ptr<query::LakeMirror>* mirror) {
   if (o.lake.empty()) return fs::path(o.data_dir) / "lake";
   std::string_view l = o.lake;
-  if (l.rfind("s3://", 0) == 0)
-    return Status::Errorf("lake '{}': s3:// lakes are not supported by query yet; use a local directory", o.lake);
+  if (l.rfind("s3://", 0) == 0) {
+    auto m = query::LakeMirror::Open(o.lake);
+    if (!m.ok()) return Status::Errorf("lake '{}': {}", o.lake, m.status().message());
+    *mirror = std::move(m).value();
+    ORDERLAKE_RETURN_IF_ERROR((*mirror)->Sync());
+    return (*mirror)->local();
+  }
   if (l.rfind("file://", 0) == 0) l.remove_prefix(7);
   return fs::path(std::string(l));
 }
 
 int RunQuery(const QueryOptions& o) {
-  auto lake = LakePath(o);
+  std::unique_ptr<query::LakeMirror> mirror;
+  auto lake = LakePath(o, &mirror);
   if (!lake.ok()) {
     std::cerr << "orderlake query: " << lake.status().message() << std::endl;
     return 1;
   }
   auto engine = Engine::Open(*lake);
+  if (engine.ok() && mirror) engine.value()->set_before_statement([m = mirror.get()] { return m->Sync(); });
   if (!engine.ok()) {
     std::string hint = o.lake.empty() ? " (pass --lake DIR, or --data-dir DIR for DIR/lake)" : "";
     std::cerr << "orderlake query: " << engine.status().message() << hint << std::endl;

@@ -256,6 +256,11 @@ struct Engine::Impl {
   duckdb_connection con = nullptr;
   fs::path lake;
   fs::path orders;
+  std::function<Status()> before_statement;  // see Engine::set_before_statement
+  Status Prepare() {
+    if (before_statement) ORDERLAKE_RETURN_IF_ERROR(before_statement());
+    return RefreshViews();
+  }
   enum class Views { kNone, kEmpty, kData } views = Views::kNone;
 
   ~Impl() {
@@ -458,7 +463,7 @@ Result<QueryResult> Engine::Execute(std::string_view sql, RowSink& sink) {
     ORDERLAKE_RETURN_IF_ERROR(sink.End());
     return info;
   }
-  ORDERLAKE_RETURN_IF_ERROR(impl_->RefreshViews());
+  ORDERLAKE_RETURN_IF_ERROR(impl_->Prepare());
   Prepared prepared;
   ORDERLAKE_RETURN_IF_ERROR(impl_->PrepareChecked(sql, prepared));
   OwnedResult result;
@@ -473,9 +478,13 @@ Result<QueryResult> Engine::Execute(std::string_view sql, RowSink& sink) {
   return info;
 }
 
+void Engine::set_before_statement(std::function<Status()> before_statement) {
+  impl_->before_statement = std::move(before_statement);
+}
+
 Status Engine::Check(std::string_view sql) {
   if (auto ddl = AthenaDdlNoOp(sql, impl_->orders.string())) return ddl->status();
-  ORDERLAKE_RETURN_IF_ERROR(impl_->RefreshViews());
+  ORDERLAKE_RETURN_IF_ERROR(impl_->Prepare());
   Prepared prepared;
   return impl_->PrepareChecked(sql, prepared);
 }

@@ -19,6 +19,7 @@
 // An Engine is one DuckDB connection: use it from one thread at a time.
 #pragma once
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -37,6 +38,9 @@ class Engine {
  public:
   // Opens the lake directory (which must exist; its orders/ folder need not yet).
   static Result<std::unique_ptr<Engine>> Open(const std::filesystem::path& lake);
+  // Calls `before_statement` before every statement (and Check/Tables), e.g. to bring a
+  // mirrored copy of a remote lake up to date; its error fails that statement.
+  void set_before_statement(std::function<Status()> before_statement);
   ~Engine();
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;

@@ -212,9 +212,12 @@ TEST_F(QueryCli, MissingLakeIsAClearError) {
   EXPECT_EQ(d.exit_code, 1);
   EXPECT_THAT(d.err, HasSubstr((dir_.path() / "nodata" / "lake").string()));
   EXPECT_THAT(d.err, HasSubstr("--lake"));
-  auto s3 = run_orderlake({"query", "--lake", "s3://bucket/lake", "SELECT 1"});
+  // An S3 lake whose endpoint does not answer (a closed loopback port): a clear error.
+  auto s3 = run_orderlake({"query", "--lake", "s3://bucket/lake", "SELECT 1"}, 120,
+                          {"AWS_ENDPOINT_URL_S3=http://127.0.0.1:" + std::to_string(orderlake::testing::free_port())});
   EXPECT_EQ(s3.exit_code, 1);
-  EXPECT_THAT(s3.err, HasSubstr("s3://"));
+  EXPECT_THAT(s3.err, HasSubstr("s3://bucket/lake"));
+  EXPECT_THAT(s3.err, HasSubstr("cannot reach the S3 endpoint"));
 }
 
 TEST_F(QueryCli, ReadsStatementsFromStdin) {
