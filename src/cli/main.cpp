@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   orderlake::cli::add_serve_command(app);
   orderlake::cli::add_agent_command(app);
   orderlake::cli::add_up_command(app);
+  orderlake::cli::add_crawl_command(app);
 
   try {
     app.parse(argc, argv);
