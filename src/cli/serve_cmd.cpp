@@ -102,7 +102,7 @@ void Serve(const ServeCliOptions& o) {
 
 void add_serve_command(CLI::App& app) {
   auto o = std::make_shared<ServeCliOptions>();
-  CLI::App* cmd = app.add_subcommand("serve", "the dashboard and SQL console over the lake (QuickSight + Athena console)");
+  CLI::App* cmd = app.add_subcommand("serve", "Serve the dashboard and SQL console over the lake (QuickSight and the Athena console)");
   cmd->footer(kExamples);
   cmd->add_option("--lake", o->lake, "lake directory (default: <data-dir>/lake)");
   cmd->add_option("--data-dir", o->data_dir, "root of the embedded defaults")->capture_default_str();
