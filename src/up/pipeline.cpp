@@ -57,7 +57,7 @@ Status ensure_stream(firehose::FirehoseService& service, const UpOptions& o) {
         {"ExtendedS3DestinationConfiguration",
          {{"RoleARN", "arn:aws:iam::123456789012:role/orderlake-up"},
           {"BucketARN", "arn:aws:s3:::" + o.bucket},
-          {"BufferingHints", {{"SizeInMBs", 1}, {"IntervalInSeconds", 1}}},
+          {"BufferingHints", {{"SizeInMBs", 1}, {"IntervalInSeconds", 0}}},
           {"CompressionFormat", "UNCOMPRESSED"}}}};
     auto c = service.Handle("Firehose_20150804.CreateDeliveryStream", create.dump());
     if (c.status != 200) return Status::Errorf("cannot create delivery stream {}: {}", o.stream, c.body);

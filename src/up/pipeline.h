@@ -26,7 +26,7 @@ struct UpOptions {
   std::string host = "127.0.0.1";
   int dashboard_port = 8080;  // 0 = any free port
   int firehose_port = 0;      // 0 = any free port
-  int etl_interval_ms = 1000;
+  int etl_interval_ms = 250;
   double status_interval_s = 2;  // the live status line on stderr; 0 = none
   std::string stream = "tbsm-red-fire";
   std::string bucket = "orderlake-raw";

@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""bench/freshness.py: how long a line written to an order log takes to be visible to a
+query, under `orderlake up` (agent -> firehose -> etl -> lake -> dashboard's SQL endpoint),
+while a generator writes load at a chosen rate into the same log directory.
+
+  bench/freshness.py                      # 10,000 lines/s for 30 s
+  BENCH_RATE=100000 BENCH_SECONDS=30 bench/freshness.py
+
+Every half second it appends one marker line (StockCode FRESH, a unique InvoiceNo) to its own
+log file and polls POST /api/sql every 50 ms until the marker's row is there; the latency is
+the time from the write to the answer that first holds it. Prints p50/p95/p99/max, how many
+markers arrived, and the CPU the pipeline used (utime+stime of the `up` process).
+"""
+import json, os, signal, socket, statistics, subprocess, sys, time, urllib.request
+from datetime import datetime
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.environ.get("ORDERLAKE_BUILD_DIR", os.path.join(ROOT, "build"))
+BIN = os.path.join(BUILD, "orderlake")
+RATE = float(os.environ.get("BENCH_RATE", "10000"))
+SECONDS = float(os.environ.get("BENCH_SECONDS", "30"))
+OUT = os.path.join(ROOT, "bench", "out", "freshness")
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        parts = f.read().rsplit(")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    return (int(parts[11]) + int(parts[12])) / tick
+
+
+def sql(port, statement):
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/api/sql", data=statement.encode(),
+                                 headers={"Content-Type": "text/plain"}, method="POST")
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.loads(r.read())
+
+
+def main():
+    if not os.environ.get("ORDERLAKE_SKIP_BUILD"):
+        subprocess.run([os.path.join(ROOT, "scripts", "build.sh"), "orderlake"], check=True,
+                       stdout=subprocess.DEVNULL)
+    subprocess.run(["rm", "-rf", OUT], check=True)
+    logs = os.path.join(OUT, "logs")
+    os.makedirs(logs)
+    port = free_port()
+    print(f"freshness: lines written -> visible to a query under `orderlake up`, load {RATE:,.0f} lines/s "
+          f"for {SECONDS:.0f} s, load average {os.getloadavg()[0]:.2f}", flush=True)
+    up = subprocess.Popen([BIN, "--log-level", "warn", "up", "--data-dir", os.path.join(OUT, "data"), "--logs", logs,
+                           "--port", str(port), "--status-interval", "0"],
+                          stdout=subprocess.PIPE, stderr=open(os.path.join(OUT, "up.log"), "w"), text=True)
+    line = up.stdout.readline()
+    if "dashboard at" not in line:
+        sys.exit(f"up did not start: {line!r} (see {OUT}/up.log)")
+    gen = subprocess.Popen([BIN, "--log-level", "warn", "generate", "--out", logs, "--rate", str(RATE), "--duration",
+                            str(SECONDS + 5), "--progress-interval", "0"], stderr=subprocess.DEVNULL)
+    cpu0, t0 = cpu_seconds(up.pid), time.time()
+    markers = {}  # invoice -> write time
+    seen = {}
+    next_marker = time.time() + 2  # let the pipeline warm up
+    seq = 0
+    with open(os.path.join(logs, "markers.log"), "a") as mf:
+        end = time.time() + SECONDS
+        while time.time() < end or (markers.keys() - seen.keys() and time.time() < end + 15):
+            now = time.time()
+            if now >= next_marker and now < end:
+                seq += 1
+                inv = str(900000000 + seq)
+                stamp = datetime.now().strftime("%m/%d/%Y %H:%M")
+                mf.write(f"{inv},FRESH,freshness marker,1,{stamp},1.00,12346,United Kingdom\n")
+                mf.flush()
+                markers[inv] = time.time()
+                next_marker = now + 0.5
+            try:
+                rows = sql(port, "SELECT InvoiceNo FROM orders WHERE StockCode = 'FRESH'")["rows"]
+            except Exception:
+                rows = []
+            t = time.time()
+            for (inv,) in rows:
+                if inv in markers and inv not in seen:
+                    seen[inv] = t - markers[inv]
+            time.sleep(0.05)
+    cpu1, t1 = cpu_seconds(up.pid), time.time()
+    gen.wait()
+    up.send_signal(signal.SIGINT)
+    up.wait(timeout=120)
+    lat = sorted(seen.values())
+    if not lat:
+        sys.exit("no marker became visible")
+    q = lambda p: lat[min(len(lat) - 1, int(round(p * (len(lat) - 1))))]
+    result = {"rate": RATE, "seconds": SECONDS, "markers": len(markers), "visible": len(lat),
+              "p50_s": q(0.5), "p95_s": q(0.95), "p99_s": q(0.99), "max_s": lat[-1],
+              "pipeline_cpu_cores": (cpu1 - cpu0) / (t1 - t0)}
+    print(f"  markers visible  {len(lat)} of {len(markers)}")
+    print(f"  latency p50 {result['p50_s']:.2f} s, p95 {result['p95_s']:.2f} s, p99 {result['p99_s']:.2f} s, "
+          f"max {result['max_s']:.2f} s")
+    print(f"  pipeline CPU     {result['pipeline_cpu_cores']:.2f} cores (agent, firehose, etl, dashboard; "
+          f"the generator not counted)")
+    with open(os.path.join(ROOT, "bench", "out", "freshness.json"), "w") as f:
+        json.dump(result, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
