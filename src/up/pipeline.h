@@ -1,7 +1,7 @@
 // `orderlake up`: the whole pipeline in one process on embedded defaults:
 //
 //   generate ──files──▶ agent ──Firehose API (HTTP, SigV4)──▶ firehose ──objects──▶ raw store
-//        dashboard ◀── query ◀── lake ◀── etl (a batch every second) ◀──────────────┘
+//        dashboard ◀── query ◀── lake ◀── etl (a batch every 250 ms) ◀─────────────┘
 //
 // Each stage is the same code as its standalone subcommand and talks to the next through
 // the same interface: the generator writes log files, the agent tails them and calls the
