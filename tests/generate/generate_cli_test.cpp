@@ -1,7 +1,5 @@
 // End-to-end tests of `orderlake generate` through the built binary.
-#include <fcntl.h>
 #include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -64,9 +62,8 @@ TEST(GenerateCli, SummaryMatchesWhatTheFilesHold) {
   for (size_t i = 0; i < files.size(); ++i) EXPECT_EQ(fs::path(s["files"][i].get<std::string>()), files[i]);
 
   std::map<Kind, uint64_t> kinds;
-  uint64_t rows = 0, high = 0, lines = 0;
-  double total = 0;
-  std::map<std::string, std::pair<uint64_t, double>> by_country, by_date;
+  uint64_t lines = 0;
+  gen::Tally tally;
   for (const auto& f : files) {
     const std::string text = read_file(f);
     bool complete = false;
@@ -77,19 +74,7 @@ TEST(GenerateCli, SummaryMatchesWhatTheFilesHold) {
       if (rec.kind == Kind::kMalformed) continue;
       ASSERT_EQ(rec.fields.size(), 8u) << line;
       ASSERT_TRUE(rec.date.has_value()) << line;
-      if (rec.kind != Kind::kValid) continue;
-      const double amount = static_cast<double>(rec.quantity) * rec.unit_price;
-      ++rows;
-      total += amount;
-      high += amount > 100;
-      auto& c = by_country[rec.fields[7]];
-      ++c.first;
-      c.second += amount;
-      char day[16];
-      std::snprintf(day, sizeof day, "%04d-%02d-%02d", rec.date->year, rec.date->month, rec.date->day);
-      auto& d = by_date[day];
-      ++d.first;
-      d.second += amount;
+      tally.add(rec);
     }
     EXPECT_TRUE(complete) << f;
   }
@@ -97,6 +82,7 @@ TEST(GenerateCli, SummaryMatchesWhatTheFilesHold) {
   EXPECT_EQ(s["lines"].get<uint64_t>(), 100000u);
   for (int k = 0; k < 5; ++k) EXPECT_EQ(s["kinds"][kKindNames[k]].get<uint64_t>(), kinds[static_cast<Kind>(k)]) << k;
   const auto& e = s["expected"];
+  const auto& [rows, high, total, by_country, by_date] = tally;
   EXPECT_EQ(e["rows"].get<uint64_t>(), rows);
   EXPECT_EQ(e["high_orders"].get<uint64_t>(), high);
   EXPECT_NEAR(e["total_amount"].get<double>(), total, 1e-9 * total);
@@ -282,32 +268,12 @@ TEST(GenerateCli, RotatesByTime) {
   }
 }
 
-// Starts the binary in the background; returns its pid. stdout/stderr go to files.
-pid_t spawn(const std::vector<std::string>& args, const fs::path& out, const fs::path& err) {
-  pid_t pid = fork();
-  if (pid == 0) {
-    int o = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int e = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    dup2(o, 1);
-    dup2(e, 2);
-    std::vector<std::string> copy = args;
-    std::string bin = ORDERLAKE_BINARY;
-    std::vector<char*> argv = {bin.data()};
-    for (auto& a : copy) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execv(bin.c_str(), argv.data());
-    _exit(127);
-  }
-  return pid;
-}
-
 TEST(GenerateCli, StreamsPromptlyAndStopsCleanlyOnSigint) {
   for (int sig : {SIGINT, SIGTERM}) {
     TempDir tmp;
     const fs::path logs = tmp.path() / "logs";
-    pid_t pid = spawn({"generate", "--out", logs.string(), "--rate", "500", "--seed", "3", "--summary", "-"},
-                      tmp.path() / "out", tmp.path() / "err");
-    ASSERT_GT(pid, 0);
+    BackgroundProcess generator({ORDERLAKE_BINARY, "generate", "--out", logs.string(), "--rate", "500", "--seed", "3",
+                           "--summary", "-"});
     // A tailer already sees complete lines while the generator runs.
     std::string partial;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
@@ -319,17 +285,13 @@ TEST(GenerateCli, StreamsPromptlyAndStopsCleanlyOnSigint) {
     EXPECT_GE(gen::split_lines(partial).size(), 100u);
     ASSERT_FALSE(partial.empty());
     EXPECT_EQ(partial.back(), '\n');
-    kill(pid, sig);
-    int status = 0;
-    ASSERT_EQ(waitpid(pid, &status, 0), pid);
-    ASSERT_TRUE(WIFEXITED(status)) << "signal " << sig;
-    EXPECT_EQ(WEXITSTATUS(status), 0);
+    EXPECT_EQ(generator.Stop(sig), 0) << "signal " << sig;  // exited, with 0
     const std::string text = all_text(logs);
     ASSERT_FALSE(text.empty());
     EXPECT_EQ(text.back(), '\n');
-    nlohmann::json s = nlohmann::json::parse(read_file(tmp.path() / "out"));
+    nlohmann::json s = nlohmann::json::parse(generator.out());
     EXPECT_EQ(s["lines"].get<size_t>(), gen::split_lines(text).size());
-    EXPECT_NE(read_file(tmp.path() / "err").find("interrupted"), std::string::npos);
+    EXPECT_NE(generator.err().find("interrupted"), std::string::npos);
   }
 }
 

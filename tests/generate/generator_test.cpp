@@ -420,25 +420,9 @@ TEST(Summary, MatchesRecomputationFromTheText) {
   for (const auto& i : infos) s.add(i);
   EXPECT_EQ(s.lines(), 100000u);
 
-  uint64_t rows = 0, high = 0;
-  double total = 0;
-  std::map<std::string, std::pair<uint64_t, double>> by_country, by_date;
-  for (auto line : testing::gen::split_lines(text)) {
-    auto rec = classify(line);
-    if (rec.kind != Kind::kValid) continue;
-    const double amount = static_cast<double>(rec.quantity) * rec.unit_price;
-    ++rows;
-    total += amount;
-    high += amount > 100;
-    auto& c = by_country[rec.fields[7]];
-    ++c.first;
-    c.second += amount;
-    char day[16];
-    std::snprintf(day, sizeof day, "%04d-%02d-%02d", rec.date->year, rec.date->month, rec.date->day);
-    auto& d = by_date[day];
-    ++d.first;
-    d.second += amount;
-  }
+  testing::gen::Tally tally;
+  for (auto line : testing::gen::split_lines(text)) tally.add(classify(line));
+  const auto& [rows, high, total, by_country, by_date] = tally;
   nlohmann::json e = s.expected_json();
   EXPECT_EQ(e["rows"].get<uint64_t>(), rows);
   EXPECT_EQ(e["total_amount"].get<double>(), total);

@@ -3,7 +3,9 @@
 #pragma once
 #include <cerrno>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -129,5 +131,29 @@ inline Record classify(std::string_view line) {
   else r.kind = Kind::kValid;
   return r;
 }
+
+// What the etl should keep from valid records, recomputed from the lines as a reader of the
+// text computes it: rows, money (Quantity * UnitPrice), High orders, by country and by day.
+struct Tally {
+  uint64_t rows = 0, high = 0;
+  double total = 0;
+  std::map<std::string, std::pair<uint64_t, double>> by_country, by_date;  // rows, money
+
+  void add(const Record& rec) {
+    if (rec.kind != Kind::kValid) return;
+    const double amount = static_cast<double>(rec.quantity) * rec.unit_price;
+    ++rows;
+    total += amount;
+    high += amount > 100;
+    auto& c = by_country[rec.fields[7]];
+    ++c.first;
+    c.second += amount;
+    char day[16];
+    std::snprintf(day, sizeof day, "%04d-%02d-%02d", rec.date->year, rec.date->month, rec.date->day);
+    auto& d = by_date[day];
+    ++d.first;
+    d.second += amount;
+  }
+};
 
 }  // namespace orderlake::testing::gen
