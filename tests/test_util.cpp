@@ -35,14 +35,17 @@ TempDir::~TempDir() {
 }
 
 CommandResult run_orderlake(const std::vector<std::string>& args, int timeout_s,
-                            const std::vector<std::string>& env) {
+                            const std::vector<std::string>& env, const std::string& input) {
   std::vector<std::string> argv = {ORDERLAKE_BINARY};
   argv.insert(argv.end(), args.begin(), args.end());
-  return run_process(argv, timeout_s, env);
+  return run_process(argv, timeout_s, env, input);
 }
 
 CommandResult run_process(const std::vector<std::string>& args, int timeout_s,
-                          const std::vector<std::string>& env) {
+                          const std::vector<std::string>& env, const std::string& input) {
+  TempDir stdin_dir;
+  const std::string stdin_path = input.empty() ? "/dev/null" : (stdin_dir.path() / "stdin").string();
+  if (!input.empty()) write_file(stdin_path, input);
   int out_pipe[2], err_pipe[2];
   if (pipe(out_pipe) != 0 || pipe(err_pipe) != 0) throw std::runtime_error("pipe failed");
   pid_t pid = fork();
@@ -52,8 +55,8 @@ CommandResult run_process(const std::vector<std::string>& args, int timeout_s,
     dup2(err_pipe[1], 2);
     close(out_pipe[0]);
     close(err_pipe[0]);
-    int devnull = open("/dev/null", O_RDONLY);
-    if (devnull >= 0) dup2(devnull, 0);
+    int in = open(stdin_path.c_str(), O_RDONLY);
+    if (in >= 0) dup2(in, 0);
     for (const auto& e : env) {
       auto eq = e.find('=');
       setenv(e.substr(0, eq).c_str(), e.substr(eq + 1).c_str(), 1);

@@ -29,12 +29,13 @@ struct CommandResult {
 
 // Runs the orderlake binary with the given arguments (no shell), capturing stdout and
 // stderr; kills it after timeout_s seconds.
-// `env` adds "NAME=value" entries to the child's environment.
+// `env` adds "NAME=value" entries to the child's environment; `input` is what the child
+// reads on its standard input (a file, so not a terminal; empty input reads /dev/null).
 CommandResult run_orderlake(const std::vector<std::string>& args, int timeout_s = 300,
-                            const std::vector<std::string>& env = {});
+                            const std::vector<std::string>& env = {}, const std::string& input = {});
 // Runs any program (found through PATH) the same way.
 CommandResult run_process(const std::vector<std::string>& argv, int timeout_s = 300,
-                          const std::vector<std::string>& env = {});
+                          const std::vector<std::string>& env = {}, const std::string& input = {});
 
 // A program running in the background for the length of a test; its stdout and stderr go
 // to files. Stop() signals it and waits for it (SIGKILL after a grace period).

@@ -27,34 +27,6 @@ using orderlake::testing::run_orderlake;
 using orderlake::testing::TempDir;
 using orderlake::testing::write_file;
 
-// Runs the binary with `input` on its standard input (a file, so it is not a terminal).
-CommandResult RunWithStdin(const std::vector<std::string>& args, const std::string& input, const fs::path& scratch) {
-  write_file(scratch / "stdin.txt", input);
-  pid_t pid = fork();
-  if (pid == 0) {
-    int in = open((scratch / "stdin.txt").c_str(), O_RDONLY);
-    int out = open((scratch / "stdout.txt").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int err = open((scratch / "stderr.txt").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    dup2(in, 0);
-    dup2(out, 1);
-    dup2(err, 2);
-    std::vector<std::string> copy = args;
-    std::string bin = ORDERLAKE_BINARY;
-    std::vector<char*> argv = {bin.data()};
-    for (auto& a : copy) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execv(bin.c_str(), argv.data());
-    _exit(127);
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  CommandResult r;
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = read_file(scratch / "stdout.txt");
-  r.err = read_file(scratch / "stderr.txt");
-  return r;
-}
-
 // Runs the binary on a pseudo-terminal, typing `input`; returns everything it printed.
 std::string RunOnTerminal(const std::vector<std::string>& args, const std::string& input, int* exit_code) {
   int master = posix_openpt(O_RDWR | O_NOCTTY);
@@ -221,14 +193,13 @@ TEST_F(QueryCli, MissingLakeIsAClearError) {
 }
 
 TEST_F(QueryCli, ReadsStatementsFromStdin) {
-  auto r = RunWithStdin({"query", "--lake", lake_.string(), "--format", "csv"},
-                        "SELECT count(*) AS n\n  FROM orders;\n.format jsonl\nSELECT 'a;b' AS s; SELECT 2 AS two\n",
-                        dir_.path());
+  auto r = run_orderlake({"query", "--lake", lake_.string(), "--format", "csv"}, 300, {},
+                         "SELECT count(*) AS n\n  FROM orders;\n.format jsonl\nSELECT 'a;b' AS s; SELECT 2 AS two\n");
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "n\n11\n{\"s\":\"a;b\"}\n{\"two\":2}\n");
   // -f - is standard input too; an error names the line.
-  auto bad = RunWithStdin({"query", "--lake", lake_.string(), "-f", "-"}, "SELECT 1;\n\nSELECT nope;\nSELECT 3;\n",
-                          dir_.path());
+  auto bad = run_orderlake({"query", "--lake", lake_.string(), "-f", "-"}, 300, {},
+                           "SELECT 1;\n\nSELECT nope;\nSELECT 3;\n");
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_THAT(bad.err, HasSubstr("<stdin>:3: statement 2 failed: Binder Error"));
   EXPECT_THAT(bad.out, Not(HasSubstr("3\n(1 row)")));
