@@ -166,6 +166,33 @@ def start(config, extra=(), **kw):
                             stderr=subprocess.PIPE, **kw)
 
 
+def kill_agent_while_generating(config, logs, seed, pauses, rng_seed):
+    """Generates 2,000 lines/s into logs for 5 s (a new file every 2 s) while the agent is
+    killed with SIGKILL after a random pause in `pauses` and started again, then runs it
+    once to the end. Returns (every line written, in file order, and the number of kills)."""
+    import glob
+    import random
+    gen = subprocess.Popen([BINARY, "generate", "--out", logs, "--rate", "2000", "--duration", "5",
+                            "--rotate-interval", "2", "--seed", str(seed), "--progress-interval", "0"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    rng = random.Random(rng_seed)
+    kills = 0
+    while gen.poll() is None:
+        p = start(config)
+        time.sleep(rng.uniform(*pauses))
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+        kills += 1
+    assert gen.returncode == 0
+    rc, out, err = run_once(config, timeout=120)
+    assert rc == 0, err
+    written = []
+    for f in sorted(glob.glob(os.path.join(logs, "*.log"))):
+        with open(f, "rb") as fh:
+            written += fh.read().splitlines(keepends=True)
+    return written, kills
+
+
 def stop(p, sig=signal.SIGTERM, timeout=20):
     p.send_signal(sig)
     try:

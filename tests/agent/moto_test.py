@@ -3,16 +3,13 @@ delivers each PutRecordBatch into its own S3): records arrive byte for byte, and
 (kill -9 at random moments while the generator writes, then restarts) loses no line.
 Run: ORDERLAKE_BINARY=build/orderlake python3 tests/agent/moto_test.py [test_name ...]"""
 import collections
-import glob
 import os
-import random
-import signal
 import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from agenttest import BINARY, append, flow, free_port, lines, main, run_once, start, wait_for, write_config  # noqa: E402
+from agenttest import (BINARY, append, flow, free_port, kill_agent_while_generating, lines, main,  # noqa: E402
+                       run_once, start, wait_for, write_config)
 
 import boto3  # noqa: E402
 
@@ -97,24 +94,7 @@ def test_kill_9_loses_no_line(d):
         os.makedirs(logs)
         cfg = write_config(os.path.join(d, "agent.json"), m.url,
                            [flow(os.path.join(logs, "*.log"), "orders", maxBufferSizeRecords=200)])
-        gen = subprocess.Popen([BINARY, "generate", "--out", logs, "--rate", "2000", "--duration", "5",
-                                "--rotate-interval", "2", "--seed", "11", "--progress-interval", "0"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        rng = random.Random(7)
-        kills = 0
-        while gen.poll() is None:
-            p = start(cfg)
-            time.sleep(rng.uniform(0.3, 1.2))
-            p.send_signal(signal.SIGKILL)
-            p.wait()
-            kills += 1
-        assert gen.returncode == 0
-        rc, out, err = run_once(cfg, timeout=120)
-        assert rc == 0, err
-        written = []
-        for f in sorted(glob.glob(os.path.join(logs, "*.log"))):
-            with open(f, "rb") as fh:
-                written += fh.read().splitlines(keepends=True)
+        written, kills = kill_agent_while_generating(cfg, logs, seed=11, pauses=(0.3, 1.2), rng_seed=7)
         got = m.data("raw").splitlines(keepends=True)
         want, have = collections.Counter(written), collections.Counter(got)
         missing = want - have

@@ -11,7 +11,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from agenttest import (BINARY, FakeFirehose, append, flow, free_port, lines, main, run_once, start, stop,  # noqa: E402
+from agenttest import (BINARY, FakeFirehose, kill_agent_while_generating, append, flow, free_port, lines, main, run_once, start, stop,  # noqa: E402
                        wait_for, write_config)
 
 
@@ -296,31 +296,12 @@ def test_kill_9_exactly_once_with_batch_tokens(d):
     """kill -9 at random moments while the generator writes, restart each time; a service
     honouring X-Orderlake-Batch (as orderlake's Firehose does) then holds every line once."""
     import collections
-    import glob
-    import random
     fh = FakeFirehose(dedupe=True)
     logs = os.path.join(d, "logs")
     os.makedirs(logs)
     cfg = write_config(os.path.join(d, "agent.json"), fh.url,
                        [flow(os.path.join(logs, "*.log"), maxBufferSizeRecords=100)])
-    gen = subprocess.Popen([BINARY, "generate", "--out", logs, "--rate", "2000", "--duration", "5",
-                            "--rotate-interval", "2", "--seed", "5", "--progress-interval", "0"],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    rng = random.Random(3)
-    kills = 0
-    while gen.poll() is None:
-        p = start(cfg)
-        time.sleep(rng.uniform(0.2, 0.9))
-        p.send_signal(signal.SIGKILL)
-        p.wait()
-        kills += 1
-    assert gen.returncode == 0
-    rc, out, err = run_once(cfg, timeout=120)
-    assert rc == 0, err
-    written = []
-    for f in sorted(glob.glob(os.path.join(logs, "*.log"))):
-        with open(f, "rb") as fh_:
-            written += fh_.read().splitlines(keepends=True)
+    written, kills = kill_agent_while_generating(cfg, logs, seed=5, pauses=(0.2, 0.9), rng_seed=3)
     got = fh.got()
     missing = collections.Counter(written) - collections.Counter(got)
     extra = collections.Counter(got) - collections.Counter(written)
