@@ -1,5 +1,6 @@
 #include "core/fs.h"
 
+#include <cstdlib>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -89,6 +90,14 @@ Status write_file_atomic(const std::filesystem::path& path, std::string_view dat
     return Status::Errorf("cannot rename {} to {}: {}", tmp.string(), path.string(), std::strerror(e));
   }
   return fsync_path(dir);
+}
+
+std::filesystem::path cache_dir() {
+  const char* xdg = std::getenv("XDG_CACHE_HOME");
+  const char* home = std::getenv("HOME");
+  const std::filesystem::path root =
+      xdg && *xdg ? std::filesystem::path(xdg) : std::filesystem::path(home && *home ? home : "/tmp") / ".cache";
+  return root / "orderlake";
 }
 
 std::string human_bytes(double b) {

@@ -19,6 +19,9 @@ Status sync_filesystem(const std::filesystem::path& path);
 Status create_directories(const std::filesystem::path& path);
 // A human-readable size: "1.5 MiB".
 std::string human_bytes(double bytes);
+// orderlake's cache directory: $XDG_CACHE_HOME/orderlake, else ~/.cache/orderlake (not
+// created here).
+std::filesystem::path cache_dir();
 
 // An exclusive advisory lock (flock) on a lock file, held while the object lives.
 class FileLock {

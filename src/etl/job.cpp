@@ -1,6 +1,7 @@
 #include "etl/job.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <simdjson.h>
@@ -24,9 +25,11 @@
 #include "core/hive.h"
 #include "core/log.h"
 #include "core/parquet_writer.h"
+#include "core/sha256.h"
 #include "etl/columns.h"
 #include "etl/reader.h"
 #include "store/object_store.h"
+#include "table/delta.h"
 
 namespace orderlake::etl {
 namespace stdfs = std::filesystem;
@@ -62,6 +65,7 @@ json RunSummary::to_json() const {
               {"quarantined_total", quarantined_total()},
               {"files", files},
               {"partitions", partitions},
+              {"version", version},
               {"quarantine_file", quarantine_file},
               {"warnings", warnings}};
 }
@@ -319,6 +323,18 @@ const std::vector<parquet::ColumnSpec>& order_schema() {
   return s;
 }
 
+// The table's schema in the Delta log: the file's columns, then the partition columns.
+std::vector<std::pair<std::string, std::string>> delta_schema() {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (auto& c : order_schema())
+    out.emplace_back(c.name, c.type == parquet::Type::kInt32    ? "integer"
+                             : c.type == parquet::Type::kDouble ? "double"
+                                                                : "string");
+  out.emplace_back("Country", "string");
+  out.emplace_back("InvoiceDateOnly", "date");
+  return out;
+}
+
 std::vector<parquet::ColumnView> views_of(const OrderColumns& c, size_t from, size_t to) {
   using parquet::ColumnView;
   auto i32 = [&](const std::vector<int32_t>& v) { return ColumnView::Int32(std::span(v).subspan(from, to - from)); };
@@ -333,20 +349,74 @@ std::vector<parquet::ColumnView> views_of(const OrderColumns& c, size_t from, si
 }
 
 struct StagedFile {
-  std::string tmp, final;  // relative to the lake
+  std::string tmp;    // relative to the staging root (the lake itself when it is local)
+  std::string final;  // relative to the lake
   uint64_t rows = 0;
+  uint64_t size = 0;
+  std::optional<std::string> country, date;  // partition values (nullopt: Hive's default partition)
+  std::string stats;                          // Delta statistics (JSON)
 };
 
-// Writes one partition's buffers (from every worker) as one Parquet file, staged.
-Status write_partition(const stdfs::path& lake, const std::string& table, const std::vector<PartitionBuf*>& parts,
+// Delta statistics of a file: numRecords, and per column min, max and nullCount (no column
+// is ever null). Strings longer than 32 bytes get no min/max, as Delta writers truncate
+// them and a truncated max needs care no reader here would use.
+template <typename T>
+void extend(const std::vector<T>& v, std::optional<T>* lo, std::optional<T>* hi) {
+  for (const T& x : v) {
+    if (!*lo || x < **lo) *lo = x;
+    if (!*hi || **hi < x) *hi = x;
+  }
+}
+
+std::string file_stats(const std::vector<const OrderColumns*>& groups, uint64_t rows) {
+  json mins = json::object(), maxs = json::object(), nulls = json::object();
+  auto num = [&](const char* name, auto member) {
+    using T = typename std::remove_reference_t<decltype(groups[0]->*member)>::value_type;
+    std::optional<T> lo, hi;
+    for (auto* g : groups) extend(g->*member, &lo, &hi);
+    if (lo) mins[name] = *lo, maxs[name] = *hi;
+  };
+  auto str = [&](const char* name, StringColumn OrderColumns::*member) {
+    std::optional<std::string_view> lo, hi;
+    for (auto* g : groups) {
+      const StringColumn& c = g->*member;
+      for (size_t i = 0; i < c.rows(); ++i) {
+        std::string_view x = c.at(i);
+        if (!lo || x < *lo) lo = x;
+        if (!hi || *hi < x) hi = x;
+      }
+    }
+    if (lo && lo->size() <= 32 && hi->size() <= 32) mins[name] = std::string(*lo), maxs[name] = std::string(*hi);
+  };
+  num("CustomerID", &OrderColumns::customer_id);
+  str("InvoiceNo", &OrderColumns::invoice_no);
+  str("StockCode", &OrderColumns::stock_code);
+  num("Quantity", &OrderColumns::quantity);
+  num("UnitPrice", &OrderColumns::unit_price);
+  num("TotalAmount", &OrderColumns::total_amount);
+  num("TotalAmountUSD", &OrderColumns::total_amount_usd);
+  str("OrderTag", &OrderColumns::order_tag);
+  str("InvoiceDate", &OrderColumns::invoice_date);
+  num("InvoiceHour", &OrderColumns::invoice_hour);
+  str("Region", &OrderColumns::region);
+  for (auto& c : order_schema()) nulls[c.name] = 0;
+  return json{{"numRecords", rows}, {"minValues", mins}, {"maxValues", maxs}, {"nullCount", nulls}}.dump();
+}
+
+// Writes one partition's buffers (from every worker) as one Parquet file, staged under a
+// hidden name below `stage` (the lake itself when it is local).
+Status write_partition(const stdfs::path& stage, const std::string& table, const std::vector<PartitionBuf*>& parts,
                        const std::string& file_name, size_t row_group_rows, StagedFile* out) {
   const PartitionBuf& first = *parts.front();
+  const std::string date = civil_from_days(first.days);
   const std::string rel_dir = fmt::format("{}/{}/{}", table, hive::segment("Country", first.country),
-                                          hive::segment("InvoiceDateOnly", civil_from_days(first.days)));
-  ORDERLAKE_RETURN_IF_ERROR(fs::create_directories(lake / rel_dir));
+                                          hive::segment("InvoiceDateOnly", date));
+  ORDERLAKE_RETURN_IF_ERROR(fs::create_directories(stage / rel_dir));
   out->final = rel_dir + "/" + file_name;
   out->tmp = rel_dir + "/" + std::string(kTempPrefix) + file_name.substr(5) + std::string(kTempSuffix);
-  const stdfs::path tmp_path = lake / out->tmp;
+  if (!first.country.empty()) out->country = first.country;
+  out->date = date;
+  const stdfs::path tmp_path = stage / out->tmp;
   int fd = ::open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return Status::Errorf("cannot create {}: {}", tmp_path.string(), std::strerror(errno));
   Status st;
@@ -373,7 +443,10 @@ Status write_partition(const stdfs::path& lake, const std::string& table, const 
       }
     }
     if (st.ok()) st = writer.Finish();
+    if (st.ok()) out->stats = file_stats(groups, out->rows);
   }
+  struct stat sb {};
+  if (st.ok() && ::fstat(fd, &sb) == 0) out->size = static_cast<uint64_t>(sb.st_size);
   ::close(fd);
   if (!st.ok()) {
     ::unlink(tmp_path.c_str());
@@ -388,7 +461,9 @@ class Job {
   Result<RunSummary> Run();
 
  private:
+  Status LoadState(Bookmark* bm);
   Status Recover();
+  Status RollBack(const json& journal);
   Status ListObjects(const Bookmark& bm);
   Status ProcessAll();
   Status WriteSegment();
@@ -397,10 +472,17 @@ class Job {
   double Elapsed() const {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   }
+  std::string AppId() const { return "orderlake-etl:" + opt_.table; }
+  std::string MetaKey(std::string_view rel) const { return fmt::format("_orderlake/{}/{}", opt_.table, rel); }
 
   EtlOptions opt_;
-  std::unique_ptr<store::ObjectStore> input_store_;
-  stdfs::path input_, lake_, meta_;
+  std::unique_ptr<store::ObjectStore> input_store_, lake_store_;
+  stdfs::path input_;
+  stdfs::path local_lake_;  // the lake's directory when it is local, else empty
+  stdfs::path stage_;       // where files are written before they are published
+  table::Snapshot snap_;    // the log as far as the etl needs it (versions, txn)
+  int64_t cache_version_ = -1;  // the log version bookmark.json was written at
+  bool legacy_bookmark_ = false;  // bookmark.json from before the table had a log
   RunSummary sum_;
   std::vector<ObjectInfo> objects_;
   // Per object, where reading ended; nullopt for an object that could not be opened (it is
@@ -408,7 +490,6 @@ class Job {
   std::vector<std::optional<BookmarkEntry>> done_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<StagedFile> staged_;
-  std::string quarantine_tmp_;
   int segment_ = 0;
   uint64_t total_bytes_ = 0;
   std::atomic<uint64_t> bytes_read_{0};
@@ -416,51 +497,88 @@ class Job {
   std::chrono::steady_clock::time_point start_;
 };
 
-Status Job::Recover() {
-  const stdfs::path pending = meta_ / "pending";
-  std::error_code ec;
-  std::set<std::string> referenced;
-  if (stdfs::exists(pending, ec)) {
-    std::vector<stdfs::path> journals;
-    for (auto& e : stdfs::directory_iterator(pending, ec))
-      if (e.path().extension() == ".json") journals.push_back(e.path());
-    std::sort(journals.begin(), journals.end());
-    for (auto& jpath : journals) {
-      auto text = fs::read_file(jpath);
-      if (!text.ok()) return text.status();
-      json j;
-      try {
-        j = json::parse(text.value());
-      } catch (const std::exception& e) {
-        return Status::Errorf("run journal {} is damaged: {}", jpath.string(), e.what());
-      }
-      spdlog::warn("etl: completing run {} that stopped while publishing", j.value("run_id", "?"));
-      for (auto& f : j.at("files")) {
-        const stdfs::path tmp = lake_ / f.at(0).get<std::string>(), fin = lake_ / f.at(1).get<std::string>();
-        if (stdfs::exists(tmp, ec) && ::rename(tmp.c_str(), fin.c_str()) != 0)
-          return Status::Errorf("cannot publish {}: {}", fin.string(), std::strerror(errno));
-      }
-      ORDERLAKE_RETURN_IF_ERROR(fs::sync_filesystem(lake_));
-      Bookmark bm;
-      if (stdfs::exists(meta_ / "bookmark.json", ec)) {
-        auto bt = fs::read_file(meta_ / "bookmark.json");
-        if (!bt.ok()) return bt.status();
-        auto b = bookmark_from_json(json::parse(bt.value(), nullptr, false), (meta_ / "bookmark.json").string());
-        if (!b.ok()) return b.status();
-        bm = std::move(b).value();
-      }
-      auto upd = bookmark_from_json(j.at("bookmark"), jpath.string());
-      if (!upd.ok()) return upd.status();
-      for (auto& [k, v] : upd.value()) bm[k] = v;
-      ORDERLAKE_RETURN_IF_ERROR(fs::write_file_atomic(
-          meta_ / "runs" / (j.at("run_id").get<std::string>() + ".json"), j.at("summary").dump(2)));
-      ORDERLAKE_RETURN_IF_ERROR(fs::write_file_atomic(meta_ / "bookmark.json", bookmark_to_json(bm).dump(1)));
-      stdfs::remove(jpath, ec);
+// The bookmark is bookmark.json (written every kBookmarkEvery commits, saying at which log
+// version) plus the bookmark entries carried by the etl's commits after that version.
+constexpr int64_t kBookmarkEvery = 32;
+
+Status Job::LoadState(Bookmark* bm) {
+  const std::string key = MetaKey("bookmark.json");
+  auto head = lake_store_->Head(key);
+  if (!head.ok()) return head.status();
+  if (head.value()) {
+    auto text = lake_store_->Get(key);
+    if (!text.ok()) return text.status();
+    json j = json::parse(text.value(), nullptr, false);
+    if (j.is_discarded()) return Status::Errorf("{}/{} is damaged: not JSON", opt_.lake, key);
+    auto b = bookmark_from_json(j, opt_.lake + "/" + key);
+    if (!b.ok()) return b.status();
+    *bm = std::move(b).value();
+    if (j.contains("delta_version")) {
+      snap_.version = cache_version_ = j.at("delta_version").get<int64_t>();
+      if (j.contains("txn_version")) snap_.txn[AppId()] = j.at("txn_version").get<int64_t>();
+    } else {
+      legacy_bookmark_ = true;
     }
+  }
+  table::DeltaLog log(lake_store_.get(), opt_.table);
+  const std::string app = AppId();
+  return log.Update(&snap_, [&](const table::LogCommit& c) -> Status {
+    for (const json& a : c.actions) {
+      auto ci = a.find("commitInfo");
+      if (ci == a.end()) continue;
+      auto ol = ci->find("orderlake");
+      if (ol == ci->end() || ol->value("app", "") != app || !ol->contains("bookmark")) continue;
+      auto upd = bookmark_from_json(ol->at("bookmark"), fmt::format("{} commit {}", opt_.table, c.version));
+      if (!upd.ok()) return upd.status();
+      for (auto& [k, v] : upd.value()) (*bm)[k] = v;
+    }
+    return Status::OK();
+  });
+}
+
+Status Job::RollBack(const json& journal) {
+  for (auto& f : journal.at("files")) {
+    const std::string tmp = f.at(0).get<std::string>(), fin = f.at(1).get<std::string>();
+    if (!local_lake_.empty()) {
+      std::error_code ec;
+      stdfs::remove(stage_ / tmp, ec);
+    }
+    ORDERLAKE_RETURN_IF_ERROR(lake_store_->Delete(fin));
+  }
+  return Status::OK();
+}
+
+Status Job::Recover() {
+  // A journal names the files of a run that began publishing. If the log has the run's
+  // batch, the run is done (only its summary may be missing); otherwise its files are
+  // removed and its input is read again by this run, since the bookmark never advanced.
+  auto pending = lake_store_->List(MetaKey("pending/"));
+  if (!pending.ok()) return pending.status();
+  for (const auto& o : pending.value()) {
+    if (!o.key.ends_with(".json")) continue;
+    auto text = lake_store_->Get(o.key);
+    if (!text.ok()) return text.status();
+    json j = json::parse(text.value(), nullptr, false);
+    if (!j.is_object() || !j.contains("files") || !j.contains("txn_version"))
+      return Status::Errorf("run journal {}/{} is damaged", opt_.lake, o.key);
+    const std::string run = j.value("run_id", "?");
+    if (snap_.txn_version(AppId()) >= j.at("txn_version").get<int64_t>()) {
+      ORDERLAKE_RETURN_IF_ERROR(lake_store_->Put(MetaKey("runs/" + run + ".json"), j.at("summary").dump(2)));
+    } else {
+      spdlog::warn("etl: run {} stopped before its commit; removing its files (its input is read again)", run);
+      ORDERLAKE_RETURN_IF_ERROR(RollBack(j));
+    }
+    ORDERLAKE_RETURN_IF_ERROR(lake_store_->Delete(o.key));
+  }
+  std::error_code ec;
+  if (local_lake_.empty()) {
+    // Staged files of an earlier run on this machine.
+    stdfs::remove_all(stage_, ec);
+    return Status::OK();
   }
   // Staged files of a run that died before its journal was written are not part of any
   // run: remove them.
-  for (const stdfs::path& dir : {lake_ / opt_.table, lake_ / "_quarantine" / opt_.table}) {
+  for (const stdfs::path& dir : {local_lake_ / opt_.table, local_lake_ / "_quarantine" / opt_.table}) {
     if (!stdfs::exists(dir, ec)) continue;
     for (auto it = stdfs::recursive_directory_iterator(dir, ec); it != stdfs::recursive_directory_iterator();
          it.increment(ec)) {
@@ -623,7 +741,7 @@ Status Job::WriteSegment() {
   const int seg = segment_++;
   auto run = [&] {
     for (size_t i; (i = next.fetch_add(1)) < work.size();)
-      results[i] = write_partition(lake_, opt_.table, work[i], fmt::format("part-{}-{:03d}-{:05d}.parquet", sum_.run_id, seg, i),
+      results[i] = write_partition(stage_, opt_.table, work[i], fmt::format("part-{}-{:03d}-{:05d}.parquet", sum_.run_id, seg, i),
                                    opt_.row_group_rows, &files[i]);
   };
   std::vector<std::thread> threads;
@@ -654,7 +772,7 @@ void Job::Progress(bool final) {
 }
 
 Status Job::Publish(const Bookmark& bm) {
-  // Quarantine file (staged like the data files).
+  // Quarantine file (staged like the data files; not part of the table).
   std::string quarantine;
   for (auto& w : workers_) quarantine += w->quarantine;
   std::vector<StagedFile> all = staged_;
@@ -662,10 +780,10 @@ Status Job::Publish(const Bookmark& bm) {
     StagedFile q;
     q.final = fmt::format("_quarantine/{}/{}.jsonl", opt_.table, sum_.run_id);
     q.tmp = fmt::format("_quarantine/{}/{}{}.jsonl{}", opt_.table, kTempPrefix, sum_.run_id, kTempSuffix);
-    ORDERLAKE_RETURN_IF_ERROR(fs::create_directories((lake_ / q.final).parent_path()));
+    ORDERLAKE_RETURN_IF_ERROR(fs::create_directories((stage_ / q.tmp).parent_path()));
     {
-      int fd = ::open((lake_ / q.tmp).c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-      if (fd < 0) return Status::Errorf("cannot create {}: {}", (lake_ / q.tmp).string(), std::strerror(errno));
+      int fd = ::open((stage_ / q.tmp).c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+      if (fd < 0) return Status::Errorf("cannot create {}: {}", (stage_ / q.tmp).string(), std::strerror(errno));
       parquet::FdSink sink(fd);
       Status st = sink.Append(quarantine);
       if (st.ok()) st = sink.Flush();
@@ -683,35 +801,125 @@ Status Job::Publish(const Bookmark& bm) {
     e.run = sum_.run_id;
     update[objects_[i].path] = e;
   }
-  // 1. staged data durable; 2. journal durable; 3. rename into place; 4. bookmark.
-  ORDERLAKE_RETURN_IF_ERROR(fs::sync_filesystem(lake_));
+  // 1. staged files durable; 2. journal durable; 3. files into place; 4. the commit (the
+  // moment the batch becomes visible, with its bookmark); 5. summary and bookmark cache.
+  if (!local_lake_.empty()) ORDERLAKE_RETURN_IF_ERROR(fs::sync_filesystem(stage_));
   spdlog::debug("etl: staged files synced at {:.3f} s", Elapsed());
   crash_point("before_journal");
+  const std::string app = AppId();
+  const int64_t batch = snap_.txn_version(app) + 1;
   json files = json::array();
   for (auto& f : all) files.push_back({f.tmp, f.final});
-  json journal = {{"run_id", sum_.run_id}, {"files", files}, {"bookmark", bookmark_to_json(update)},
-                  {"summary", sum_.to_json()}};
-  const stdfs::path jpath = meta_ / "pending" / (sum_.run_id + ".json");
-  ORDERLAKE_RETURN_IF_ERROR(fs::write_file_atomic(jpath, journal.dump(1)));
+  json journal = {{"run_id", sum_.run_id}, {"txn_version", batch}, {"files", files}, {"summary", sum_.to_json()}};
+  const std::string jkey = MetaKey("pending/" + sum_.run_id + ".json");
+  ORDERLAKE_RETURN_IF_ERROR(lake_store_->Put(jkey, journal.dump(1)));
   crash_point("after_journal");
   bool first = true;
   for (auto& f : all) {
     if (!first) crash_point("mid_publish");
     first = false;
-    if (::rename((lake_ / f.tmp).c_str(), (lake_ / f.final).c_str()) != 0)
-      return Status::Errorf("cannot publish {}: {} (the next run completes it)", (lake_ / f.final).string(),
-                            std::strerror(errno));
+    if (!local_lake_.empty()) {
+      if (::rename((stage_ / f.tmp).c_str(), (local_lake_ / f.final).c_str()) != 0)
+        return Status::Errorf("cannot publish {}: {} (the next run rolls this one back)",
+                              (local_lake_ / f.final).string(), std::strerror(errno));
+    } else {
+      auto data = fs::read_file(stage_ / f.tmp);
+      if (!data.ok()) return data.status();
+      Status st = lake_store_->Put(f.final, data.value());
+      if (!st.ok())
+        return Status::Errorf("cannot publish {}/{}: {} (the next run rolls this one back)", opt_.lake, f.final,
+                              st.message());
+    }
   }
-  ORDERLAKE_RETURN_IF_ERROR(fs::sync_filesystem(lake_));
+  if (!local_lake_.empty()) ORDERLAKE_RETURN_IF_ERROR(fs::sync_filesystem(local_lake_));
   spdlog::debug("etl: published at {:.3f} s", Elapsed());
+  crash_point("before_commit");
+
+  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  std::vector<json> actions;
+  actions.push_back(table::txn_action(app, batch));
+  std::set<std::string> ours;
+  const std::string table_prefix = opt_.table + "/";
+  for (auto& f : all) {
+    if (!f.final.starts_with(table_prefix)) continue;  // the quarantine file
+    table::DataFile d;
+    d.path = table::encode_path(f.final.substr(table_prefix.size()));
+    d.partition_values = {{"Country", f.country}, {"InvoiceDateOnly", f.date}};
+    d.size = f.size;
+    d.modification_time = now;
+    d.stats = f.stats;
+    ours.insert(f.final);
+    actions.push_back(table::add_action(d, true));
+  }
+  json summary = sum_.to_json();
+  actions.push_back(table::commit_info_action(
+      "STREAMING UPDATE", {{"outputMode", "Append"}, {"queryId", app}, {"epochId", std::to_string(batch)}},
+      {{"orderlake", {{"app", app}, {"run_id", sum_.run_id}, {"bookmark", bookmark_to_json(update)}, {"summary", summary}}}}));
+  // The first commit creates the table; a lake written before the table had a log
+  // brings its files along.
+  auto make_first = [&]() {
+    std::vector<json> first_actions = {table::protocol_action(), table::metadata_action(delta_schema(), {"Country", "InvoiceDateOnly"})};
+    auto existing = lake_store_->List(table_prefix);
+    if (existing.ok())
+      for (const auto& o : existing.value()) {
+        if (!o.key.ends_with(".parquet") || ours.count(o.key) || has_hidden_part(o.key)) continue;
+        table::DataFile d;
+        const std::string rel = o.key.substr(table_prefix.size());
+        d.path = table::encode_path(rel);
+        std::optional<std::string> country, date;
+        for (size_t from = 0; from < rel.size();) {
+          size_t to = rel.find('/', from);
+          if (to == std::string::npos) to = rel.size();
+          const std::string_view seg = std::string_view(rel).substr(from, to - from);
+          from = to + 1;
+          if (seg.starts_with("Country=")) {
+            std::string v = hive::unescape(seg.substr(8));
+            if (v != hive::kDefaultPartition) country = std::move(v);
+          } else if (seg.starts_with("InvoiceDateOnly=")) {
+            date = hive::unescape(seg.substr(16));
+          }
+        }
+        d.partition_values = {{"Country", country}, {"InvoiceDateOnly", date}};
+        d.size = o.size;
+        d.modification_time = o.mtime_ms;
+        first_actions.push_back(table::add_action(d, true));
+      }
+    return first_actions;
+  };
+  table::DeltaLog log(lake_store_.get(), opt_.table);
+  auto committed = log.Commit(
+      &snap_, actions,
+      [&](const std::vector<table::LogCommit>&, const table::Snapshot& now_snap) -> Status {
+        if (now_snap.txn_version(app) >= batch)
+          return Status::Errorf("another etl committed batch {} of table {} first", batch, opt_.table);
+        return Status::OK();
+      },
+      make_first);
+  if (!committed.ok()) {
+    if (snap_.txn_version(app) >= batch) {
+      // Lost to another writer of the same batch: this run's files must go.
+      ORDERLAKE_RETURN_IF_ERROR(RollBack(journal));
+      ORDERLAKE_RETURN_IF_ERROR(lake_store_->Delete(jkey));
+    }
+    return Status::Errorf("cannot commit to {}/{}: {}", opt_.lake, opt_.table, committed.status().message());
+  }
+  sum_.version = committed.value();
+  spdlog::debug("etl: committed version {} at {:.3f} s", sum_.version, Elapsed());
   crash_point("before_bookmark");
-  Bookmark merged = bm;
-  for (auto& [k, v] : update) merged[k] = v;
-  ORDERLAKE_RETURN_IF_ERROR(fs::write_file_atomic(meta_ / "runs" / (sum_.run_id + ".json"), sum_.to_json().dump(2)));
-  ORDERLAKE_RETURN_IF_ERROR(fs::write_file_atomic(meta_ / "bookmark.json", bookmark_to_json(merged).dump(1)));
-  std::error_code ec;
-  stdfs::remove(jpath, ec);
-  return fs::fsync_path(jpath.parent_path());
+  summary = sum_.to_json();
+  ORDERLAKE_RETURN_IF_ERROR(lake_store_->Put(MetaKey("runs/" + sum_.run_id + ".json"), summary.dump(2)));
+  if (legacy_bookmark_ || snap_.version - cache_version_ >= kBookmarkEvery) {
+    Bookmark merged = bm;
+    for (auto& [k, v] : update) merged[k] = v;
+    json cache = bookmark_to_json(merged);
+    cache["version"] = 2;
+    cache["delta_version"] = snap_.version;
+    cache["txn_version"] = batch;
+    ORDERLAKE_RETURN_IF_ERROR(lake_store_->Put(MetaKey("bookmark.json"), cache.dump(1)));
+  }
+  return lake_store_->Delete(jkey);
 }
 
 Result<RunSummary> Job::Run() {
@@ -719,11 +927,10 @@ Result<RunSummary> Job::Run() {
   auto in = store::Open(opt_.input);
   if (!in.ok()) return Status::Errorf("input {}: {}", opt_.input, in.status().message());
   input_store_ = std::move(in).value();
-  auto lk = local_path_of(opt_.lake, "lake");
-  if (!lk.ok()) return lk.status();
+  auto lk = store::Open(opt_.lake);
+  if (!lk.ok()) return Status::Errorf("lake {}: {}", opt_.lake, lk.status().message());
+  lake_store_ = std::move(lk).value();
   input_ = stdfs::path(input_store_->local_root());
-  lake_ = stdfs::path(lk.value());
-  meta_ = lake_ / "_orderlake" / opt_.table;
   sum_.input = opt_.input;
   sum_.lake = opt_.lake;
   sum_.table = opt_.table;
@@ -731,21 +938,35 @@ Result<RunSummary> Job::Run() {
   std::error_code ec;
   if (!input_store_->local_root().empty() && !stdfs::is_directory(input_, ec))
     return Status::Errorf("input directory {} does not exist", opt_.input);
-  ORDERLAKE_RETURN_IF_ERROR(fs::create_directories(lake_ / opt_.table));
-  auto lock = fs::FileLock::Acquire(meta_ / "lock", fmt::format("table {} in lake {}", opt_.table, opt_.lake));
-  if (!lock.ok()) return lock.status();
-  ORDERLAKE_RETURN_IF_ERROR(Recover());
-
-  Bookmark bm;
-  if (stdfs::exists(meta_ / "bookmark.json", ec)) {
-    auto text = fs::read_file(meta_ / "bookmark.json");
-    if (!text.ok()) return text.status();
-    json j = json::parse(text.value(), nullptr, false);
-    if (j.is_discarded()) return Status::Errorf("{} is damaged: not JSON", (meta_ / "bookmark.json").string());
-    auto b = bookmark_from_json(j, (meta_ / "bookmark.json").string());
-    if (!b.ok()) return b.status();
-    bm = std::move(b).value();
+  // One etl per table: a lock file beside a local lake; for a lake in S3 a lock file in
+  // this machine's cache (the commit protocol keeps etls on different machines from
+  // committing one batch twice).
+  stdfs::path lock_path;
+  if (!lake_store_->local_root().empty()) {
+    local_lake_ = stdfs::path(lake_store_->local_root());
+    stage_ = local_lake_;
+    ORDERLAKE_RETURN_IF_ERROR(fs::create_directories(local_lake_ / opt_.table));
+    lock_path = local_lake_ / "_orderlake" / opt_.table / "lock";
+  } else {
+    const std::string id = sha256_hex(lake_store_->url() + "\n" + opt_.table).substr(0, 16);
+    stage_ = fs::cache_dir() / "staging" / id;
+    lock_path = fs::cache_dir() / "locks" / (id + ".lock");
   }
+  ORDERLAKE_RETURN_IF_ERROR(fs::create_directories(lock_path.parent_path()));
+  auto lock = fs::FileLock::Acquire(lock_path, fmt::format("table {} in lake {}", opt_.table, opt_.lake));
+  if (!lock.ok()) return lock.status();
+  Bookmark bm;
+  {
+    Status st = LoadState(&bm);
+    if (!st.ok()) return Status::Errorf("lake {}: {}", opt_.lake, st.message());
+  }
+  {
+    Status st = Recover();
+    if (!st.ok()) return Status::Errorf("lake {}: {}", opt_.lake, st.message());
+  }
+  ORDERLAKE_RETURN_IF_ERROR(fs::create_directories(stage_));
+  sum_.version = snap_.version;
+
   ORDERLAKE_RETURN_IF_ERROR(ListObjects(bm));
   if (objects_.empty()) {
     sum_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
@@ -770,7 +991,9 @@ Result<RunSummary> Job::Run() {
   for (auto& f : staged_) dirs.insert(stdfs::path(f.final).parent_path().string());
   sum_.partitions = dirs.size();
   sum_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  ORDERLAKE_RETURN_IF_ERROR(Publish(bm));
+  st = Publish(bm);
+  if (!st.ok()) return st;
+  if (local_lake_.empty()) stdfs::remove_all(stage_, ec);
   sum_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   return sum_;
 }

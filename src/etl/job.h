@@ -48,6 +48,7 @@ struct RunSummary {
   std::map<std::string, uint64_t> filtered;     // by reason
   std::map<std::string, uint64_t> quarantined;  // by reason
   uint64_t files = 0, partitions = 0;
+  int64_t version = -1;         // the table's Delta log version after the run (-1: no table yet)
   std::string quarantine_file;  // relative to the lake, empty when nothing was quarantined
   std::vector<std::string> warnings;
 

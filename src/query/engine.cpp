@@ -7,6 +7,8 @@
 #include "query/athena_ddl.h"
 #include "query/duckdb_convert.h"
 #include "query/schema.h"
+#include "store/object_store.h"
+#include "table/delta.h"
 
 namespace orderlake::query {
 namespace fs = std::filesystem;
@@ -257,6 +259,11 @@ struct Engine::Impl {
   fs::path lake;
   fs::path orders;
   std::function<Status()> before_statement;  // see Engine::set_before_statement
+  // The table's Delta log, when it has one: every statement reads the newest snapshot.
+  std::unique_ptr<store::ObjectStore> lake_store;
+  std::unique_ptr<table::DeltaLog> log;
+  table::Snapshot snapshot;
+  int64_t view_version = -2;
   Status Prepare() {
     if (before_statement) ORDERLAKE_RETURN_IF_ERROR(before_statement());
     return RefreshViews();
@@ -277,10 +284,36 @@ struct Engine::Impl {
     return Status::OK();
   }
 
-  // (Re)defines the views when the lake went from empty to holding data or back.
+  // (Re)defines the views: over the files of the newest snapshot when the table has a
+  // Delta log (when its version changed), else over the Hive layout (when the lake went
+  // from empty to holding data or back).
   Status RefreshViews(bool force = false) {
-    Views want = HasDataFiles(orders) ? Views::kData : Views::kEmpty;
-    if (want == views && !force) return Status::OK();
+    std::error_code ec;
+    std::string source;
+    Views want;
+    if (log || fs::exists(orders / "_delta_log", ec)) {
+      if (!log) {
+        lake_store = store::OpenLocal(lake.string());
+        log = std::make_unique<table::DeltaLog>(lake_store.get(), std::string(kOrdersTable));
+      }
+      Status st = log->Update(&snapshot);
+      if (!st.ok()) return Status::Errorf("reading the table's Delta log: {}", st.message());
+      if (snapshot.version == view_version && views != Views::kNone && !force) return Status::OK();
+      std::string list;
+      for (const auto& [path, f] : snapshot.files) {
+        auto rel = table::decode_path(path);
+        if (!rel.ok()) return Status::Errorf("the table's Delta log: {}", rel.status().message());
+        list += list.empty() ? "[" : ", ";
+        list += SqlString((orders / rel.value()).string());
+      }
+      want = list.empty() ? Views::kEmpty : Views::kData;
+      source = list + "]";
+      view_version = snapshot.version;
+    } else {
+      want = HasDataFiles(orders) ? Views::kData : Views::kEmpty;
+      if (want == views && !force) return Status::OK();
+      source = SqlString((orders / "Country=*" / "InvoiceDateOnly=*" / "[!._]*.parquet").string());
+    }
     std::string select = "SELECT ";
     for (const TableColumn& c : kOrdersSchema) {
       if (c.partition) continue;
@@ -290,12 +323,11 @@ struct Engine::Impl {
         select += fmt::format("CAST(NULL AS {1}) AS \"{0}\", ", c.name, c.type);
     }
     if (want == Views::kData) {
-      std::string glob = (orders / "Country=*" / "InvoiceDateOnly=*" / "[!._]*.parquet").string();
       select += fmt::format(
           "NULLIF(\"Country\", {}) AS \"Country\", \"InvoiceDateOnly\" FROM read_parquet({}, "
           "hive_partitioning = true, hive_types = {{'Country': VARCHAR, 'InvoiceDateOnly': DATE}}, "
           "binary_as_string = true)",
-          SqlString(kHiveDefaultPartition), SqlString(glob));
+          SqlString(kHiveDefaultPartition), source);
     } else {
       select += "CAST(NULL AS VARCHAR) AS \"Country\", CAST(NULL AS DATE) AS \"InvoiceDateOnly\" WHERE false";
     }

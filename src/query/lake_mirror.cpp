@@ -16,12 +16,7 @@ Result<std::unique_ptr<LakeMirror>> LakeMirror::Open(const std::string& lake_url
   auto store = store::Open(lake_url);
   if (!store.ok()) return store.status();
   stdfs::path root = cache_root;
-  if (root.empty()) {
-    const char* xdg = std::getenv("XDG_CACHE_HOME");
-    const char* home = std::getenv("HOME");
-    root = xdg && *xdg ? stdfs::path(xdg) : stdfs::path(home ? home : "/tmp") / ".cache";
-    root /= "orderlake/lakes";
-  }
+  if (root.empty()) root = fs::cache_dir() / "lakes";
   const stdfs::path local = root / sha256_hex(store.value()->url()).substr(0, 16);
   ORDERLAKE_RETURN_IF_ERROR(fs::create_directories(local / kTablePrefix));
   ORDERLAKE_RETURN_IF_ERROR(fs::write_file_atomic(local / "SOURCE", store.value()->url() + "\n"));

@@ -19,7 +19,7 @@ class LocalStore final : public ObjectStore {
  public:
   explicit LocalStore(std::string root) : root_(stdfs::absolute(root).lexically_normal()) {}
 
-  Result<std::vector<ObjectInfo>> List(std::string_view prefix) override {
+  Result<std::vector<ObjectInfo>> List(std::string_view prefix, std::string_view start_after = {}) override {
     std::vector<ObjectInfo> out;
     std::error_code ec;
     // Start at the deepest directory the prefix names, then filter by the whole prefix.
@@ -38,7 +38,7 @@ class LocalStore final : public ObjectStore {
       }
       if (!it->is_regular_file(ec)) continue;
       std::string key = it->path().lexically_relative(root_).generic_string();
-      if (!key.starts_with(p)) continue;
+      if (!key.starts_with(p) || (!start_after.empty() && key <= start_after)) continue;
       struct stat st {};
       if (::stat(it->path().c_str(), &st) != 0) continue;  // vanished meanwhile
       out.push_back(ObjectInfo{std::move(key), static_cast<uint64_t>(st.st_size),

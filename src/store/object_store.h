@@ -45,9 +45,10 @@ class ObjectStore {
  public:
   virtual ~ObjectStore() = default;
 
-  // Every object under prefix (recursively), sorted by key. Temporary objects of writers in
-  // progress (names starting with '.') are left out.
-  virtual Result<std::vector<ObjectInfo>> List(std::string_view prefix) = 0;
+  // Every object under prefix (recursively), sorted by key; with start_after, only keys
+  // after it (S3's start-after). Temporary objects of writers in progress (names starting
+  // with '.') are left out.
+  virtual Result<std::vector<ObjectInfo>> List(std::string_view prefix, std::string_view start_after = {}) = 0;
   virtual Result<std::optional<ObjectInfo>> Head(std::string_view key) = 0;
   // The bytes [offset, offset + length) of the object (to its end when length is nullopt).
   virtual Result<std::string> Get(std::string_view key, uint64_t offset = 0,

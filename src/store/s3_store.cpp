@@ -160,13 +160,14 @@ class S3Store final : public ObjectStore {
     for (CURL* c : pool_) curl_easy_cleanup(c);
   }
 
-  Result<std::vector<ObjectInfo>> List(std::string_view prefix) override {
+  Result<std::vector<ObjectInfo>> List(std::string_view prefix, std::string_view start_after = {}) override {
     std::vector<ObjectInfo> out;
     std::string token;
     const std::string full_prefix = prefix_ + std::string(prefix);
     for (;;) {
       std::vector<std::pair<std::string, std::string>> q = {{"list-type", "2"}, {"prefix", full_prefix}};
       if (list_page_size_ > 0) q.emplace_back("max-keys", std::to_string(list_page_size_));
+      if (!start_after.empty() && token.empty()) q.emplace_back("start-after", prefix_ + std::string(start_after));
       if (!token.empty()) q.emplace_back("continuation-token", token);
       HttpResponse r = Perform("GET", "", q, {}, {});
       if (r.status != 200) return Fail(r, "list", full_prefix);

@@ -303,7 +303,7 @@ TEST_P(EtlCrash, ACrashAnywhereNeitherLosesNorDuplicatesRows) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Points, EtlCrash,
-                         ::testing::Values("after_segment", "before_journal", "after_journal", "mid_publish",
+                         ::testing::Values("after_segment", "before_journal", "after_journal", "mid_publish", "before_commit",
                                            "before_bookmark"));
 
 }  // namespace

@@ -1,0 +1,300 @@
+#include "table/delta.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <random>
+#include <thread>
+
+namespace orderlake::table {
+using json = nlohmann::json;
+
+namespace {
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string new_uuid() {
+  std::random_device rd;
+  std::mt19937_64 rng((static_cast<uint64_t>(rd()) << 32) ^ rd() ^ static_cast<uint64_t>(now_ms()));
+  uint64_t a = rng(), b = rng();
+  a = (a & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
+  b = (b & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // variant 1
+  return fmt::format("{:08x}-{:04x}-{:04x}-{:04x}-{:012x}", a >> 32, (a >> 16) & 0xffff, a & 0xffff, b >> 48,
+                     b & 0xffffffffffffULL);
+}
+
+bool unreserved(unsigned char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+         c == '.' || c == '~' || c == '/' || c == '=';
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::vector<std::pair<std::string, std::optional<std::string>>> partition_values_of(const json& pv,
+                                                                                     const std::vector<std::string>& order) {
+  std::vector<std::pair<std::string, std::optional<std::string>>> out;
+  auto value = [&](const std::string& k) -> std::optional<std::string> {
+    auto it = pv.find(k);
+    if (it == pv.end() || it->is_null()) return std::nullopt;
+    return it->get<std::string>();
+  };
+  for (const auto& k : order) out.emplace_back(k, value(k));
+  for (auto& [k, v] : pv.items())
+    if (std::find(order.begin(), order.end(), k) == order.end()) out.emplace_back(k, value(k));
+  return out;
+}
+
+json partition_values_json(const DataFile& f) {
+  json pv = json::object();
+  for (auto& [k, v] : f.partition_values) pv[k] = v ? json(*v) : json(nullptr);
+  return pv;
+}
+
+}  // namespace
+
+uint64_t Snapshot::records() const {
+  uint64_t n = 0;
+  for (auto& [p, f] : files) n += f.records;
+  return n;
+}
+
+int64_t Snapshot::txn_version(const std::string& app_id) const {
+  auto it = txn.find(app_id);
+  return it == txn.end() ? -1 : it->second;
+}
+
+std::vector<std::string> Snapshot::partition_columns() const {
+  std::vector<std::string> out;
+  if (metadata.is_object() && metadata.contains("partitionColumns"))
+    for (auto& c : metadata["partitionColumns"]) out.push_back(c.get<std::string>());
+  return out;
+}
+
+std::string commit_key(int64_t version) { return fmt::format("_delta_log/{:020d}.json", version); }
+
+int64_t version_of_key(std::string_view key) {
+  const size_t slash = key.rfind('/');
+  std::string_view name = slash == std::string_view::npos ? key : key.substr(slash + 1);
+  if (name.size() != 25 || !name.ends_with(".json")) return -1;
+  int64_t v = 0;
+  for (char c : name.substr(0, 20)) {
+    if (c < '0' || c > '9') return -1;
+    v = v * 10 + (c - '0');
+  }
+  return v;
+}
+
+std::string encode_path(std::string_view path) {
+  std::string out;
+  out.reserve(path.size() + 16);
+  for (unsigned char c : path) {
+    if (unreserved(c)) out += static_cast<char>(c);
+    else out += fmt::format("%{:02X}", c);
+  }
+  return out;
+}
+
+Result<std::string> decode_path(std::string_view path) {
+  std::string out;
+  out.reserve(path.size());
+  for (size_t i = 0; i < path.size(); ++i) {
+    if (path[i] != '%') {
+      out += path[i];
+      continue;
+    }
+    const int hi = i + 2 < path.size() ? hex_value(path[i + 1]) : -1;
+    const int lo = i + 2 < path.size() ? hex_value(path[i + 2]) : -1;
+    if (hi < 0 || lo < 0) return Status::Errorf("bad escape in path {}", path);
+    out += static_cast<char>(hi * 16 + lo);
+    i += 2;
+  }
+  return out;
+}
+
+json protocol_action() { return json{{"protocol", {{"minReaderVersion", 1}, {"minWriterVersion", 2}}}}; }
+
+json metadata_action(const std::vector<std::pair<std::string, std::string>>& schema,
+                     const std::vector<std::string>& partition_columns) {
+  json fields = json::array();
+  for (auto& [name, type] : schema)
+    fields.push_back({{"name", name}, {"type", type}, {"nullable", true}, {"metadata", json::object()}});
+  const json struct_type = {{"type", "struct"}, {"fields", fields}};
+  return json{{"metaData",
+               {{"id", new_uuid()},
+                {"format", {{"provider", "parquet"}, {"options", json::object()}}},
+                {"schemaString", struct_type.dump()},
+                {"partitionColumns", partition_columns},
+                {"configuration", json::object()},
+                {"createdTime", now_ms()}}}};
+}
+
+json add_action(const DataFile& f, bool data_change) {
+  json a = {{"path", f.path},
+            {"partitionValues", partition_values_json(f)},
+            {"size", f.size},
+            {"modificationTime", f.modification_time},
+            {"dataChange", data_change}};
+  if (!f.stats.empty()) a["stats"] = f.stats;
+  return json{{"add", a}};
+}
+
+json remove_action(const DataFile& f, int64_t deletion_timestamp, bool data_change) {
+  return json{{"remove",
+               {{"path", f.path},
+                {"deletionTimestamp", deletion_timestamp},
+                {"dataChange", data_change},
+                {"extendedFileMetadata", true},
+                {"partitionValues", partition_values_json(f)},
+                {"size", f.size}}}};
+}
+
+json txn_action(const std::string& app_id, int64_t version) {
+  return json{{"txn", {{"appId", app_id}, {"version", version}, {"lastUpdated", now_ms()}}}};
+}
+
+json commit_info_action(std::string_view operation, const json& parameters, const json& extra) {
+  json ci = {{"timestamp", now_ms()},
+             {"operation", operation},
+             {"operationParameters", parameters},
+             {"isBlindAppend", operation == "STREAMING UPDATE" || operation == "WRITE"},
+             {"engineInfo", "orderlake"}};
+  for (auto& [k, v] : extra.items()) ci[k] = v;
+  return json{{"commitInfo", ci}};
+}
+
+Status DeltaLog::Apply(Snapshot* s, const LogCommit& c) {
+  if (c.version != s->version + 1)
+    return Status::Errorf("{}/_delta_log: version {} follows {}: the log has a gap", table_, c.version, s->version);
+  const std::vector<std::string> pcols = s->partition_columns();
+  for (const json& a : c.actions) {
+    if (auto it = a.find("add"); it != a.end()) {
+      const json& add = *it;
+      DataFile f;
+      f.path = add.at("path").get<std::string>();
+      f.partition_values = partition_values_of(add.value("partitionValues", json::object()),
+                                               s->metadata.is_null() ? pcols : s->partition_columns());
+      f.size = add.value("size", uint64_t{0});
+      f.modification_time = add.value("modificationTime", int64_t{0});
+      if (auto st = add.find("stats"); st != add.end() && st->is_string()) {
+        f.stats = st->get<std::string>();
+        json stats = json::parse(f.stats, nullptr, false);
+        if (stats.is_object()) f.records = stats.value("numRecords", uint64_t{0});
+      }
+      f.added_in = c.version;
+      s->tombstones.erase(f.path);
+      s->files[f.path] = std::move(f);
+    } else if (auto rit = a.find("remove"); rit != a.end()) {
+      Tombstone t;
+      t.path = rit->at("path").get<std::string>();
+      t.deletion_timestamp = rit->value("deletionTimestamp", int64_t{0});
+      t.removed_in = c.version;
+      s->files.erase(t.path);
+      s->tombstones[t.path] = std::move(t);
+    } else if (auto tit = a.find("txn"); tit != a.end()) {
+      s->txn[tit->at("appId").get<std::string>()] = tit->at("version").get<int64_t>();
+    } else if (auto mit = a.find("metaData"); mit != a.end()) {
+      s->metadata = *mit;
+    } else if (auto pit = a.find("protocol"); pit != a.end()) {
+      s->protocol = *pit;
+      const int reader = pit->value("minReaderVersion", 1);
+      if (reader > 1)
+        return Status::Errorf("{}: the table needs a Delta reader of version {} (this one reads version 1)", table_,
+                              reader);
+    } else if (auto cit = a.find("commitInfo"); cit != a.end()) {
+      s->last_commit_ms = cit->value("timestamp", int64_t{0});
+    }
+  }
+  s->version = c.version;
+  return Status::OK();
+}
+
+Result<std::vector<LogCommit>> DeltaLog::ReadAfter(int64_t version) {
+  const std::string prefix = log_prefix();
+  const std::string after = version >= 0 ? table_ + "/" + commit_key(version) : std::string();
+  auto listed = store_->List(prefix, after);
+  if (!listed.ok()) return listed.status();
+  std::vector<LogCommit> out;
+  for (auto& o : listed.value()) {
+    const int64_t v = version_of_key(o.key);
+    if (v <= version) continue;
+    auto text = store_->Get(o.key);
+    if (!text.ok()) return text.status();
+    LogCommit c;
+    c.version = v;
+    size_t pos = 0;
+    const std::string& t = text.value();
+    while (pos < t.size()) {
+      size_t nl = t.find('\n', pos);
+      if (nl == std::string::npos) nl = t.size();
+      std::string_view line(t.data() + pos, nl - pos);
+      pos = nl + 1;
+      if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+      json a = json::parse(line, nullptr, false);
+      if (!a.is_object()) return Status::Errorf("{}: a line is not a JSON action", o.key);
+      c.actions.push_back(std::move(a));
+    }
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+Status DeltaLog::Update(Snapshot* s, const std::function<Status(const LogCommit&)>& visit) {
+  auto commits = ReadAfter(s->version);
+  if (!commits.ok()) return commits.status();
+  for (const LogCommit& c : commits.value()) {
+    if (visit) ORDERLAKE_RETURN_IF_ERROR(visit(c));
+    ORDERLAKE_RETURN_IF_ERROR(Apply(s, c));
+  }
+  return Status::OK();
+}
+
+Result<Snapshot> DeltaLog::Load() {
+  Snapshot s;
+  ORDERLAKE_RETURN_IF_ERROR(Update(&s));
+  return s;
+}
+
+Result<int64_t> DeltaLog::Commit(Snapshot* s, const std::vector<json>& actions, const ConflictCheck& check,
+                                 const std::function<std::vector<json>()>& make_first, int max_attempts) {
+  std::mt19937 rng(std::random_device{}());
+  for (int attempt = 1;; ++attempt) {
+    const int64_t v = s->version + 1;
+    std::string body;
+    LogCommit c;
+    c.version = v;
+    if (v == 0 && make_first)
+      for (json& a : make_first()) c.actions.push_back(std::move(a));
+    for (const json& a : actions) c.actions.push_back(a);
+    for (const json& a : c.actions) {
+      body += a.dump();
+      body += '\n';
+    }
+    auto put = store_->PutIfAbsent(table_ + "/" + commit_key(v), body);
+    if (!put.ok()) return put.status();
+    if (put.value()) {
+      ORDERLAKE_RETURN_IF_ERROR(Apply(s, c));
+      return v;
+    }
+    // Another writer has version v: catch up, let the caller decide, try the next one.
+    if (attempt >= max_attempts)
+      return Status::Errorf("{}: gave up committing after {} conflicting writers", table_, attempt);
+    auto missed = ReadAfter(s->version);
+    if (!missed.ok()) return missed.status();
+    for (const auto& m : missed.value()) ORDERLAKE_RETURN_IF_ERROR(Apply(s, m));
+    if (check) ORDERLAKE_RETURN_IF_ERROR(check(missed.value(), *s));
+    spdlog::debug("{}: version {} was taken by another writer; retrying at {}", table_, v, s->version + 1);
+    std::this_thread::sleep_for(std::chrono::milliseconds(rng() % (5 * attempt) + 1));
+  }
+}
+
+}  // namespace orderlake::table
