@@ -65,7 +65,32 @@ Listing List(const fs::path& dir, bool with_times) {
 }  // namespace
 
 TableWatcher::TableWatcher(fs::path lake, std::string table, std::chrono::milliseconds poll)
-    : runs_dir_(lake / "_orderlake" / table / "runs"), pending_dir_(lake / "_orderlake" / table / "pending"), poll_(poll) {}
+    : runs_dir_(lake / "_orderlake" / table / "runs"),
+      pending_dir_(lake / "_orderlake" / table / "pending"),
+      log_dir_(lake / table / "_delta_log"),
+      poll_(poll) {}
+
+int64_t TableWatcher::NewestCommit(int64_t* commit_ms) {
+  std::error_code ec;
+  auto commit = [&](int64_t v) { return log_dir_ / fmt::format("{:020d}.json", v); };
+  if (log_version_ < 0) {
+    // First look: list once (the log may be long), then follow it commit by commit.
+    for (fs::directory_iterator it(log_dir_, ec), end; !ec && it != end; it.increment(ec)) {
+      const std::string name = it->path().filename().string();
+      if (name.size() == 25 && name.ends_with(".json") && name.find_first_not_of("0123456789") == 20)
+        log_version_ = std::max<int64_t>(log_version_, std::stoll(name.substr(0, 20)));
+    }
+  }
+  while (fs::exists(commit(log_version_ + 1), ec)) ++log_version_;
+  if (commit_ms && log_version_ >= 0) {
+    auto t = fs::last_write_time(commit(log_version_), ec);
+    if (!ec)
+      *commit_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::file_clock::to_sys(t).time_since_epoch())
+                       .count();
+  }
+  return log_version_;
+}
 
 TableWatcher::~TableWatcher() { Stop(); }
 
@@ -94,6 +119,40 @@ TableVersion TableWatcher::Current() const {
 }
 
 TableVersion TableWatcher::Rescan() {
+  std::error_code ec;
+  if (fs::exists(log_dir_, ec)) {
+    // A Delta table: its version is the newest commit, and a commit is atomic.
+    int64_t commit_ms = 0;
+    int64_t v;
+    {
+      std::lock_guard<std::mutex> scan(scan_mu_);
+      v = NewestCommit(&commit_ms);
+    }
+    const std::string token = fmt::format("delta:{}", v);
+    bool changed = false;
+    TableVersion out;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      changed = token != current_.token || current_.version == 0;
+    }
+    Listing runs;
+    if (changed) runs = List(runs_dir_, false);  // only on change: it grows with every run
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (changed) {
+        current_.version += 1;
+        current_.token = token;
+        current_.runs = runs.names.size();
+        current_.last_run_id = runs.names.empty() ? "" : runs.names.back();
+        current_.seen_ms = NowMs();
+        current_.published_ms = commit_ms;
+      }
+      current_.in_flux = false;
+      out = current_;
+    }
+    if (changed) cv_.notify_all();
+    return out;
+  }
   Listing runs = List(runs_dir_, false);
   Listing pending = List(pending_dir_, false);
   std::string token = fmt::format("runs:{}|pending:{}", fmt::join(runs.names, ","), fmt::join(pending.names, ","));

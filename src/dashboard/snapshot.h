@@ -1,6 +1,9 @@
 // Table versions and the answer cache.
 //
-// TableWatcher: the table's version is the set of published runs
+// TableWatcher: for a Delta table (<lake>/<table>/_delta_log/), the table's version follows
+// the newest commit: the log is listed once, then the next commit file is looked for every
+// `poll`; a commit is atomic, so the table is never "in flux". For a lake written before
+// the log existed, the table's version is the set of published runs
 // (<lake>/_orderlake/<table>/runs/*.json) plus the set of runs being published
 // (<lake>/_orderlake/<table>/pending/*.json, the etl's journals). A background thread lists
 // both every `poll` (250 ms by default); when the listing changes, the version number goes
@@ -62,7 +65,10 @@ class TableWatcher {
 
  private:
   void Loop();
-  std::filesystem::path runs_dir_, pending_dir_;
+  int64_t NewestCommit(int64_t* commit_ms);  // -1 when the log has no commit yet
+  std::filesystem::path runs_dir_, pending_dir_, log_dir_;
+  std::mutex scan_mu_;        // one log scan at a time
+  int64_t log_version_ = -1;  // newest commit seen (under scan_mu_)
   std::chrono::milliseconds poll_;
   mutable std::mutex mu_;
   mutable std::condition_variable cv_;

@@ -62,6 +62,36 @@ TEST(TableWatcher, VersionFollowsPublishedRuns) {
   EXPECT_TRUE(w.stopping());
 }
 
+TEST(TableWatcher, VersionFollowsTheDeltaLog) {
+  TempDir lake;
+  const auto log = lake.path() / "orders" / "_delta_log";
+  const auto meta = lake.path() / "_orderlake" / "orders";
+  write_file(log / "00000000000000000000.json", "{}\n");
+  write_file(log / "00000000000000000001.json", "{}\n");
+  write_file(meta / "runs" / "20260101T000000Z-a.json", "{}");
+  TableWatcher w(lake.path(), "orders", std::chrono::milliseconds(10));
+  TableVersion v1 = w.Rescan();
+  EXPECT_EQ(v1.version, 1u);
+  EXPECT_EQ(v1.token, "delta:1");
+  EXPECT_EQ(v1.runs, 1u);
+  EXPECT_GT(v1.published_ms, 0);
+  // A pending journal does not make a Delta table "in flux": the commit is the moment.
+  write_file(meta / "pending" / "20260101T000001Z-b.json", "{}");
+  EXPECT_EQ(w.Rescan().version, 1u);
+  EXPECT_FALSE(w.Rescan().in_flux);
+  write_file(meta / "runs" / "20260101T000001Z-b.json", "{}");
+  write_file(log / "00000000000000000002.json", "{}\n");
+  write_file(log / "00000000000000000003.json", "{}\n");
+  TableVersion v2 = w.Rescan();
+  EXPECT_EQ(v2.version, 2u);
+  EXPECT_EQ(v2.token, "delta:3");
+  EXPECT_EQ(v2.runs, 2u);
+  EXPECT_EQ(v2.last_run_id, "20260101T000001Z-b");
+  // A new watcher on a long log starts at its newest commit.
+  TableWatcher w2(lake.path(), "orders", std::chrono::milliseconds(10));
+  EXPECT_EQ(w2.Rescan().token, "delta:3");
+}
+
 TEST(AnswerCache, HitsMissesAndVersions) {
   AnswerCache cache;
   int computed = 0;
