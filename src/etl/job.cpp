@@ -102,8 +102,6 @@ Result<std::string> local_path_of(const std::string& location, std::string_view 
 
 namespace {
 
-constexpr std::string_view kTempPrefix = ".part-";
-constexpr std::string_view kTempSuffix = ".inprogress";
 
 // Fault injection for the crash tests: ORDERLAKE_CRASH_AT=<point> ends the process there
 // as abruptly as kill -9 would.
@@ -403,8 +401,8 @@ std::string file_stats(const std::vector<const OrderColumns*>& groups, uint64_t 
   return json{{"numRecords", rows}, {"minValues", mins}, {"maxValues", maxs}, {"nullCount", nulls}}.dump();
 }
 
-// Writes one partition's buffers (from every worker) as one Parquet file, staged under a
-// hidden name below `stage` (the lake itself when it is local).
+// Writes one partition's buffers (from every worker) as one Parquet file, staged below
+// `stage` at the path it will have in the lake.
 Status write_partition(const stdfs::path& stage, const std::string& table, const std::vector<PartitionBuf*>& parts,
                        const std::string& file_name, size_t row_group_rows, StagedFile* out) {
   const PartitionBuf& first = *parts.front();
@@ -413,7 +411,7 @@ Status write_partition(const stdfs::path& stage, const std::string& table, const
                                           hive::segment("InvoiceDateOnly", date));
   ORDERLAKE_RETURN_IF_ERROR(fs::create_directories(stage / rel_dir));
   out->final = rel_dir + "/" + file_name;
-  out->tmp = rel_dir + "/" + std::string(kTempPrefix) + file_name.substr(5) + std::string(kTempSuffix);
+  out->tmp = out->final;
   if (!first.country.empty()) out->country = first.country;
   out->date = date;
   const stdfs::path tmp_path = stage / out->tmp;
@@ -555,7 +553,8 @@ Status Job::Recover() {
   auto pending = lake_store_->List(MetaKey("pending/"));
   if (!pending.ok()) return pending.status();
   for (const auto& o : pending.value()) {
-    if (!o.key.ends_with(".json")) continue;
+    // Compaction keeps its own journals here (table/compact.h).
+    if (!o.key.ends_with(".json") || o.key.find("/pending/compact-") != std::string::npos) continue;
     auto text = lake_store_->Get(o.key);
     if (!text.ok()) return text.status();
     json j = json::parse(text.value(), nullptr, false);
@@ -570,26 +569,11 @@ Status Job::Recover() {
     }
     ORDERLAKE_RETURN_IF_ERROR(lake_store_->Delete(o.key));
   }
-  std::error_code ec;
-  if (local_lake_.empty()) {
-    // Staged files of an earlier run on this machine.
-    stdfs::remove_all(stage_, ec);
-    return Status::OK();
-  }
   // Staged files of a run that died before its journal was written are not part of any
   // run: remove them.
-  for (const stdfs::path& dir : {local_lake_ / opt_.table, local_lake_ / "_quarantine" / opt_.table}) {
-    if (!stdfs::exists(dir, ec)) continue;
-    for (auto it = stdfs::recursive_directory_iterator(dir, ec); it != stdfs::recursive_directory_iterator();
-         it.increment(ec)) {
-      const std::string name = it->path().filename().string();
-      if (it->is_regular_file(ec) && name.rfind(std::string(kTempPrefix), 0) == 0 &&
-          name.size() > kTempSuffix.size() && name.ends_with(kTempSuffix)) {
-        spdlog::info("etl: removing staged file of an unfinished run: {}", it->path().string());
-        stdfs::remove(it->path(), ec);
-      }
-    }
-  }
+  std::error_code ec;
+  stdfs::remove_all(stage_, ec);
+  if (ec) return Status::Errorf("cannot clear the staging directory {}: {}", stage_.string(), ec.message());
   return Status::OK();
 }
 
@@ -779,7 +763,7 @@ Status Job::Publish(const Bookmark& bm) {
   if (!quarantine.empty()) {
     StagedFile q;
     q.final = fmt::format("_quarantine/{}/{}.jsonl", opt_.table, sum_.run_id);
-    q.tmp = fmt::format("_quarantine/{}/{}{}.jsonl{}", opt_.table, kTempPrefix, sum_.run_id, kTempSuffix);
+    q.tmp = q.final;
     ORDERLAKE_RETURN_IF_ERROR(fs::create_directories((stage_ / q.tmp).parent_path()));
     {
       int fd = ::open((stage_ / q.tmp).c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -819,6 +803,7 @@ Status Job::Publish(const Bookmark& bm) {
     if (!first) crash_point("mid_publish");
     first = false;
     if (!local_lake_.empty()) {
+      ORDERLAKE_RETURN_IF_ERROR(fs::create_directories((local_lake_ / f.final).parent_path()));
       if (::rename((stage_ / f.tmp).c_str(), (local_lake_ / f.final).c_str()) != 0)
         return Status::Errorf("cannot publish {}: {} (the next run rolls this one back)",
                               (local_lake_ / f.final).string(), std::strerror(errno));
@@ -944,7 +929,7 @@ Result<RunSummary> Job::Run() {
   stdfs::path lock_path;
   if (!lake_store_->local_root().empty()) {
     local_lake_ = stdfs::path(lake_store_->local_root());
-    stage_ = local_lake_;
+    stage_ = local_lake_ / "_orderlake" / opt_.table / "staging";
     ORDERLAKE_RETURN_IF_ERROR(fs::create_directories(local_lake_ / opt_.table));
     lock_path = local_lake_ / "_orderlake" / opt_.table / "lock";
   } else {

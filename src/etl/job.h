@@ -4,10 +4,18 @@
 // table (SPEC §3). Rejected records go to quarantine beside the table; a data-quality
 // summary is returned and stored with the run.
 //
-// A run publishes all of its files or none: files are staged under hidden names, a journal
-// naming them is made durable, then they are renamed into place and the bookmark advances.
-// A run that died is rolled forward by the next one, so a crash never duplicates or loses
-// rows. One etl at a time per table (a lock file says so to a second one).
+// The table is a Delta Lake table (table/delta.h). A run publishes all of its rows or none:
+// files are written to a staging directory (<lake>/_orderlake/<table>/staging/, or this
+// machine's cache for a lake in S3), a journal naming them is made durable, they are moved
+// (or uploaded) into their partitions, and then one commit to the log, put-if-absent, makes
+// the batch visible: a txn action (application "orderlake-etl:<table>", batch number), an
+// add per file with its statistics, and a commitInfo carrying the run's bookmark entries
+// and summary. The bookmark is bookmark.json (rewritten every few commits) plus the
+// bookmark entries of the commits after it, so it always advances with the commit. A run
+// that died before its commit is rolled back by the next one (its files deleted, its input
+// read again); one that died after it only needs its summary written. A crash never
+// duplicates or loses rows. One etl at a time per table (a lock file says so to a second
+// one); an etl that loses a commit to another writer of the same batch removes its files.
 #pragma once
 #include <atomic>
 #include <cstdint>

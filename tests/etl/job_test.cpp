@@ -61,8 +61,11 @@ struct Lake {
   size_t staged_files() const {
     size_t n = 0;
     if (!stdfs::exists(lake())) return 0;
+    // Files written but not published: in the staging directory, or under a hidden name.
     for (auto& e : stdfs::recursive_directory_iterator(lake()))
-      if (e.path().filename().string().ends_with(".inprogress")) ++n;
+      if (e.is_regular_file() && (e.path().filename().string().starts_with(".") ||
+                                  e.path().string().find("/_orderlake/orders/staging/") != std::string::npos))
+        ++n;
     return n;
   }
 };
