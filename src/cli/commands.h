@@ -15,4 +15,5 @@ void add_serve_command(CLI::App& app);
 void add_agent_command(CLI::App& app);
 void add_up_command(CLI::App& app);
 void add_crawl_command(CLI::App& app);
+void add_compact_command(CLI::App& app);
 }  // namespace orderlake::cli

@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
   orderlake::cli::add_agent_command(app);
   orderlake::cli::add_up_command(app);
   orderlake::cli::add_crawl_command(app);
+  orderlake::cli::add_compact_command(app);
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,397 @@
+#include "table/compact.h"
+
+#include <duckdb.h>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <cstring>
+#include <optional>
+#include <random>
+#include <set>
+
+#include "core/fs.h"
+#include "core/sha256.h"
+#include "store/object_store.h"
+#include "table/delta.h"
+
+namespace orderlake::table {
+namespace stdfs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string sql_string(std::string_view s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') out += '\'';
+    out += c;
+  }
+  return out + "'";
+}
+
+std::string sql_ident(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string new_id() {
+  auto now = std::chrono::system_clock::now();
+  std::time_t t = std::chrono::system_clock::to_time_t(now);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  std::random_device rd;
+  return fmt::format("{:04d}{:02d}{:02d}T{:02d}{:02d}{:02d}Z-{:06x}", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                     tm.tm_hour, tm.tm_min, tm.tm_sec, rd() & 0xffffff);
+}
+
+struct Field {
+  std::string name, type;
+};
+
+}  // namespace
+
+json CompactSummary::to_json() const {
+  return json{{"version", version},          {"partitions", partitions},         {"files_removed", files_removed},
+              {"files_added", files_added},  {"rows", rows},                     {"bytes_removed", bytes_removed},
+              {"bytes_added", bytes_added},  {"files_vacuumed", files_vacuumed}, {"seconds", seconds}};
+}
+
+std::string CompactSummary::to_text() const {
+  std::string s;
+  if (files_removed == 0)
+    s += fmt::format("compact: nothing to merge (table version {})\n", version);
+  else
+    s += fmt::format("compact: {} files ({}) merged into {} ({}) in {} partitions, {} rows, version {}, {:.2f} s\n",
+                     files_removed, fs::human_bytes(static_cast<double>(bytes_removed)), files_added,
+                     fs::human_bytes(static_cast<double>(bytes_added)), partitions, rows, version, seconds);
+  if (files_vacuumed) s += fmt::format("vacuum: {} files past the retention period deleted\n", files_vacuumed);
+  return s;
+}
+
+struct Compactor::Impl {
+  CompactOptions opt;
+  std::unique_ptr<store::ObjectStore> store;
+  stdfs::path local_root;  // empty for S3
+  stdfs::path stage;
+  std::unique_ptr<DeltaLog> log;
+  Snapshot snap;
+  std::optional<fs::FileLock> lock;
+  duckdb_database db = nullptr;
+  duckdb_connection con = nullptr;
+  std::set<std::string> vacuumed;
+
+  ~Impl() {
+    if (con) duckdb_disconnect(&con);
+    if (db) duckdb_close(&db);
+  }
+
+  std::string MetaKey(std::string_view rel) const { return fmt::format("_orderlake/{}/{}", opt.table, rel); }
+  std::string TableKey(const std::string& encoded) const {
+    auto rel = decode_path(encoded);
+    return opt.table + "/" + (rel.ok() ? rel.value() : encoded);
+  }
+
+  Status Sql(const std::string& sql, duckdb_result* out = nullptr) {
+    duckdb_result r;
+    if (duckdb_query(con, sql.c_str(), &r) != DuckDBSuccess) {
+      std::string err = duckdb_result_error(&r) ? duckdb_result_error(&r) : "unknown error";
+      duckdb_destroy_result(&r);
+      return Status::Errorf("DuckDB: {}", err.substr(0, err.find('\n')));
+    }
+    if (out) *out = r;
+    else duckdb_destroy_result(&r);
+    return Status::OK();
+  }
+
+  std::vector<Field> DataFields() const {
+    std::vector<Field> out;
+    const auto pcols = snap.partition_columns();
+    json schema = json::parse(snap.metadata.value("schemaString", "{}"), nullptr, false);
+    if (!schema.is_object()) return out;
+    for (auto& f : schema.value("fields", json::array())) {
+      const std::string name = f.value("name", "");
+      if (std::find(pcols.begin(), pcols.end(), name) != pcols.end()) continue;
+      out.push_back({name, f.value("type", json("string")).is_string() ? f["type"].get<std::string>() : "struct"});
+    }
+    return out;
+  }
+
+  // Statistics of one Parquet file, as the etl writes them.
+  Result<std::pair<std::string, uint64_t>> Stats(const stdfs::path& file, const std::vector<Field>& fields) {
+    std::string sql = "SELECT count(*)";
+    for (auto& f : fields)
+      sql += fmt::format(", min({0})::VARCHAR, max({0})::VARCHAR, count(*) - count({0})", sql_ident(f.name));
+    sql += fmt::format(" FROM read_parquet({}, hive_partitioning = false, binary_as_string = true)",
+                       sql_string(file.string()));
+    duckdb_result r;
+    ORDERLAKE_RETURN_IF_ERROR(Sql(sql, &r));
+    json mins = json::object(), maxs = json::object(), nulls = json::object();
+    const uint64_t rows = static_cast<uint64_t>(duckdb_value_int64(&r, 0, 0));
+    for (size_t i = 0; i < fields.size(); ++i) {
+      const idx_t c = 1 + 3 * i;
+      nulls[fields[i].name] = duckdb_value_int64(&r, c + 2, 0);
+      if (duckdb_value_is_null(&r, c, 0)) continue;
+      char* lo = duckdb_value_varchar(&r, c, 0);
+      char* hi = duckdb_value_varchar(&r, c + 1, 0);
+      const std::string l = lo ? lo : "", h = hi ? hi : "";
+      duckdb_free(lo);
+      duckdb_free(hi);
+      const std::string& t = fields[i].type;
+      if (t == "integer" || t == "long" || t == "short" || t == "byte") {
+        mins[fields[i].name] = std::stoll(l);
+        maxs[fields[i].name] = std::stoll(h);
+      } else if (t == "double" || t == "float") {
+        mins[fields[i].name] = std::stod(l);
+        maxs[fields[i].name] = std::stod(h);
+      } else if (t == "string" && l.size() <= 32 && h.size() <= 32) {
+        mins[fields[i].name] = l;
+        maxs[fields[i].name] = h;
+      }
+    }
+    duckdb_destroy_result(&r);
+    return std::make_pair(
+        json{{"numRecords", rows}, {"minValues", mins}, {"maxValues", maxs}, {"nullCount", nulls}}.dump(), rows);
+  }
+
+  Status Recover() {
+    auto pending = store->List(MetaKey("pending/compact-"));
+    if (!pending.ok()) return pending.status();
+    for (const auto& o : pending.value()) {
+      auto text = store->Get(o.key);
+      if (!text.ok()) return text.status();
+      json j = json::parse(text.value(), nullptr, false);
+      if (!j.is_object() || !j.contains("files")) return Status::Errorf("compaction journal {} is damaged", o.key);
+      for (auto& f : j["files"]) {
+        const std::string path = f.get<std::string>();
+        if (snap.files.count(path)) continue;  // committed
+        spdlog::warn("compact: removing {} of a compaction that stopped before its commit", TableKey(path));
+        ORDERLAKE_RETURN_IF_ERROR(store->Delete(TableKey(path)));
+      }
+      ORDERLAKE_RETURN_IF_ERROR(store->Delete(o.key));
+    }
+    std::error_code ec;
+    stdfs::remove_all(stage, ec);
+    return Status::OK();
+  }
+
+  Result<uint64_t> Vacuum() {
+    uint64_t n = 0;
+    const int64_t cutoff = now_ms() - opt.retention_ms;
+    for (const auto& [path, t] : snap.tombstones) {
+      if (t.deletion_timestamp > cutoff || snap.files.count(path) || vacuumed.count(path)) continue;
+      ORDERLAKE_RETURN_IF_ERROR(store->Delete(TableKey(path)));
+      vacuumed.insert(path);
+      ++n;
+    }
+    return n;
+  }
+
+  Result<CompactSummary> RunOnce() {
+    const auto start = std::chrono::steady_clock::now();
+    CompactSummary sum;
+    ORDERLAKE_RETURN_IF_ERROR(log->Update(&snap));
+    sum.version = snap.version;
+    if (snap.version < 0) return sum;
+    const std::vector<Field> fields = DataFields();
+    if (fields.empty()) return Status::Errorf("{}: the table's schema has no data columns", opt.table);
+
+    // Small files by partition, oldest first; then bins of up to the target size.
+    std::map<std::string, std::vector<const DataFile*>> small;
+    for (const auto& [path, f] : snap.files) {
+      if (f.size >= opt.small_file_bytes) continue;
+      std::string key;
+      for (auto& [k, v] : f.partition_values) key += k + "=" + (v ? *v : std::string("\x01")) + "\x02";
+      small[key].push_back(&f);
+    }
+    std::vector<std::vector<const DataFile*>> bins;
+    for (auto& [key, files] : small) {
+      if (files.size() < opt.min_files) continue;
+      std::sort(files.begin(), files.end(), [](auto* a, auto* b) {
+        return a->added_in != b->added_in ? a->added_in < b->added_in : a->path < b->path;
+      });
+      std::vector<const DataFile*> bin;
+      uint64_t bytes = 0;
+      for (const DataFile* f : files) {
+        if (!bin.empty() && bytes + f->size > opt.target_file_bytes) {
+          if (bin.size() > 1) bins.push_back(bin);
+          bin.clear();
+          bytes = 0;
+        }
+        bin.push_back(f);
+        bytes += f->size;
+      }
+      if (bin.size() > 1) bins.push_back(bin);
+      ++sum.partitions;
+    }
+    if (!bins.empty()) ORDERLAKE_RETURN_IF_ERROR(Merge(bins, fields, &sum));
+    auto vac = opt.vacuum ? Vacuum() : Result<uint64_t>(uint64_t{0});
+    if (!vac.ok()) return vac.status();
+    sum.files_vacuumed = vac.value();
+    sum.version = snap.version;
+    sum.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return sum;
+  }
+
+  Status Merge(const std::vector<std::vector<const DataFile*>>& bins, const std::vector<Field>& fields,
+               CompactSummary* sum) {
+    const std::string id = new_id();
+    ORDERLAKE_RETURN_IF_ERROR(fs::create_directories(stage));
+    std::string columns;
+    for (auto& f : fields) columns += (columns.empty() ? "" : ", ") + sql_ident(f.name);
+    const int64_t now = now_ms();
+    std::vector<json> actions;
+    std::vector<std::pair<stdfs::path, std::string>> outputs;  // staged file, its key in the store
+    json journal_files = json::array();
+    std::set<std::string> removing;
+    int n = 0;
+    for (const auto& bin : bins) {
+      std::string list;
+      uint64_t expect_rows = 0;
+      bool rows_known = true;
+      for (const DataFile* f : bin) {
+        stdfs::path src;
+        if (!local_root.empty()) {
+          src = local_root / TableKey(f->path);
+        } else {
+          src = stage / "sources" / fmt::format("{}-{}.parquet", n, list.size());
+          auto data = store->Get(TableKey(f->path));
+          if (!data.ok()) return data.status();
+          ORDERLAKE_RETURN_IF_ERROR(fs::write_file_atomic(src, data.value()));
+        }
+        list += (list.empty() ? "[" : ", ") + sql_string(src.string());
+        if (f->stats.empty()) rows_known = false;
+        expect_rows += f->records;
+      }
+      list += "]";
+      auto dir = decode_path(bin.front()->path);
+      if (!dir.ok()) return dir.status();
+      const std::string rel_dir = stdfs::path(dir.value()).parent_path().generic_string();
+      const std::string rel = (rel_dir.empty() ? "" : rel_dir + "/") + fmt::format("part-{}-c{:03d}.parquet", id, n++);
+      const stdfs::path out = stage / rel;
+      ORDERLAKE_RETURN_IF_ERROR(fs::create_directories(out.parent_path()));
+      ORDERLAKE_RETURN_IF_ERROR(Sql(fmt::format(
+          "COPY (SELECT {} FROM read_parquet({}, hive_partitioning = false, binary_as_string = true)) TO {} "
+          "(FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 1048576)",
+          columns, list, sql_string(out.string()))));
+      auto stats = Stats(out, fields);
+      if (!stats.ok()) return stats.status();
+      if (rows_known && stats->second != expect_rows)
+        return Status::Errorf("compact: merged file has {} rows, its {} sources {}", stats->second, bin.size(),
+                              expect_rows);
+      DataFile added;
+      added.path = encode_path(rel);
+      added.partition_values = bin.front()->partition_values;
+      added.size = stdfs::file_size(out);
+      added.modification_time = now;
+      added.stats = stats->first;
+      for (const DataFile* f : bin) {
+        actions.push_back(remove_action(*f, now, false));
+        removing.insert(f->path);
+        sum->bytes_removed += f->size;
+      }
+      actions.push_back(add_action(added, false));
+      journal_files.push_back(added.path);
+      outputs.emplace_back(out, opt.table + "/" + rel);
+      sum->files_removed += bin.size();
+      sum->files_added += 1;
+      sum->bytes_added += added.size;
+      sum->rows += stats->second;
+    }
+    actions.push_back(commit_info_action("OPTIMIZE", {{"predicate", "[]"}, {"zOrderBy", "[]"}},
+                                         {{"orderlake", {{"app", "orderlake-compact:" + opt.table}, {"id", id}}}}));
+    // Journal, publish, commit.
+    const std::string jkey = MetaKey("pending/compact-" + id + ".json");
+    ORDERLAKE_RETURN_IF_ERROR(store->Put(jkey, json{{"id", id}, {"files", journal_files}}.dump()));
+    for (auto& [path, key] : outputs) {
+      if (!local_root.empty()) {
+        ORDERLAKE_RETURN_IF_ERROR(fs::create_directories((local_root / key).parent_path()));
+        ORDERLAKE_RETURN_IF_ERROR(fs::fsync_path(path));
+        if (::rename(path.c_str(), (local_root / key).c_str()) != 0)
+          return Status::Errorf("cannot publish {}: {}", (local_root / key).string(), std::strerror(errno));
+        ORDERLAKE_RETURN_IF_ERROR(fs::fsync_path((local_root / key).parent_path()));
+      } else {
+        auto data = fs::read_file(path);
+        if (!data.ok()) return data.status();
+        ORDERLAKE_RETURN_IF_ERROR(store->Put(key, data.value()));
+      }
+    }
+    auto committed = log->Commit(&snap, actions, [&](const std::vector<LogCommit>&, const Snapshot& now_snap) -> Status {
+      for (const auto& p : removing)
+        if (!now_snap.files.count(p)) return Status::Errorf("another writer removed {} meanwhile", p);
+      return Status::OK();
+    });
+    if (!committed.ok()) {
+      for (auto& [path, key] : outputs) (void)store->Delete(key);
+      (void)store->Delete(jkey);
+      return Status::Errorf("compact: {}", committed.status().message());
+    }
+    ORDERLAKE_RETURN_IF_ERROR(store->Delete(jkey));
+    std::error_code ec;
+    stdfs::remove_all(stage, ec);
+    return Status::OK();
+  }
+};
+
+Compactor::Compactor(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Compactor::~Compactor() = default;
+
+Result<std::unique_ptr<Compactor>> Compactor::Open(const CompactOptions& options) {
+  auto impl = std::make_unique<Impl>();
+  impl->opt = options;
+  if (options.min_files < 2) return Status::Error("compact: --min-files must be at least 2");
+  auto st = store::Open(options.lake);
+  if (!st.ok()) return Status::Errorf("lake {}: {}", options.lake, st.status().message());
+  impl->store = std::move(st).value();
+  stdfs::path lock_path;
+  if (!impl->store->local_root().empty()) {
+    impl->local_root = impl->store->local_root();
+    impl->stage = impl->local_root / "_orderlake" / options.table / "compact-staging";
+    lock_path = impl->local_root / "_orderlake" / options.table / "compact.lock";
+  } else {
+    const std::string id = sha256_hex(impl->store->url() + "\n" + options.table).substr(0, 16);
+    impl->stage = fs::cache_dir() / "staging" / (id + "-compact");
+    lock_path = fs::cache_dir() / "locks" / (id + "-compact.lock");
+  }
+  ORDERLAKE_RETURN_IF_ERROR(fs::create_directories(lock_path.parent_path()));
+  auto lock = fs::FileLock::Acquire(lock_path, fmt::format("compaction of table {} in lake {}", options.table, options.lake));
+  if (!lock.ok()) return lock.status();
+  impl->lock.emplace(std::move(lock).value());
+  impl->log = std::make_unique<DeltaLog>(impl->store.get(), options.table);
+
+  duckdb_config config = nullptr;
+  if (duckdb_create_config(&config) != DuckDBSuccess) return Status::Error("cannot create DuckDB configuration");
+  for (const char* option : {"autoinstall_known_extensions", "autoload_known_extensions"})
+    duckdb_set_config(config, option, "false");
+  duckdb_set_config(config, "threads", "1");
+  duckdb_set_config(config, "memory_limit", "512MB");
+  char* err = nullptr;
+  if (duckdb_open_ext(nullptr, &impl->db, config, &err) != DuckDBSuccess) {
+    std::string e = err ? err : "unknown error";
+    duckdb_free(err);
+    duckdb_destroy_config(&config);
+    return Status::Errorf("cannot open DuckDB: {}", e);
+  }
+  duckdb_destroy_config(&config);
+  if (duckdb_connect(impl->db, &impl->con) != DuckDBSuccess) return Status::Error("cannot connect to DuckDB");
+  Status up = impl->log->Update(&impl->snap);
+  if (!up.ok()) return Status::Errorf("lake {}: {}", options.lake, up.message());
+  ORDERLAKE_RETURN_IF_ERROR(impl->Recover());
+  return std::unique_ptr<Compactor>(new Compactor(std::move(impl)));
+}
+
+Result<CompactSummary> Compactor::RunOnce() { return impl_->RunOnce(); }
+
+}  // namespace orderlake::table

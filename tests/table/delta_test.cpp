@@ -1,0 +1,293 @@
+// The Delta log (commits, conflicts, snapshots) and compaction with vacuum, on real
+// etl output read back through the query engine.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "etl/job.h"
+#include "query/engine.h"
+#include "store/object_store.h"
+#include "table/compact.h"
+#include "table/delta.h"
+#include "test_util.h"
+
+namespace orderlake::table {
+namespace {
+namespace stdfs = std::filesystem;
+using json = nlohmann::json;
+using orderlake::testing::read_file;
+using orderlake::testing::run_orderlake;
+using orderlake::testing::TempDir;
+using orderlake::testing::write_file;
+using ::testing::HasSubstr;
+
+TEST(DeltaPath, EncodingKeepsSlashesAndRoundTrips) {
+  const std::string p = "Country=C\xc3\xb4te d%27Ivoire/InvoiceDateOnly=2010-12-01/part-1.parquet";
+  const std::string e = encode_path(p);
+  EXPECT_EQ(e, "Country=C%C3%B4te%20d%2527Ivoire/InvoiceDateOnly=2010-12-01/part-1.parquet");
+  auto d = decode_path(e);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d.value(), p);
+  EXPECT_FALSE(decode_path("a%2").ok());
+  EXPECT_FALSE(decode_path("a%zz").ok());
+  EXPECT_EQ(version_of_key("orders/_delta_log/00000000000000000012.json"), 12);
+  EXPECT_EQ(version_of_key("orders/_delta_log/00000000000000000012.checkpoint.parquet"), -1);
+  EXPECT_EQ(version_of_key("orders/_delta_log/_last_checkpoint"), -1);
+}
+
+DataFile file(const std::string& path, uint64_t rows) {
+  DataFile f;
+  f.path = path;
+  f.partition_values = {{"p", "x"}};
+  f.size = 10;
+  f.records = rows;
+  f.stats = json{{"numRecords", rows}}.dump();
+  return f;
+}
+
+std::vector<json> first_actions() {
+  return {protocol_action(), metadata_action({{"a", "integer"}, {"p", "string"}}, {"p"})};
+}
+
+TEST(DeltaLog, TwoWritersNeverShareAVersionAndTheLoserRetriesOnTop) {
+  TempDir dir;
+  auto store = store::OpenLocal(dir.str());
+  DeltaLog log(store.get(), "t");
+  Snapshot a, b;  // both start from an empty table
+  auto va = log.Commit(&a, {add_action(file("p=x/1.parquet", 5), true), txn_action("app", 0)}, {}, first_actions);
+  ASSERT_TRUE(va.ok()) << va.status().message();
+  EXPECT_EQ(va.value(), 0);
+  int conflicts = 0;
+  auto vb = log.Commit(
+      &b, {add_action(file("p=x/2.parquet", 7), true)},
+      [&](const std::vector<LogCommit>& missed, const Snapshot& now) {
+        ++conflicts;
+        EXPECT_EQ(missed.size(), 1u);
+        EXPECT_EQ(now.txn_version("app"), 0);
+        return Status::OK();
+      },
+      first_actions);
+  ASSERT_TRUE(vb.ok()) << vb.status().message();
+  EXPECT_EQ(vb.value(), 1);
+  EXPECT_EQ(conflicts, 1);
+  // Version 1 holds only b's actions: no second protocol/metaData.
+  EXPECT_EQ(read_file(dir.path() / "t" / "_delta_log" / "00000000000000000001.json").find("metaData"),
+            std::string::npos);
+  auto s = log.Load();
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->version, 1);
+  EXPECT_EQ(s->files.size(), 2u);
+  EXPECT_EQ(s->records(), 12u);
+  EXPECT_EQ(s->partition_columns(), std::vector<std::string>{"p"});
+
+  // A conflict check that refuses: the commit fails and nothing is written.
+  Snapshot stale = a;  // at version 0
+  auto vc = log.Commit(&stale, {txn_action("app", 0)}, [](const std::vector<LogCommit>&, const Snapshot& now) {
+    return now.txn_version("app") >= 0 ? Status::Error("batch 0 is already committed") : Status::OK();
+  });
+  ASSERT_FALSE(vc.ok());
+  EXPECT_THAT(vc.status().message(), HasSubstr("already committed"));
+  EXPECT_FALSE(stdfs::exists(dir.path() / "t" / "_delta_log" / "00000000000000000002.json"));
+}
+
+TEST(DeltaLog, RemovesTxnAndIncrementalUpdates) {
+  TempDir dir;
+  auto store = store::OpenLocal(dir.str());
+  DeltaLog log(store.get(), "t");
+  Snapshot w;
+  ASSERT_TRUE(log.Commit(&w, {add_action(file("p=x/1.parquet", 5), true), txn_action("app", 0)}, {}, first_actions).ok());
+  Snapshot reader;
+  ASSERT_TRUE(log.Update(&reader).ok());
+  EXPECT_EQ(reader.version, 0);
+  ASSERT_TRUE(log.Commit(&w, {remove_action(file("p=x/1.parquet", 5), 1000, false),
+                              add_action(file("p=x/2.parquet", 5), false), txn_action("app", 3)},
+                         {})
+                  .ok());
+  int visited = 0;
+  ASSERT_TRUE(log.Update(&reader, [&](const LogCommit& c) {
+                   EXPECT_EQ(c.version, 1);
+                   ++visited;
+                   return Status::OK();
+                 }).ok());
+  EXPECT_EQ(visited, 1);  // only the new commit is read
+  EXPECT_EQ(reader.version, 1);
+  EXPECT_EQ(reader.files.size(), 1u);
+  EXPECT_TRUE(reader.files.count("p=x/2.parquet"));
+  ASSERT_TRUE(reader.tombstones.count("p=x/1.parquet"));
+  EXPECT_EQ(reader.tombstones["p=x/1.parquet"].deletion_timestamp, 1000);
+  EXPECT_EQ(reader.txn_version("app"), 3);
+  EXPECT_EQ(reader.txn_version("other"), -1);
+}
+
+TEST(DeltaLog, AGapOrANewerProtocolIsAnError) {
+  TempDir dir;
+  write_file(dir.path() / "t" / "_delta_log" / "00000000000000000000.json",
+             protocol_action().dump() + "\n" + metadata_action({{"a", "integer"}}, {}).dump() + "\n");
+  write_file(dir.path() / "t" / "_delta_log" / "00000000000000000002.json", txn_action("a", 1).dump() + "\n");
+  auto store = store::OpenLocal(dir.str());
+  DeltaLog log(store.get(), "t");
+  auto s = log.Load();
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(s.status().message(), HasSubstr("gap"));
+
+  TempDir dir2;
+  write_file(dir2.path() / "t" / "_delta_log" / "00000000000000000000.json",
+             R"({"protocol":{"minReaderVersion":3,"minWriterVersion":7,"readerFeatures":["deletionVectors"]}})" "\n");
+  auto store2 = store::OpenLocal(dir2.str());
+  DeltaLog log2(store2.get(), "t");
+  auto s2 = log2.Load();
+  ASSERT_FALSE(s2.ok());
+  EXPECT_THAT(s2.status().message(), HasSubstr("reader of version 3"));
+}
+
+// A lake built by `batches` etl runs of generated lines; the expected answer alongside.
+struct Lake {
+  TempDir dir;
+  uint64_t rows = 0;
+  stdfs::path lake() const { return dir.path() / "lake"; }
+  void AddBatch(int seed, int count) {
+    const stdfs::path in = dir.path() / "in" / std::to_string(seed);
+    auto g = run_orderlake({"generate", "--count", std::to_string(count), "--seed", std::to_string(seed), "--start",
+                            "2010-12-01", "--days", "2", "--out", in.string(), "--summary", "-"});
+    ASSERT_EQ(g.exit_code, 0) << g.err;
+    rows += json::parse(g.out)["expected"]["rows"].get<uint64_t>();
+    etl::EtlOptions o;
+    o.input = (dir.path() / "in").string();
+    o.lake = lake().string();
+    o.threads = 1;
+    auto r = etl::run_etl(o);
+    ASSERT_TRUE(r.ok()) << r.status().message();
+  }
+};
+
+// count, sum of an integer column and distinct ids: exact whatever the file layout.
+std::string Answer(query::Engine& e) {
+  auto r = e.Execute(
+      "SELECT count(*) || '/' || sum(Quantity) || '/' || count(DISTINCT OrderID) || '/' || count(DISTINCT Country) "
+      "FROM orders");
+  if (!r.ok()) return "error: " + r.status().message();
+  return r->rows.at(0).at(0).ToString();
+}
+
+TEST(Compaction, ConcurrentQueriesAnswerAsIfItNeverRan) {
+  Lake l;
+  for (int i = 1; i <= 12; ++i) l.AddBatch(i, 400);
+  auto e = query::Engine::Open(l.lake());
+  ASSERT_TRUE(e.ok()) << e.status().message();
+  const std::string expected = Answer(*e.value());
+  ASSERT_THAT(expected, ::testing::StartsWith(std::to_string(l.rows) + "/"));
+
+  std::atomic<bool> done{false};
+  std::atomic<int> queries{0};
+  std::vector<std::string> wrong;
+  std::thread reader([&] {
+    auto re = query::Engine::Open(l.lake());
+    ASSERT_TRUE(re.ok());
+    while (!done.load()) {
+      std::string got = Answer(*re.value());
+      if (got != expected) wrong.push_back(got);
+      ++queries;
+    }
+  });
+  // Three rounds: small bins first (a tiny target), then bigger ones merging the merged
+  // files again, with vacuum deleting each round's removed files at once afterwards.
+  CompactOptions o;
+  o.lake = l.lake().string();
+  o.min_files = 2;
+  o.retention_ms = 60 * 60 * 1000;
+  uint64_t removed = 0;
+  for (uint64_t target : {uint64_t{40} << 10, uint64_t{200} << 10, uint64_t{64} << 20}) {
+    o.target_file_bytes = target;
+    auto c = Compactor::Open(o);
+    ASSERT_TRUE(c.ok()) << c.status().message();
+    auto s = c.value()->RunOnce();
+    ASSERT_TRUE(s.ok()) << s.status().message();
+    removed += s->files_removed;
+    EXPECT_EQ(s->files_vacuumed, 0u);  // within retention
+    // Let the reader run a few queries on this version.
+    const int q = queries.load();
+    ASSERT_TRUE(orderlake::testing::wait_for([&] { return queries.load() >= q + 3; }, 60));
+  }
+  done.store(true);
+  reader.join();
+  EXPECT_THAT(wrong, ::testing::IsEmpty());
+  EXPECT_GT(queries.load(), 9);
+  EXPECT_GT(removed, 12u);
+  EXPECT_EQ(Answer(*e.value()), expected);
+
+  // Every partition now has one file; removed files are still on disk until vacuumed.
+  auto store = store::OpenLocal(l.lake().string());
+  DeltaLog log(store.get(), "orders");
+  auto snap = log.Load();
+  ASSERT_TRUE(snap.ok());
+  std::map<std::string, int> per_partition;
+  for (auto& [p, f] : snap->files) per_partition[stdfs::path(p).parent_path().string()]++;
+  for (auto& [p, n] : per_partition) EXPECT_EQ(n, 1) << p;
+  EXPECT_EQ(snap->records(), l.rows);
+  for (auto& [p, t] : snap->tombstones)
+    EXPECT_TRUE(stdfs::exists(l.lake() / "orders" / decode_path(p).value())) << p;
+
+  // Vacuum with no retention: the removed files go, the answer stays.
+  o.retention_ms = 0;
+  auto c = Compactor::Open(o);
+  ASSERT_TRUE(c.ok());
+  auto s = c.value()->RunOnce();
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ(s->files_removed, 0u);
+  EXPECT_EQ(s->files_vacuumed, snap->tombstones.size());
+  for (auto& [p, t] : snap->tombstones)
+    EXPECT_FALSE(stdfs::exists(l.lake() / "orders" / decode_path(p).value())) << p;
+  EXPECT_EQ(Answer(*e.value()), expected);
+
+  // The etl goes on committing after compaction.
+  l.AddBatch(99, 300);
+  EXPECT_THAT(Answer(*e.value()), ::testing::StartsWith(std::to_string(l.rows) + "/"));
+}
+
+TEST(Compaction, SecondCompactorIsRefusedAndAnUnfinishedMergeIsRemoved) {
+  Lake l;
+  l.AddBatch(1, 200);
+  CompactOptions o;
+  o.lake = l.lake().string();
+  {
+    auto c1 = Compactor::Open(o);
+    ASSERT_TRUE(c1.ok());
+    auto c2 = Compactor::Open(o);
+    ASSERT_FALSE(c2.ok());
+    EXPECT_THAT(c2.status().message(), HasSubstr("compaction of table orders"));
+  }
+  // A merge that wrote its file and journal, then died before its commit.
+  const stdfs::path orphan = l.lake() / "orders" / "Country=Germany" / "InvoiceDateOnly=2010-12-01" / "part-x-c000.parquet";
+  write_file(orphan, "PAR1");
+  write_file(l.lake() / "_orderlake" / "orders" / "pending" / "compact-x.json",
+             json{{"id", "x"}, {"files", {"Country=Germany/InvoiceDateOnly=2010-12-01/part-x-c000.parquet"}}}.dump());
+  auto c = Compactor::Open(o);
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_FALSE(stdfs::exists(orphan));
+  EXPECT_FALSE(stdfs::exists(l.lake() / "_orderlake" / "orders" / "pending" / "compact-x.json"));
+  // The etl ignores compaction journals and keeps working.
+  l.AddBatch(2, 200);
+}
+
+TEST(Compaction, CommandLine) {
+  Lake l;
+  for (int i = 1; i <= 3; ++i) l.AddBatch(i, 200);
+  auto r = run_orderlake({"compact", "--lake", l.lake().string(), "--min-files", "2", "--retention-minutes", "0",
+                          "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  json j = json::parse(r.out);
+  EXPECT_GE(j["files_removed"].get<int>(), 6);
+  EXPECT_EQ(j["files_vacuumed"], j["files_removed"]);
+  EXPECT_THAT(r.err, HasSubstr("merged into"));
+  auto bad = run_orderlake({"compact", "--lake", (l.dir.path() / "nope").string()});
+  EXPECT_EQ(bad.exit_code, 0) << bad.err;  // an empty lake has nothing to compact
+  EXPECT_THAT(bad.err, HasSubstr("nothing to merge"));
+}
+
+}  // namespace
+}  // namespace orderlake::table
