@@ -678,9 +678,10 @@ Status Job::ProcessAll() {
       }
       auto c = std::make_unique<Chunk>();
       if (!reader->Next(c.get())) {
-        done_[obj_idx] = BookmarkEntry{objects_[obj_idx].size,
-                                       reader->compressed() ? objects_[obj_idx].size : reader->end_offset(),
-                                       reader->end_line() - 1, ""};
+        // A file that grew while it was read was read past its listed size: the bookmark
+        // says how far, so the next run reads only what was appended after that.
+        const uint64_t end = reader->compressed() ? objects_[obj_idx].size : reader->end_offset();
+        done_[obj_idx] = BookmarkEntry{std::max(objects_[obj_idx].size, end), end, reader->end_line() - 1, ""};
         bytes_read_.store(raw_before + reader->raw_bytes_read());
         reader.reset();
         ++obj_idx;

@@ -4,6 +4,7 @@
 
 #include "core/fs.h"
 #include "core/sha256.h"
+#include "table/delta.h"
 
 namespace orderlake::query {
 namespace stdfs = std::filesystem;
@@ -24,11 +25,34 @@ Result<std::unique_ptr<LakeMirror>> LakeMirror::Open(const std::string& lake_url
 }
 
 Status LakeMirror::Sync() {
-  auto listed = store_->List(std::string(kTablePrefix));
-  if (!listed.ok()) return Status::Errorf("cannot list the lake {}: {}", store_->url(), listed.status().message());
   std::map<std::string, std::string> want;
-  for (const auto& o : listed.value())
-    if (o.key.ends_with(".parquet")) want[o.key] = fmt::format("{}/{}", o.size, o.etag);
+  std::vector<std::pair<int64_t, std::string>> new_commits;
+  if (!log_) {
+    // A Delta table? Then the mirror follows its log instead of the listing.
+    auto log_listed = store_->List(std::string(kTablePrefix) + "_delta_log/");
+    if (!log_listed.ok())
+      return Status::Errorf("cannot list the lake {}: {}", store_->url(), log_listed.status().message());
+    if (!log_listed->empty()) log_ = std::make_unique<table::DeltaLog>(store_.get(), "orders");
+  }
+  if (log_) {
+    Status st = log_->Update(&snapshot_, [&](const table::LogCommit& c) {
+      std::string text;
+      for (const auto& a : c.actions) text += a.dump() + "\n";
+      new_commits.emplace_back(c.version, std::move(text));
+      return Status::OK();
+    });
+    if (!st.ok()) return Status::Errorf("cannot read the table's log in {}: {}", store_->url(), st.message());
+    for (const auto& [path, f] : snapshot_.files) {
+      auto rel = table::decode_path(path);
+      if (!rel.ok()) return Status::Errorf("the table's log in {}: {}", store_->url(), rel.status().message());
+      want[std::string(kTablePrefix) + rel.value()] = std::to_string(f.size);
+    }
+  } else {
+    auto listed = store_->List(std::string(kTablePrefix));
+    if (!listed.ok()) return Status::Errorf("cannot list the lake {}: {}", store_->url(), listed.status().message());
+    for (const auto& o : listed.value())
+      if (o.key.ends_with(".parquet")) want[o.key] = fmt::format("{}/{}", o.size, o.etag);
+  }
   // Remove what the store no longer has (or has changed), then fetch what is missing.
   for (auto it = have_.begin(); it != have_.end();) {
     auto w = want.find(it->first);
@@ -46,6 +70,10 @@ Status LakeMirror::Sync() {
        it != stdfs::recursive_directory_iterator(); it.increment(ec)) {
     if (!it->is_regular_file(ec)) continue;
     const std::string key = it->path().lexically_relative(local_).generic_string();
+    const int64_t v = table::version_of_key(key);
+    if (v >= 0 && key.starts_with(std::string(kTablePrefix) + "_delta_log/") && v <= snapshot_.version &&
+        v <= written_version_)
+      continue;  // a commit already copied
     if (!have_.count(key)) stdfs::remove(it->path(), ec);
   }
   for (const auto& [key, version] : want) {
@@ -65,6 +93,11 @@ Status LakeMirror::Sync() {
     if (ec) return Status::Errorf("cannot rename {}: {}", tmp.string(), ec.message());
     have_[key] = version;
     ++downloads_;
+  }
+  // The commits last, once the files they name are here.
+  for (const auto& [v, text] : new_commits) {
+    ORDERLAKE_RETURN_IF_ERROR(fs::write_file_atomic(local_ / kTablePrefix / table::commit_key(v), text));
+    written_version_ = v;
   }
   return Status::OK();
 }

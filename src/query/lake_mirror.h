@@ -4,6 +4,9 @@
 // store's listing at that moment — new and changed objects (by size and ETag) are
 // downloaded, vanished ones removed — so a statement run after Sync() never reads a file
 // from an older snapshot. Files appear in the copy atomically (temporary name, rename).
+// When the table has a Delta log (orders/_delta_log/), the copy follows the log instead:
+// only the files of the newest snapshot are fetched (never a file of a batch still being
+// published, or one compaction removed), then the new commits are copied, last.
 #pragma once
 #include <filesystem>
 #include <map>
@@ -12,6 +15,7 @@
 
 #include "core/status.h"
 #include "store/object_store.h"
+#include "table/delta.h"
 
 namespace orderlake::query {
 
@@ -32,6 +36,9 @@ class LakeMirror {
   std::filesystem::path local_;
   std::map<std::string, std::string> have_;  // key -> "size/etag" of the copy
   uint64_t downloads_ = 0;
+  std::unique_ptr<table::DeltaLog> log_;  // set once the lake shows a Delta log
+  table::Snapshot snapshot_;
+  int64_t written_version_ = -1;  // newest commit copied into local_
 };
 
 }  // namespace orderlake::query
