@@ -780,6 +780,19 @@ class DeltaTable:
             if snap.metadata is not None and m.get("id") != snap.metadata.get("id"):
                 bad("metadata.id-changed", f"table id changes from {snap.metadata.get('id')!r} to {m.get('id')!r}")
             snap.metadata, snap.schema = m, schema
+        if contract is not None:
+            for p in by_kind["protocol"][:1]:
+                got = (p.get("minReaderVersion"), p.get("minWriterVersion"))
+                if got != tuple(contract.protocol) or p.get("readerFeatures") or p.get("writerFeatures"):
+                    bad("orderlake.protocol", f"protocol {p}: orderlake writes reader/writer versions "
+                                              f"{tuple(contract.protocol)} without table features")
+            for m in by_kind["metaData"][:1]:
+                cols = [(n, t) for n, t in snap.columns]
+                if cols != contract.columns:
+                    bad("orderlake.schema", f"schema columns {cols} are not SPEC §3's {contract.columns}")
+                if m.get("partitionColumns") != contract.partition_columns:
+                    bad("orderlake.schema", f"partitionColumns {m.get('partitionColumns')} are not "
+                                            f"{contract.partition_columns}")
         if v == 0:
             if not by_kind["protocol"]:
                 bad("state.no-protocol", "version 0 has no protocol action")
@@ -1057,11 +1070,12 @@ class DeltaTable:
             dirs = e.rel_path.split("/")[:-1]
             for d in dirs:
                 k, sep, val = d.partition("=")
-                if sep and k in pv and val != hive_escape(pv[k]):
+                if sep and k in pv and (pv[k] is None or isinstance(pv[k], str)) and val != hive_escape(pv[k]):
                     bad("action.partition-dir", f"add {p!r}: directory {d!r} says {k}={_hive_unescape(val)!r}, "
                                                 f"partitionValues say {pv[k]!r} (Hive-escaped {hive_escape(pv[k])!r})")
             if contract is not None:
-                want = [f"{c}={hive_escape(pv.get(c))}" for c in contract.partition_columns]
+                want = [f"{c}={hive_escape(str(pv[c]) if pv.get(c) is not None else None)}"
+                        for c in contract.partition_columns]
                 if dirs != want:
                     bad("orderlake.layout", f"add {p!r}: directories {dirs}, SPEC §3 layout is {want}")
 
@@ -1075,27 +1089,35 @@ class DeltaTable:
         for rel, n in rels.items():
             if n > 1:
                 bad("state.duplicate-path", f"{rel!r} is in the snapshot {n} times")
-        # every file any add named that still exists must still be that file (never overwritten)
-        for key, entries in ever_added.items():
-            full = os.path.join(self.root, key[0]) if isinstance(key[0], str) else None
-            if full and os.path.isfile(full):
-                actual = os.path.getsize(full)
-                for e in entries:
-                    if _is_int(e.size) and e.size != actual:
-                        bad("data.size", f"{e.path!r}: the add says {e.size} bytes, the file has {actual}", e.version)
+        # every file an add named and that is still on disk must still be that file (data files are
+        # never overwritten) and hold what the add says; a file of the snapshot must be on disk
         types = dict(snap.columns)
         pcols = set(snap.partition_columns)
-        for key, e in sorted(snap.files.items(), key=lambda kv: str(kv[0])):
-            if e.rel_path is None:
+        parsed, decoded = {}, {}
+        checks = []
+        for key, entries in sorted(ever_added.items(), key=lambda kv: str(kv[0])):
+            if not isinstance(key[0], str) or entries[-1].rel_path is None:
                 continue
-            full = os.path.join(self.root, e.rel_path)
+            full = os.path.join(self.root, key[0])
             if not os.path.isfile(full):
-                bad("data.missing", f"{e.path!r} is in the snapshot but {full} does not exist", e.version)
+                if key in snap.files:
+                    e = snap.files[key]
+                    bad("data.missing", f"{e.path!r} is in the snapshot but {full} does not exist", e.version)
                 continue
-            try:
-                pq = ParquetFile(full)
-            except (ParquetError, OSError) as x:
-                bad("data.parquet", f"{e.path!r} is not a readable Parquet file: {x}", e.version)
+            actual = os.path.getsize(full)
+            for e in entries:
+                if _is_int(e.size) and e.size != actual:
+                    bad("data.size", f"{e.path!r}: the add says {e.size} bytes, the file has {actual}", e.version)
+                checks.append((e, full))
+        for e, full in checks:
+            if full not in parsed:
+                try:
+                    parsed[full] = ParquetFile(full)
+                except (ParquetError, OSError) as x:
+                    parsed[full] = None
+                    bad("data.parquet", f"{e.path!r} is not a readable Parquet file: {x}", e.version)
+            pq = parsed[full]
+            if pq is None:
                 continue
             if pq.row_group_rows != pq.num_rows:
                 bad("data.parquet", f"{e.path!r}: row groups hold {pq.row_group_rows} rows, the footer says "
@@ -1126,13 +1148,17 @@ class DeltaTable:
                                                   f"(partition columns live in the path only)", e.version)
             if not isinstance(e.stats, dict):
                 continue
-            try:
-                values = pq.read_columns()
-            except UnsupportedParquet as x:
-                snap.notes.append(f"{e.path}: values not checked against the stats ({x})")
-                continue
-            except (ParquetError, struct.error, IndexError, zlib.error) as x:
-                bad("data.parquet", f"{e.path!r}: pages do not decode: {x}", e.version)
+            if full not in decoded:
+                try:
+                    decoded[full] = pq.read_columns()
+                except UnsupportedParquet as x:
+                    decoded[full] = None
+                    snap.notes.append(f"{e.path}: values not checked against the stats ({x})")
+                except (ParquetError, struct.error, IndexError, zlib.error) as x:
+                    decoded[full] = None
+                    bad("data.parquet", f"{e.path!r}: pages do not decode: {x}", e.version)
+            values = decoded[full]
+            if values is None:
                 continue
             for name, vals in values.items():
                 if name in pcols:
