@@ -2,7 +2,8 @@
 independent reader of delta_protocol.py (issue 7: "the table's log is valid Delta").
 
 Two generated batches go through `orderlake etl` (two micro-batches, the second with late,
-out-of-order dates), then a run with no new input; the log must hold no violation of the
+out-of-order dates), then a hand-written one whose countries need escaping, then a run with no
+new input; the log must hold no violation of the
 protocol or of orderlake's contract, the snapshot must hold exactly the rows the generator's
 summaries expect (in total, per Country and per InvoiceDateOnly) with one txn version per batch
 (consecutive, from 0 or 1), every
@@ -26,6 +27,10 @@ BINARY = os.environ.get("ORDERLAKE_BINARY", "")
 APP = dp.ORDERLAKE.app_id
 # (lines, seed, first day, days): the second batch starts before the first one ends (late data)
 BATCHES = [(3000, 71, "2010-12-02", 3), (2000, 72, "2010-12-01", 2)]
+# a third, hand-written batch: countries whose partition values need Hive escaping in the
+# directory name and then URI encoding in the log's path
+ODD_COUNTRIES = ["Côte d'Ivoire", "A/B", "x=y", "50% off", "Hash#Tag", "Why?", "Brace{x}", "Back\\slash", "Caret^",
+                 "Star*", "Colon:X", "Plus+Amp&", "Tab\there", "[Sq]", "Ünïcödé 日本", "Space Land"]
 
 
 def run(*args, check=True):
@@ -64,6 +69,14 @@ class DeltaTableTest(unittest.TestCase):
             for src in glob.glob(os.path.join(staging, "*")):
                 os.rename(src, os.path.join(cls.logs, f"batch{i}-{os.path.basename(src)}"))
             cls.runs.append(cls.etl())
+        lines = [f"5{i:05d},85123A,WHITE HANGING HEART T-LIGHT HOLDER,6,12/01/2010 08:26,2.55,17850,{c}"
+                 for i, c in enumerate(ODD_COUNTRIES)]
+        with open(os.path.join(cls.logs, "batch2-odd-countries.log"), "w") as f:
+            f.write("\n".join(lines) + "\n")
+        n = len(ODD_COUNTRIES)
+        cls.summaries.append({"expected": {"rows": n, "by_country": {c: {"rows": 1} for c in ODD_COUNTRIES},
+                                           "by_date": {"2010-12-01": {"rows": n}}}})
+        cls.runs.append(cls.etl())
         cls.idle_run = cls.etl()   # nothing new: must not change the table's rows
 
     @classmethod
@@ -152,7 +165,7 @@ class DeltaTableTest(unittest.TestCase):
         # Whether the first batch is 0 (Spark's streaming sink numbers batches from 0) or 1 is a
         # convention: both are valid Delta and both are exactly-once; the etl starts at 0.
         snap, _ = self.validated()
-        k = len(BATCHES)
+        k = len(self.summaries)
         hist = self.txn_history()
         got = [t for _, t in hist]
         first = got[0] if got else None
