@@ -10,11 +10,59 @@ the logged statistics (the Parquet footer and pages are read by the small Parque
     old = snapshot_at(table_root, 3)                      # time travel (no file checks)
 
 Each violation is a Violation(rule, version, message). Rules named `protocol.*`, `log.*`,
-`action.*`, `state.*`, `data.*` and `crc.*` come from the protocol; rules named `orderlake.*`
-come from orderlake's contract for its curated table (SPEC §3 and issue 7: the schema, the
-partition columns, the Hive layout, exactly-once `txn` versions that only grow, which Delta
-itself does not require) and are only checked when validate() is given that contract
-(the default; contract=None checks the protocol alone).
+`action.*`, `metadata.*`, `state.*`, `data.*` and `crc.*` come from the protocol; rules named
+`orderlake.*` come from orderlake's contract for its curated table (SPEC §3 and issue 7) and are
+only checked when validate() is given that contract (the default; contract=None checks the
+protocol alone).
+
+Protocol rules checked:
+  log.naming / log.gap      commit files are <20-digit version>.json, contiguous from 0
+  log.json / log.action-key UTF-8 newline-delimited JSON, one object per line with exactly one
+                            action key, no duplicate keys; v2-checkpoint actions not in commits
+  state.no-protocol/-metadata  version 0 holds protocol and metaData; no file action before them
+  action.duplicate-*        at most one metaData, protocol, commitInfo per commit; one txn per
+                            appId; one add and one remove per path; not add and remove of the
+                            same (path, deletion vector)
+  protocol.*                reader 1..3, writer 1..7; readerFeatures only and always with reader
+                            3, writerFeatures only and always with writer 7; reader 3 needs writer
+                            7; reader features also listed as writer features; known feature names;
+                            no downgrade; deletion vectors / domainMetadata only with their feature
+  metadata.*                id a GUID, format parquet, configuration a string map, schemaString a
+                            struct of valid types (primitive names, decimal(p<=38,s<=p), arrays,
+                            maps, nested structs; nullable booleans; names unique regardless of
+                            case); partitionColumns unique, top-level primitive columns of the
+                            schema; the table id never changes
+  action.field / .path      required fields and their JSON types; path an RFC 2396 URI relative
+                            to the table root that decodes (once) to a non-hidden file under it
+  action.partition-values   keys exactly the partition columns; values strings (or null, "" =
+                            null) serialized per type (date YYYY-MM-DD, integers in range, ...)
+  action.partition-dir      a `col=value` directory in the path is the Hive escape of the value
+  action.stats              stats a JSON object; numRecords a count; min/max/nullCount name schema
+                            columns with values of the column's type; min <= max; nullCount <=
+                            numRecords
+  action.path-encoding / action.remove-mismatch  a remove names its add's path the same way and,
+                            when it carries them, the same partitionValues and size
+  state.remove-unknown      a remove names a file that is in the table (asked for by the tests'
+                            brief: reconciliation alone would tolerate a stray tombstone)
+  state.duplicate-path      one logical file per path in the snapshot
+  state.data-change         dataChange=false adds and removes of a commit hold the same rows per
+                            partition: by numRecords, and row by row when the files are on disk
+  state.append-only         no data-changing remove when delta.appendOnly is true
+  data.missing / data.size  every file of the snapshot exists; every added file still on disk has
+                            the logged size (data files are never overwritten)
+  data.parquet / data.num-records  the file is Parquet (PAR1, footer, row groups) and numRecords is
+                            the footer's num_rows
+  data.column / data.column-type  every column of a data file is in the schema, with the Parquet
+                            type the Delta type maps to
+  data.stats                minValues/maxValues/nullCount are the file's real min, max and null
+                            count (tight bounds; strings may be a prefix)
+  crc.*                     a version checksum file, when present, agrees with the replay
+orderlake contract: protocol (1, 2) without features; SPEC §3 schema and partition columns;
+Country=/InvoiceDateOnly= directories; data files hold exactly the non-partition columns in
+order; every add has stats with numRecords, minValues, maxValues, nullCount; every commit with
+file actions has a commitInfo; every data commit has a txn for orderlake-etl:orders whose
+version only grows (Delta itself allows it to go down); removes are compaction removes
+(dataChange=false, with deletionTimestamp); a removed path is never added again.
 """
 import datetime
 import json
