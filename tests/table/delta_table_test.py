@@ -14,6 +14,7 @@ Run: ORDERLAKE_BINARY=build/orderlake python3 tests/table/delta_table_test.py [-
 import glob
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -209,25 +210,39 @@ class DeltaTableTest(unittest.TestCase):
 
     def compact_command(self):
         top = run("--help", check=False).stdout
-        if not any(line.split()[:1] == ["compact"] for line in top.splitlines()):
+        names = [line.split()[0] for line in top.splitlines() if line.startswith("  ") and line.split()]
+        name = next((n for n in ("compact", "optimize") if n in names), None)
+        if name is None:
             self.skipTest("orderlake has no `compact` subcommand yet (issue 7's compaction is not written): "
                           "the compaction part of this test cannot run")
-        help_text = run("compact", "--help").stdout
-        args = ["compact"]
-        args += ["--lake", self.lake] if "--lake" in help_text else ["--data-dir", self.tmp]
-        return args
+        return name, run(name, "--help").stdout
 
     def test_compaction_keeps_the_rows_and_the_log_valid(self):
-        args = self.compact_command()
-        work = tempfile.mkdtemp(prefix="compact-", dir=self.tmp)   # compact a copy: the other tests keep theirs
-        lake = os.path.join(work, "lake")
-        shutil.copytree(self.lake, lake)
+        name, help_text = self.compact_command()
+        # its own lake: five small batches of the same day, so every busy partition has five files
+        work = tempfile.mkdtemp(prefix="compact-", dir=self.tmp)
+        logs, lake = os.path.join(work, "logs"), os.path.join(work, "lake")
         table = os.path.join(lake, "orders")
-        args = [a if a != self.lake else lake for a in args]
+        os.makedirs(logs)
+        expected = 0
+        for i in range(5):
+            staging = os.path.join(work, f"staging{i}")
+            summary = os.path.join(work, f"summary{i}.json")
+            run("generate", "--out", staging, "--count", "400", "--seed", str(80 + i), "--start", "2010-12-01",
+                "--days", "1", "--summary", summary, "--progress-interval", "0")
+            with open(summary) as f:
+                expected += json.load(f)["expected"]["rows"]
+            for src in glob.glob(os.path.join(staging, "*")):
+                os.rename(src, os.path.join(logs, f"batch{i}-{os.path.basename(src)}"))
+            run("etl", "--input", logs, "--lake", lake, "--no-progress")
+        args = [name] + (["--lake", lake] if "--lake" in help_text else ["--data-dir", work])
+        if "--table" in help_text:
+            args += ["--table", "orders"]
         if not os.path.isdir(os.path.join(table, dp.LOG_DIR)):
             self.fail(f"no Delta log in {table}: nothing to compact")
         before, violations = dp.validate(table)
         self.assertEqual(violations, [], "the table is not valid before compaction:\n" + report(violations))
+        self.assertEqual(before.num_records, expected)
         v_before = before.version
         small = {k: n for k, n in _files_per_partition(before).items() if n > 1}
         self.assertTrue(small, "fixture: no partition has more than one file, so there is nothing to compact")
@@ -235,7 +250,7 @@ class DeltaTableTest(unittest.TestCase):
         after, violations = dp.validate(table)
         self.assertEqual(violations, [], "violations after `orderlake " + " ".join(args) + "`:\n" + report(violations))
         self.assertGreater(after.version, v_before, "compaction committed nothing")
-        self.assertEqual(after.num_records, before.num_records)
+        self.assertEqual(after.num_records, expected)
         self.assertEqual(after.records_by("Country"), before.records_by("Country"))
         self.assertEqual(after.records_by("InvoiceDateOnly"), before.records_by("InvoiceDateOnly"))
         self.assertEqual(after.txns, before.txns, "compaction changed the etl's txn versions")
@@ -243,20 +258,30 @@ class DeltaTableTest(unittest.TestCase):
         self.assertTrue(removed, f"no file was compacted away although partitions {sorted(small)} had several")
         tomb = {k[0] for k in after.tombstones}
         self.assertEqual(removed - tomb, set(), "files gone from the snapshot without a remove action")
-        # dataChange=false on both sides of every compaction commit
+        # dataChange=false on both sides of every compaction commit (validate compared their rows)
         t = dp.DeltaTable(table)
         for v in range(v_before + 1, after.version + 1):
             actions, _ = t.read_commit(v)
             flags = {(kind, body.get("dataChange")) for kind, body in actions if kind in ("add", "remove")}
             self.assertTrue(flags <= {("add", False), ("remove", False)}, f"compaction commit {v}: {flags}")
-        for p in _files_per_partition(after).items():
-            self.assertLessEqual(p[1], small.get(p[0], p[1]))
+        for part, n in _files_per_partition(after).items():
+            self.assertLessEqual(n, small.get(part, n), f"partition {dict(part)} has more files than before")
         # within retention the old snapshot stays readable: its files are still on disk
         old = dp.snapshot_at(table, v_before)
         gone = [p for p in old.file_paths() if not os.path.isfile(os.path.join(table, p))]
         self.assertEqual(gone, [], f"files of version {v_before} deleted right after compaction (before retention)")
         stray = sorted(set(dp.data_files_on_disk(table)) - set(after.file_paths()) - tomb)
         self.assertEqual(stray, [], "Parquet files in no snapshot and no tombstone after compaction")
+        # a retention option, if the command has one: with 0 the removed files go, the snapshot stays
+        opt = re.search(r"(--[\w-]*retention[\w-]*)", help_text)
+        if opt:
+            p = run(*args, opt.group(1), "0", check=False)
+            if p.returncode == 0:
+                last, violations = dp.validate(table)
+                self.assertEqual(violations, [], f"violations after {opt.group(1)} 0:\n" + report(violations))
+                self.assertEqual(last.num_records, expected)
+                left = [p for p in removed if os.path.isfile(os.path.join(table, p))]
+                self.assertEqual(left, [], f"{opt.group(1)} 0 left removed files on disk")
 
 
 def _files_per_partition(snap):
