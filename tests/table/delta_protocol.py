@@ -588,7 +588,8 @@ class FileEntry:
         self.action = action
         self.path = action.get("path")              # as written in the log (a URI)
         self.rel_path = rel_path                    # decoded, relative to the table root
-        self.partition_values = action.get("partitionValues") or {}
+        pv = action.get("partitionValues")
+        self.partition_values = pv if isinstance(pv, dict) else {}
         self.size = action.get("size")
         self.modification_time = action.get("modificationTime")
         self.data_change = action.get("dataChange")
@@ -624,7 +625,8 @@ class Snapshot:
 
     @property
     def partition_columns(self):
-        return list((self.metadata or {}).get("partitionColumns") or [])
+        pcs = (self.metadata or {}).get("partitionColumns")
+        return [c for c in pcs if isinstance(c, str)] if isinstance(pcs, list) else []
 
     @property
     def columns(self):
@@ -650,6 +652,16 @@ class Snapshot:
 
 def _is_int(v):
     return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _hashable(x):
+    return x if x is None or isinstance(x, (str, int, float)) else json.dumps(x, sort_keys=True)
+
+
+def _file_key(action):
+    """The logical file's key: (decoded path, deletion vector id), per Action Reconciliation."""
+    rel, _ = decode_path(action.get("path"))
+    return (rel or _hashable(action.get("path")), _dv_id(action))
 
 
 def _dv_id(action):
@@ -808,7 +820,7 @@ class DeltaTable:
         for kind in ("metaData", "protocol", "commitInfo"):
             if len(by_kind[kind]) > 1:
                 bad(f"action.duplicate-{kind}", f"{len(by_kind[kind])} {kind} actions in one commit (at most one)")
-        apps = Counter(t.get("appId") for t in by_kind["txn"])
+        apps = Counter(_hashable(t.get("appId")) for t in by_kind["txn"])
         for app, n in apps.items():
             if n > 1:
                 bad("action.duplicate-txn", f"{n} txn actions for appId {app!r} in one commit")
@@ -856,7 +868,8 @@ class DeltaTable:
 
         types = dict(snap.columns)
         pcols = snap.partition_columns
-        config = (snap.metadata or {}).get("configuration") or {}
+        config = (snap.metadata or {}).get("configuration")
+        config = config if isinstance(config, dict) else {}
 
         # file actions: at most one of each type per path in a commit, none with the same key in both
         keys = {}
@@ -866,11 +879,11 @@ class DeltaTable:
                 rel, problem = decode_path(a.get("path"))
                 if problem:
                     bad("action.path", f"{kind}: {problem}")
-                seen[rel or a.get("path")] += 1
+                seen[rel or _hashable(a.get("path"))] += 1
             for p, n in seen.items():
                 if n > 1:
                     bad("action.duplicate-path", f"{n} {kind} actions for path {p!r} in one commit")
-            keys[kind] = {((decode_path(a.get("path"))[0] or a.get("path")), _dv_id(a)) for a in by_kind[kind]}
+            keys[kind] = {_file_key(a) for a in by_kind[kind]}
         for k in keys["add"] & keys["remove"]:
             bad("action.duplicate-path", f"add and remove of the same file {k[0]!r} in one commit")
 
@@ -883,8 +896,7 @@ class DeltaTable:
             self._check_required(r, "remove", {"path": str, "dataChange": bool}, bad)
             if "deletionTimestamp" in r and r["deletionTimestamp"] is not None and not _is_int(r["deletionTimestamp"]):
                 bad("action.field", f"remove {r.get('path')!r}: deletionTimestamp is not a long")
-            rel, _ = decode_path(r.get("path"))
-            key = (rel or r.get("path"), _dv_id(r))
+            key = _file_key(r)
             live = snap.files.get(key)
             if live is None:
                 was = "was already removed" if key in snap.tombstones else "was never added"
@@ -921,7 +933,7 @@ class DeltaTable:
                                             "modificationTime": int, "dataChange": bool}, bad)
             rel, _ = decode_path(a.get("path"))
             entry = FileEntry(a, rel, v)
-            key = (rel or a.get("path"), _dv_id(a))
+            key = _file_key(a)
             self._check_add(entry, types, pcols, contract, bad)
             for other_key in live_by_path.get(key[0], ()):
                 if other_key != key and other_key not in keys["remove"]:
@@ -950,8 +962,7 @@ class DeltaTable:
         # reconcile
         for kind, body in actions:
             if kind == "remove":
-                rel, _ = decode_path(body.get("path"))
-                key = (rel or body.get("path"), _dv_id(body))
+                key = _file_key(body)
                 snap.files.pop(key, None)
                 snap.tombstones[key] = (body, v)
         for key, entry in new_entries:
@@ -1052,7 +1063,7 @@ class DeltaTable:
             bad("metadata.format", f"format provider {fmt.get('provider')!r}: tables are written as parquet")
         if isinstance(fmt, dict) and "options" in fmt and not isinstance(fmt["options"], dict):
             bad("metadata.format", "format options is not a map")
-        for k, val in (m.get("configuration") or {}).items():
+        for k, val in (m.get("configuration") if isinstance(m.get("configuration"), dict) else {}).items():
             if not isinstance(val, str):
                 bad("metadata.field", f"configuration {k!r} is {val!r}, not a string")
         if "createdTime" in m and m["createdTime"] is not None and not _is_int(m["createdTime"]):
@@ -1247,7 +1258,7 @@ class DeltaTable:
                     cols = pq.read_columns()
                 except (ParquetError, UnsupportedParquet, OSError, struct.error, IndexError, zlib.error):
                     return None
-                part = tuple(sorted((e.partition_values or {}).items()))
+                part = tuple(sorted((str(k), _hashable(v)) for k, v in e.partition_values.items()))
                 names = sorted(cols)
                 for row in zip(*(cols[n] for n in names)):
                     got[(part, tuple(names), tuple(_canon(x) for x in row))] += 1
@@ -1272,7 +1283,8 @@ def _canon(x):
 
 
 def _pkey(pv, pcols):
-    return tuple((c, (pv or {}).get(c)) for c in pcols)
+    pv = pv if isinstance(pv, dict) else {}
+    return tuple((c, _hashable(pv.get(c))) for c in pcols)
 
 
 def _hive_unescape(s):

@@ -702,6 +702,24 @@ class ReaderTest(unittest.TestCase):
         self.commits[1] = [a for a in self.commits[1] if "commitInfo" not in a]
         self.assertCaught("orderlake.commit-info", version=1)
 
+    def test_malformed_fields_are_violations_not_crashes(self):
+        # a writer bug must show as a violation, never as an exception of the reader
+        picks = [(0, 0), (0, 1), (1, 0), (1, 1), (1, 2), (3, 0), (3, 2)]   # protocol, metaData, txn, info, add, ...
+        base = json.loads(json.dumps(self.commits))
+        for v, i in picks:
+            kind, body = next(iter(base[v][i].items()))
+            for field in list(body) + [None]:
+                for weird in (None, 7, [1], {"a": [1]}):
+                    commits = json.loads(json.dumps(base))
+                    if field is None:
+                        commits[v][i] = {kind: weird}
+                    else:
+                        commits[v][i][kind][field] = weird
+                    self.commits = commits
+                    with self.subTest(action=kind, field=field, value=weird):
+                        _, violations = self.check()
+                        self.assertIsInstance(violations, list)
+
     # -- version checksum files
 
     def test_version_checksum_mismatch(self):
