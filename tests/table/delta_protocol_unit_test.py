@@ -3,6 +3,7 @@ over real Parquet files (made by `orderlake generate` + `orderlake etl`, which t
 Hive-partitioned files without a log) reads back without violations, and for each rule a log
 that breaks it is caught.
 Run: ORDERLAKE_BINARY=build/orderlake python3 tests/table/delta_protocol_unit_test.py [-k name]"""
+import copy
 import json
 import os
 import shutil
@@ -705,12 +706,12 @@ class ReaderTest(unittest.TestCase):
     def test_malformed_fields_are_violations_not_crashes(self):
         # a writer bug must show as a violation, never as an exception of the reader
         picks = [(0, 0), (0, 1), (1, 0), (1, 1), (1, 2), (3, 0), (3, 2)]   # protocol, metaData, txn, info, add, ...
-        base = json.loads(json.dumps(self.commits))
+        base = copy.deepcopy(self.commits)
         for v, i in picks:
             kind, body = next(iter(base[v][i].items()))
             for field in list(body) + [None]:
                 for weird in (None, 7, [1], {"a": [1]}):
-                    commits = json.loads(json.dumps(base))
+                    commits = copy.deepcopy(base)
                     if field is None:
                         commits[v][i] = {kind: weird}
                     else:
