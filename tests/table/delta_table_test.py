@@ -16,9 +16,11 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -284,6 +286,64 @@ class DeltaTableTest(unittest.TestCase):
                 self.assertEqual(last.num_records, expected)
                 left = [p for p in removed if os.path.isfile(os.path.join(table, p))]
                 self.assertEqual(left, [], f"{opt.group(1)} 0 left removed files on disk")
+
+
+    def test_etl_and_compaction_at_once(self):
+        # two writers of one table (etl --follow and compact --every): every commit wins its version
+        # once, and the table ends valid with every row once and no orphan
+        name, help_text = self.compact_command()
+        if "--every" not in help_text or "--lake" not in help_text:
+            self.skipTest(f"`orderlake {name}` has no --every/--lake: cannot run it beside the etl")
+        work = tempfile.mkdtemp(prefix="concurrent-", dir=self.tmp)
+        logs, lake = os.path.join(work, "logs"), os.path.join(work, "lake")
+        table = os.path.join(lake, "orders")
+        os.makedirs(logs)
+        procs = []
+        expected = 0
+        try:
+            procs.append(subprocess.Popen([BINARY, "etl", "--input", logs, "--lake", lake, "--follow", "--interval-ms",
+                                           "100", "--no-progress"], stdout=subprocess.DEVNULL,
+                                          stderr=subprocess.DEVNULL))
+            compact = [BINARY, name, "--lake", lake, "--every", "0.3"]
+            compact += ["--min-files", "2"] if "--min-files" in help_text else []
+            compact += ["--retention-minutes", "0"] if "--retention-minutes" in help_text else []
+            for i in range(8):
+                staging = os.path.join(work, f"staging{i}")
+                summary = os.path.join(work, f"summary{i}.json")
+                run("generate", "--out", staging, "--count", "2000", "--seed", str(300 + i), "--start", "2010-12-01",
+                    "--days", "2", "--summary", summary, "--progress-interval", "0")
+                with open(summary) as f:
+                    expected += json.load(f)["expected"]["rows"]
+                for src in glob.glob(os.path.join(staging, "*")):   # whole objects only, by rename
+                    os.rename(src, os.path.join(logs, f"batch{i}-{os.path.basename(src)}"))
+                if i == 1:
+                    procs.append(subprocess.Popen(compact, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+                time.sleep(0.3)
+            time.sleep(1.5)
+        finally:
+            for p in reversed(procs):
+                if p.poll() is None:
+                    p.send_signal(signal.SIGINT)
+                try:
+                    p.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+        self.assertEqual([p.returncode for p in procs], [0, 0], "etl --follow / compact --every did not stop cleanly")
+        run("etl", "--input", logs, "--lake", lake, "--no-progress")   # whatever the follower had not reached
+        snap, violations = dp.validate(table)
+        self.assertEqual(violations, [], "violations after etl and compaction ran at once:\n" + report(violations))
+        self.assertEqual(snap.num_records, expected)
+        t = dp.DeltaTable(table)
+        txns, compactions = [], 0
+        for v in t.list_log()[0]:
+            actions, _ = t.read_commit(v)
+            txns += [b.get("version") for k, b in actions if k == "txn" and b.get("appId") == APP]
+            compactions += any(k == "remove" for k, _ in actions)
+        self.assertTrue(txns and txns == list(range(txns[0], txns[0] + len(txns))), f"txn versions {txns}")
+        self.assertGreater(compactions, 0, "the compactor committed nothing while the etl ran: no concurrency tested")
+        stray = sorted(set(dp.data_files_on_disk(table)) - set(snap.file_paths()) - {k[0] for k in snap.tombstones})
+        self.assertEqual(stray, [], "Parquet files in no snapshot and no tombstone")
 
 
 def _files_per_partition(snap):
