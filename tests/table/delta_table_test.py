@@ -319,7 +319,10 @@ class DeltaTableTest(unittest.TestCase):
                 if i == 1:
                     procs.append(subprocess.Popen(compact, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
                 time.sleep(0.3)
-            time.sleep(1.5)
+            deadline = time.time() + 30   # a loaded machine (ctest -j) may need longer for the first merge
+            while time.time() < deadline and not _has_remove(table):
+                time.sleep(0.3)
+            time.sleep(1)
         finally:
             for p in reversed(procs):
                 if p.poll() is None:
@@ -344,6 +347,16 @@ class DeltaTableTest(unittest.TestCase):
         self.assertGreater(compactions, 0, "the compactor committed nothing while the etl ran: no concurrency tested")
         stray = sorted(set(dp.data_files_on_disk(table)) - set(snap.file_paths()) - {k[0] for k in snap.tombstones})
         self.assertEqual(stray, [], "Parquet files in no snapshot and no tombstone")
+
+
+def _has_remove(table):
+    log = os.path.join(table, dp.LOG_DIR)
+    for name in sorted(os.listdir(log)) if os.path.isdir(log) else []:
+        if dp.VERSION_FILE.match(name):
+            with open(os.path.join(log, name)) as f:
+                if '{"remove"' in f.read():
+                    return True
+    return False
 
 
 def _files_per_partition(snap):
