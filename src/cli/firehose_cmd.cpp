@@ -75,8 +75,9 @@ BufferingHints, CompressionFormat UNCOMPRESSED or GZIP), DescribeDeliveryStream,
 ListDeliveryStreams, DeleteDeliveryStream, PutRecord and PutRecordBatch. Unsupported options
 are refused by name. GET /metrics (Prometheus) and GET /health are on the same listener.
 
-Storage under --data-dir: the bucket of arn:aws:s3:::B is the directory <data-dir>/s3/B/;
-objects are <prefix><stream>-<version>-<yyyy-MM-dd-HH-mm-ss>-<uuid>[.gz], written
+Storage under --data-dir: the bucket of arn:aws:s3:::B is the directory <data-dir>/s3/B/
+(with --buckets s3: the real bucket B on S3, at AWS_ENDPOINT_URL_S3 or AWS, credentials from
+the usual AWS sources); objects are <prefix><stream>-<version>-<yyyy-MM-dd-HH-mm-ss>-<uuid>[.gz], written
 atomically. The write-ahead log, stream definitions and the delivery checkpoint live in
 <data-dir>/firehose/. A put is acknowledged only once its records are in the WAL on disk;
 after a crash every acknowledged record is delivered exactly once.
@@ -104,6 +105,9 @@ Examples:
       ->capture_default_str();
   cmd->add_option("--data-dir", a->data_dir, "Root of raw objects (<data-dir>/s3/<bucket>) and the WAL")
       ->capture_default_str();
+  cmd->add_option("--buckets", a->opt.bucket_store,
+                  "Where BucketARNs point: 'local' (<data-dir>/s3/<bucket>, default) or 's3' (real S3 buckets)")
+      ->check(CLI::IsMember({"local", "s3"}));
   cmd->add_option("--access-key", a->access_keys, "Access key id accepted in SigV4 signatures (repeatable)");
   cmd->add_option("--secret-key", a->secret_keys, "Secret key of the --access-key at the same position");
   cmd->add_option("--credentials-file", a->credentials_file,

@@ -23,6 +23,7 @@
 #include "firehose/base64_fast.h"
 #include "firehose/prefix.h"
 #include "firehose/wal.h"
+#include "store/object_store.h"
 
 namespace orderlake::firehose {
 namespace stdfs = std::filesystem;
@@ -207,6 +208,7 @@ bool enabled(const json& j) {
 
 struct FirehoseService::Impl {
   FirehoseOptions opt;
+  std::map<std::string, std::unique_ptr<store::ObjectStore>> buckets;  // bucket_store "s3" (delivery thread)
   stdfs::path fh_dir, streams_dir, checkpoint_path;
   std::unique_ptr<Wal> wal;
   mutable std::mutex mu;
@@ -441,6 +443,15 @@ struct FirehoseService::Impl {
     else if (s.gzip) key += ".gz";
     if (key.size() > 1024) return Status::Errorf("object key longer than 1024 characters: {}", key);
     key_out = key;
+    if (opt.bucket_store == "s3") {
+      auto it = buckets.find(s.bucket);
+      if (it == buckets.end()) {
+        auto st = store::Open("s3://" + s.bucket);
+        if (!st.ok()) return st.status();
+        it = buckets.emplace(s.bucket, std::move(st).value()).first;
+      }
+      return it->second->Put(key, body);
+    }
     return write_object(opt.data_dir / "s3" / s.bucket / key, body);
   }
 

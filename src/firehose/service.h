@@ -15,6 +15,8 @@
 //   temporary name, fsynced, renamed) it records delivered-up-to = last. On restart the WAL
 //   is replayed from the checkpoint and a pending intent is redone with the same bounds, so
 //   a crash between object and checkpoint rewrites the same name with the same bytes.
+//   With bucket_store "s3" the object is PUT to the real bucket instead (atomic there, and
+//   the same deterministic name makes a redone delivery overwrite it with the same bytes).
 //   WAL segments whose records are all delivered are deleted.
 // - Idempotent batches (for orderlake's agent): PutRecordBatch may carry the header
 //   X-Orderlake-Batch: <source-id>;<start>;<end>  (source id up to 256 characters, byte
@@ -51,6 +53,10 @@ struct FirehoseOptions {
   uint64_t max_buffer_bytes = 256ull << 20;   // undelivered bytes before back-pressure
   uint64_t wal_segment_bytes = 64ull << 20;   // WAL segment rotation size
   double delivery_retry_seconds = 300;        // then records go to the error output
+  // Where the streams' buckets live: empty or "local" = the directories <data_dir>/s3/<bucket>/;
+  // "s3" = the real buckets of that name on S3 (store::s3_options_from_env: endpoint,
+  // region, credentials), written through the object store (a PUT is atomic there).
+  std::string bucket_store;
 };
 
 struct ApiResponse {
