@@ -521,15 +521,13 @@ Status Job::LoadState(Bookmark* bm) {
   table::DeltaLog log(lake_store_.get(), opt_.table);
   const std::string app = AppId();
   return log.Update(&snap_, [&](const table::LogCommit& c) -> Status {
-    for (const json& a : c.actions) {
-      auto ci = a.find("commitInfo");
-      if (ci == a.end()) continue;
-      auto ol = ci->find("orderlake");
-      if (ol == ci->end() || ol->value("app", "") != app || !ol->contains("bookmark")) continue;
-      auto upd = bookmark_from_json(ol->at("bookmark"), fmt::format("{} commit {}", opt_.table, c.version));
-      if (!upd.ok()) return upd.status();
-      for (auto& [k, v] : upd.value()) (*bm)[k] = v;
-    }
+    const json ci = c.commit_info();
+    if (!ci.is_object()) return Status::OK();
+    auto ol = ci.find("orderlake");
+    if (ol == ci.end() || ol->value("app", "") != app || !ol->contains("bookmark")) return Status::OK();
+    auto upd = bookmark_from_json(ol->at("bookmark"), fmt::format("{} commit {}", opt_.table, c.version));
+    if (!upd.ok()) return upd.status();
+    for (auto& [k, v] : upd.value()) (*bm)[k] = v;
     return Status::OK();
   });
 }

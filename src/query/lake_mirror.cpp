@@ -36,9 +36,7 @@ Status LakeMirror::Sync() {
   }
   if (log_) {
     Status st = log_->Update(&snapshot_, [&](const table::LogCommit& c) {
-      std::string text;
-      for (const auto& a : c.actions) text += a.dump() + "\n";
-      new_commits.emplace_back(c.version, std::move(text));
+      new_commits.emplace_back(c.version, c.text);
       return Status::OK();
     });
     if (!st.ok()) return Status::Errorf("cannot read the table's log in {}: {}", store_->url(), st.message());

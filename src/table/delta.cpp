@@ -1,6 +1,7 @@
 #include "table/delta.h"
 
 #include <fmt/format.h>
+#include <simdjson.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -38,20 +39,6 @@ int hex_value(char c) {
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
-}
-
-std::vector<std::pair<std::string, std::optional<std::string>>> partition_values_of(const json& pv,
-                                                                                     const std::vector<std::string>& order) {
-  std::vector<std::pair<std::string, std::optional<std::string>>> out;
-  auto value = [&](const std::string& k) -> std::optional<std::string> {
-    auto it = pv.find(k);
-    if (it == pv.end() || it->is_null()) return std::nullopt;
-    return it->get<std::string>();
-  };
-  for (const auto& k : order) out.emplace_back(k, value(k));
-  for (auto& [k, v] : pv.items())
-    if (std::find(order.begin(), order.end(), k) == order.end()) out.emplace_back(k, value(k));
-  return out;
 }
 
 json partition_values_json(const DataFile& f) {
@@ -172,48 +159,128 @@ json commit_info_action(std::string_view operation, const json& parameters, cons
   return json{{"commitInfo", ci}};
 }
 
+namespace {
+
+// Calls f(line) for every non-blank line of a commit's text.
+template <typename F>
+Status for_each_line(std::string_view t, F&& f) {
+  size_t pos = 0;
+  while (pos < t.size()) {
+    size_t nl = t.find('\n', pos);
+    if (nl == std::string_view::npos) nl = t.size();
+    std::string_view line = t.substr(pos, nl - pos);
+    pos = nl + 1;
+    if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+    ORDERLAKE_RETURN_IF_ERROR(f(line));
+  }
+  return Status::OK();
+}
+
+std::optional<std::string> optional_string(simdjson::dom::element e) {
+  std::string_view v;
+  if (e.get_string().get(v) != simdjson::SUCCESS) return std::nullopt;
+  return std::string(v);
+}
+
+}  // namespace
+
+std::vector<json> LogCommit::actions() const {
+  std::vector<json> out;
+  (void)for_each_line(text, [&](std::string_view line) {
+    out.push_back(json::parse(line, nullptr, false));
+    return Status::OK();
+  });
+  return out;
+}
+
+json LogCommit::commit_info() const {
+  json out;
+  (void)for_each_line(text, [&](std::string_view line) {
+    // Only a line whose (single) key is commitInfo is parsed.
+    const size_t k = line.find_first_not_of(" \t{");
+    if (k != std::string_view::npos && line.substr(k).starts_with("\"commitInfo\"")) {
+      json a = json::parse(line, nullptr, false);
+      if (a.is_object() && a.contains("commitInfo")) out = a["commitInfo"];
+    }
+    return Status::OK();
+  });
+  return out;
+}
+
 Status DeltaLog::Apply(Snapshot* s, const LogCommit& c) {
   if (c.version != s->version + 1)
     return Status::Errorf("{}/_delta_log: version {} follows {}: the log has a gap", table_, c.version, s->version);
+  thread_local simdjson::dom::parser parser;
   const std::vector<std::string> pcols = s->partition_columns();
-  for (const json& a : c.actions) {
-    if (auto it = a.find("add"); it != a.end()) {
-      const json& add = *it;
-      DataFile f;
-      f.path = add.at("path").get<std::string>();
-      f.partition_values = partition_values_of(add.value("partitionValues", json::object()),
-                                               s->metadata.is_null() ? pcols : s->partition_columns());
-      f.size = add.value("size", uint64_t{0});
-      f.modification_time = add.value("modificationTime", int64_t{0});
-      if (auto st = add.find("stats"); st != add.end() && st->is_string()) {
-        f.stats = st->get<std::string>();
-        json stats = json::parse(f.stats, nullptr, false);
-        if (stats.is_object()) f.records = stats.value("numRecords", uint64_t{0});
+  Status st = for_each_line(c.text, [&](std::string_view line) -> Status {
+    simdjson::dom::object action;
+    if (parser.parse(line.data(), line.size()).get_object().get(action) != simdjson::SUCCESS)
+      return Status::Errorf("{}/{}: a line is not a JSON action", table_, commit_key(c.version));
+    for (auto [key, value] : action) {
+      if (key == "add") {
+        DataFile f;
+        std::string_view path;
+        if (value["path"].get_string().get(path) != simdjson::SUCCESS)
+          return Status::Errorf("{}/{}: an add without a path", table_, commit_key(c.version));
+        f.path = std::string(path);
+        simdjson::dom::object pv;
+        if (value["partitionValues"].get_object().get(pv) == simdjson::SUCCESS) {
+          for (const auto& k : pcols) {
+            simdjson::dom::element e;
+            f.partition_values.emplace_back(k, pv[k].get(e) == simdjson::SUCCESS ? optional_string(e) : std::nullopt);
+          }
+          for (auto [k, v] : pv)
+            if (std::find(pcols.begin(), pcols.end(), k) == pcols.end())
+              f.partition_values.emplace_back(std::string(k), optional_string(v));
+        }
+        uint64_t u = 0;
+        int64_t i = 0;
+        if (value["size"].get_uint64().get(u) == simdjson::SUCCESS) f.size = u;
+        if (value["modificationTime"].get_int64().get(i) == simdjson::SUCCESS) f.modification_time = i;
+        std::string_view stats;
+        if (value["stats"].get_string().get(stats) == simdjson::SUCCESS) {
+          f.stats = std::string(stats);
+          // Only numRecords is needed here: found without parsing the whole document.
+          const size_t at = stats.find("\"numRecords\":");
+          if (at != std::string_view::npos) f.records = std::strtoull(f.stats.c_str() + at + 13, nullptr, 10);
+        }
+        f.added_in = c.version;
+        s->tombstones.erase(f.path);
+        s->files[f.path] = std::move(f);
+      } else if (key == "remove") {
+        Tombstone t;
+        std::string_view path;
+        if (value["path"].get_string().get(path) != simdjson::SUCCESS)
+          return Status::Errorf("{}/{}: a remove without a path", table_, commit_key(c.version));
+        t.path = std::string(path);
+        int64_t ts = 0;
+        if (value["deletionTimestamp"].get_int64().get(ts) == simdjson::SUCCESS) t.deletion_timestamp = ts;
+        t.removed_in = c.version;
+        s->files.erase(t.path);
+        s->tombstones[t.path] = std::move(t);
+      } else if (key == "txn") {
+        std::string_view app;
+        int64_t v = 0;
+        if (value["appId"].get_string().get(app) != simdjson::SUCCESS ||
+            value["version"].get_int64().get(v) != simdjson::SUCCESS)
+          return Status::Errorf("{}/{}: a txn without appId or version", table_, commit_key(c.version));
+        s->txn[std::string(app)] = v;
+      } else if (key == "metaData") {
+        s->metadata = json::parse(simdjson::to_string(value), nullptr, false);
+      } else if (key == "protocol") {
+        s->protocol = json::parse(simdjson::to_string(value), nullptr, false);
+        const int reader = s->protocol.value("minReaderVersion", 1);
+        if (reader > 1)
+          return Status::Errorf("{}: the table needs a Delta reader of version {} (this one reads version 1)", table_,
+                                reader);
+      } else if (key == "commitInfo") {
+        int64_t ts = 0;
+        if (value["timestamp"].get_int64().get(ts) == simdjson::SUCCESS) s->last_commit_ms = ts;
       }
-      f.added_in = c.version;
-      s->tombstones.erase(f.path);
-      s->files[f.path] = std::move(f);
-    } else if (auto rit = a.find("remove"); rit != a.end()) {
-      Tombstone t;
-      t.path = rit->at("path").get<std::string>();
-      t.deletion_timestamp = rit->value("deletionTimestamp", int64_t{0});
-      t.removed_in = c.version;
-      s->files.erase(t.path);
-      s->tombstones[t.path] = std::move(t);
-    } else if (auto tit = a.find("txn"); tit != a.end()) {
-      s->txn[tit->at("appId").get<std::string>()] = tit->at("version").get<int64_t>();
-    } else if (auto mit = a.find("metaData"); mit != a.end()) {
-      s->metadata = *mit;
-    } else if (auto pit = a.find("protocol"); pit != a.end()) {
-      s->protocol = *pit;
-      const int reader = pit->value("minReaderVersion", 1);
-      if (reader > 1)
-        return Status::Errorf("{}: the table needs a Delta reader of version {} (this one reads version 1)", table_,
-                              reader);
-    } else if (auto cit = a.find("commitInfo"); cit != a.end()) {
-      s->last_commit_ms = cit->value("timestamp", int64_t{0});
     }
-  }
+    return Status::OK();
+  });
+  ORDERLAKE_RETURN_IF_ERROR(st);
   s->version = c.version;
   return Status::OK();
 }
@@ -231,18 +298,7 @@ Result<std::vector<LogCommit>> DeltaLog::ReadAfter(int64_t version) {
     if (!text.ok()) return text.status();
     LogCommit c;
     c.version = v;
-    size_t pos = 0;
-    const std::string& t = text.value();
-    while (pos < t.size()) {
-      size_t nl = t.find('\n', pos);
-      if (nl == std::string::npos) nl = t.size();
-      std::string_view line(t.data() + pos, nl - pos);
-      pos = nl + 1;
-      if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
-      json a = json::parse(line, nullptr, false);
-      if (!a.is_object()) return Status::Errorf("{}: a line is not a JSON action", o.key);
-      c.actions.push_back(std::move(a));
-    }
+    c.text = std::move(text).value();
     out.push_back(std::move(c));
   }
   return out;
@@ -269,17 +325,12 @@ Result<int64_t> DeltaLog::Commit(Snapshot* s, const std::vector<json>& actions, 
   std::mt19937 rng(std::random_device{}());
   for (int attempt = 1;; ++attempt) {
     const int64_t v = s->version + 1;
-    std::string body;
     LogCommit c;
     c.version = v;
     if (v == 0 && make_first)
-      for (json& a : make_first()) c.actions.push_back(std::move(a));
-    for (const json& a : actions) c.actions.push_back(a);
-    for (const json& a : c.actions) {
-      body += a.dump();
-      body += '\n';
-    }
-    auto put = store_->PutIfAbsent(table_ + "/" + commit_key(v), body);
+      for (const json& a : make_first()) c.text += a.dump() + "\n";
+    for (const json& a : actions) c.text += a.dump() + "\n";
+    auto put = store_->PutIfAbsent(table_ + "/" + commit_key(v), c.text);
     if (!put.ok()) return put.status();
     if (put.value()) {
       ORDERLAKE_RETURN_IF_ERROR(Apply(s, c));

@@ -65,10 +65,14 @@ struct Snapshot {
   std::vector<std::string> partition_columns() const;
 };
 
-// A commit as read back: its version and its actions, one JSON object each.
+// A commit as read back: its version and its text (one JSON action per line).
 struct LogCommit {
   int64_t version = 0;
-  std::vector<nlohmann::json> actions;
+  std::string text;
+  // Every action, parsed (for callers that need them all; Apply reads the text itself).
+  std::vector<nlohmann::json> actions() const;
+  // The commitInfo action's object, or null when the commit has none.
+  nlohmann::json commit_info() const;
 };
 
 // The key of a commit file, relative to the table root.
