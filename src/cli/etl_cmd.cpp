@@ -29,7 +29,8 @@ Reads every raw object under --input that earlier runs have not processed (CSV o
 lines, plain or gzip), applies the order transformation (OrderID, TotalAmountUSD, date and
 hour, OrderTag, Region; records without CustomerID or with non-positive Quantity or
 UnitPrice are filtered), and publishes Parquet files partitioned by Country and
-InvoiceDateOnly under <lake>/<table>/. Unparseable records go to
+InvoiceDateOnly under <lake>/<table>/, committed to the table's Delta Lake log
+(<lake>/<table>/_delta_log/) in one atomic commit per run. Unparseable records go to
 <lake>/_quarantine/<table>/<run>.jsonl with their reason and source position; the
 data-quality summary of each run is kept in <lake>/_orderlake/<table>/runs/.
 
@@ -39,8 +40,8 @@ Examples:
   orderlake etl --input raw/ --lake lake/ --usd-rate 0.0125 --high-threshold 250)");
   cmd->add_option("--data-dir", a->data_dir, "Root of the defaults: input <data-dir>/logs, lake <data-dir>/lake")
       ->capture_default_str();
-  cmd->add_option("--input", a->input, "Directory of raw objects (path or file://)");
-  cmd->add_option("--lake", a->lake, "Lake root (path or file://); the table is <lake>/<table>");
+  cmd->add_option("--input", a->input, "Raw objects: a directory (path or file://) or s3://bucket/prefix");
+  cmd->add_option("--lake", a->lake, "Lake root (path, file:// or s3://bucket/prefix); the table is <lake>/<table>");
   cmd->add_option("--table", a->opt.table, "Table name")->capture_default_str();
   cmd->add_option("--usd-rate", a->opt.transform.usd_rate, "TotalAmountUSD = TotalAmount * rate")
       ->capture_default_str()->check(CLI::PositiveNumber);
