@@ -186,6 +186,11 @@ Status run_up(const UpOptions& o, const std::atomic<bool>& stop) {
       go.rate = o.rate;
       go.rotate_size = 16 << 20;
       go.progress_interval_s = 0;
+      // A new seed every run: a run that repeated an earlier one's lines would write files
+      // the agent rightly takes for copies of the earlier ones.
+      std::random_device rd;
+      go.generator.seed = (static_cast<uint64_t>(rd()) << 32) ^ rd() ^
+                          static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
       auto r = generate::run_generate(go, &stop_gen);
       if (!r.ok()) spdlog::error("generate: {}", r.status().message());
       else generated = r->lines;
