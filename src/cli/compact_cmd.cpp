@@ -29,7 +29,9 @@ In each partition of the Delta table with at least --min-files files smaller tha
 --small-mb, merges those files into files of up to --target-mb, in one commit that removes
 the old files and adds the new ones: readers of any version see the same rows. Then deletes
 files removed more than --retention-minutes ago (a reader of an older snapshot finds its
-files until then). The etl can run meanwhile; a second compactor of the same table is
+files until then), and every --checkpoint-interval commits writes a checkpoint of the log
+(<version>.checkpoint.parquet and _last_checkpoint), from which readers start. The etl can
+run meanwhile; a second compactor of the same table is
 refused. Engines reading the plain Hive layout (not the Delta log) see both the old and the
 merged files until they are deleted: give them --retention-minutes 0, or read the log.
 
@@ -48,6 +50,9 @@ Examples:
   cmd->add_option("--retention-minutes", a->retention_minutes, "Removed files are deleted after this long")
       ->capture_default_str()->check(CLI::Range(0.0, 1e7));
   cmd->add_flag("--no-vacuum", a->no_vacuum, "Do not delete removed files");
+  cmd->add_option("--checkpoint-interval", a->opt.checkpoint_interval,
+                  "Write a checkpoint of the log every this many commits (0 = never)")
+      ->capture_default_str()->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
   cmd->add_option("--every", a->every, "Keep running: compact every SECS seconds until Ctrl-C")
       ->check(CLI::Range(0.1, 86400.0));
   cmd->add_flag("--json", a->json, "Print each summary as one JSON line on stdout");

@@ -296,7 +296,14 @@ struct Engine::Impl {
         lake_store = store::OpenLocal(lake.string());
         log = std::make_unique<table::DeltaLog>(lake_store.get(), std::string(kOrdersTable));
       }
-      Status st = log->Update(&snapshot);
+      Status st;
+      if (snapshot.version < 0) {  // the first look starts from the last checkpoint
+        auto loaded = log->Load();
+        if (loaded.ok()) snapshot = std::move(loaded).value();
+        else st = loaded.status();
+      } else {
+        st = log->Update(&snapshot);
+      }
       if (!st.ok()) return Status::Errorf("reading the table's Delta log: {}", st.message());
       if (snapshot.version == view_version && views != Views::kNone && !force) return Status::OK();
       std::string list;

@@ -6,7 +6,7 @@
 // from an older snapshot. Files appear in the copy atomically (temporary name, rename).
 // When the table has a Delta log (orders/_delta_log/), the copy follows the log instead:
 // only the files of the newest snapshot are fetched (never a file of a batch still being
-// published, or one compaction removed), then the new commits are copied, last.
+// published, or one compaction removed), then the log's files up to that snapshot, last.
 #pragma once
 #include <filesystem>
 #include <map>
@@ -38,7 +38,7 @@ class LakeMirror {
   uint64_t downloads_ = 0;
   std::unique_ptr<table::DeltaLog> log_;  // set once the lake shows a Delta log
   table::Snapshot snapshot_;
-  int64_t written_version_ = -1;  // newest commit copied into local_
+  Status Fetch(const std::string& key, const std::string& version);
 };
 
 }  // namespace orderlake::query

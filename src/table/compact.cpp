@@ -66,7 +66,8 @@ struct Field {
 json CompactSummary::to_json() const {
   return json{{"version", version},          {"partitions", partitions},         {"files_removed", files_removed},
               {"files_added", files_added},  {"rows", rows},                     {"bytes_removed", bytes_removed},
-              {"bytes_added", bytes_added},  {"files_vacuumed", files_vacuumed}, {"seconds", seconds}};
+              {"bytes_added", bytes_added},  {"files_vacuumed", files_vacuumed}, {"checkpoint", checkpoint},
+              {"seconds", seconds}};
 }
 
 std::string CompactSummary::to_text() const {
@@ -78,6 +79,7 @@ std::string CompactSummary::to_text() const {
                      files_removed, fs::human_bytes(static_cast<double>(bytes_removed)), files_added,
                      fs::human_bytes(static_cast<double>(bytes_added)), partitions, rows, version, seconds);
   if (files_vacuumed) s += fmt::format("vacuum: {} files past the retention period deleted\n", files_vacuumed);
+  if (checkpoint >= 0) s += fmt::format("checkpoint: the log at version {} written\n", checkpoint);
   return s;
 }
 
@@ -92,6 +94,7 @@ struct Compactor::Impl {
   duckdb_database db = nullptr;
   duckdb_connection con = nullptr;
   std::set<std::string> vacuumed;
+  int64_t last_checkpoint = -2;  // -2: not looked up yet
 
   ~Impl() {
     if (con) duckdb_disconnect(&con);
@@ -241,6 +244,17 @@ struct Compactor::Impl {
     if (!vac.ok()) return vac.status();
     sum.files_vacuumed = vac.value();
     sum.version = snap.version;
+    if (opt.checkpoint_interval > 0 && snap.version >= 0) {
+      if (last_checkpoint == -2) {
+        auto last = log->LastCheckpoint();
+        if (!last.ok()) return last.status();
+        last_checkpoint = last.value();
+      }
+      if (snap.version - std::max<int64_t>(last_checkpoint, 0) >= opt.checkpoint_interval) {
+        ORDERLAKE_RETURN_IF_ERROR(log->WriteCheckpoint(snap, std::max<int64_t>(opt.retention_ms, 24LL * 3600 * 1000)));
+        last_checkpoint = sum.checkpoint = snap.version;
+      }
+    }
     sum.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return sum;
   }
@@ -386,8 +400,9 @@ Result<std::unique_ptr<Compactor>> Compactor::Open(const CompactOptions& options
   }
   duckdb_destroy_config(&config);
   if (duckdb_connect(impl->db, &impl->con) != DuckDBSuccess) return Status::Error("cannot connect to DuckDB");
-  Status up = impl->log->Update(&impl->snap);
-  if (!up.ok()) return Status::Errorf("lake {}: {}", options.lake, up.message());
+  auto loaded = impl->log->Load();
+  if (!loaded.ok()) return Status::Errorf("lake {}: {}", options.lake, loaded.status().message());
+  impl->snap = std::move(loaded).value();
   ORDERLAKE_RETURN_IF_ERROR(impl->Recover());
   return std::unique_ptr<Compactor>(new Compactor(std::move(impl)));
 }

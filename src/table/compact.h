@@ -7,6 +7,9 @@
 // same rows). Statistics are computed for the new files. A commit lost to another writer
 // is retried on top of it unless that writer removed one of the files being merged.
 //
+// Checkpoints: every checkpoint_interval commits the compactor writes a checkpoint of the
+// log (it holds the whole snapshot anyway), so readers start from it.
+//
 // Vacuum: files removed more than `retention_ms` ago, and no longer in the snapshot, are
 // deleted. A reader holding an older snapshot keeps finding its files for that long.
 //
@@ -33,6 +36,9 @@ struct CompactOptions {
   uint64_t target_file_bytes = uint64_t{128} << 20;
   int64_t retention_ms = 10 * 60 * 1000;
   bool vacuum = true;
+  // A checkpoint of the log is written when this many commits were made since the last
+  // one (0 = never).
+  int64_t checkpoint_interval = 100;
 };
 
 struct CompactSummary {
@@ -40,6 +46,7 @@ struct CompactSummary {
   uint64_t partitions = 0, files_removed = 0, files_added = 0, rows = 0;
   uint64_t bytes_removed = 0, bytes_added = 0;
   uint64_t files_vacuumed = 0;
+  int64_t checkpoint = -1;  // the version checkpointed by this run, -1 when none
   double seconds = 0;
   nlohmann::json to_json() const;
   std::string to_text() const;

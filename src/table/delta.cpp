@@ -207,11 +207,11 @@ json LogCommit::commit_info() const {
   return out;
 }
 
-Status DeltaLog::Apply(Snapshot* s, const LogCommit& c) {
-  if (c.version != s->version + 1)
+Status DeltaLog::Apply(Snapshot* s, const LogCommit& c, bool from_checkpoint) {
+  if (!from_checkpoint && c.version != s->version + 1)
     return Status::Errorf("{}/_delta_log: version {} follows {}: the log has a gap", table_, c.version, s->version);
   thread_local simdjson::dom::parser parser;
-  const std::vector<std::string> pcols = s->partition_columns();
+  std::vector<std::string> pcols = s->partition_columns();
   Status st = for_each_line(c.text, [&](std::string_view line) -> Status {
     simdjson::dom::object action;
     if (parser.parse(line.data(), line.size()).get_object().get(action) != simdjson::SUCCESS)
@@ -267,6 +267,7 @@ Status DeltaLog::Apply(Snapshot* s, const LogCommit& c) {
         s->txn[std::string(app)] = v;
       } else if (key == "metaData") {
         s->metadata = json::parse(simdjson::to_string(value), nullptr, false);
+        pcols = s->partition_columns();
       } else if (key == "protocol") {
         s->protocol = json::parse(simdjson::to_string(value), nullptr, false);
         const int reader = s->protocol.value("minReaderVersion", 1);
@@ -314,8 +315,19 @@ Status DeltaLog::Update(Snapshot* s, const std::function<Status(const LogCommit&
   return Status::OK();
 }
 
-Result<Snapshot> DeltaLog::Load() {
+Result<Snapshot> DeltaLog::Load(bool use_checkpoint) {
   Snapshot s;
+  if (use_checkpoint) {
+    auto last = LastCheckpoint();
+    if (last.ok() && last.value() >= 0) {
+      Status st = ReadCheckpoint(last.value(), &s);
+      if (!st.ok()) {
+        spdlog::warn("{}: cannot read checkpoint {} ({}); reading every commit instead", table_, last.value(),
+                     st.message());
+        s = Snapshot{};
+      }
+    }
+  }
   ORDERLAKE_RETURN_IF_ERROR(Update(&s));
   return s;
 }

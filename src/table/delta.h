@@ -18,6 +18,9 @@
 //   long-running reader pays for what is new.
 // - Readers list and read only committed versions: a file being written, or one a
 //   compaction replaced, is never in a snapshot.
+// - Checkpoints (written by the compactor every few commits, see compact.h) let a new
+//   reader start from one Parquet file instead of replaying every commit; Load() falls
+//   back to the commits when a checkpoint cannot be read.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -100,7 +103,16 @@ class DeltaLog {
   // Reads the commits after s->version and applies them; `visit` (optional) sees each one
   // first. A missing log is an empty table (version -1).
   Status Update(Snapshot* s, const std::function<Status(const LogCommit&)>& visit = {});
-  Result<Snapshot> Load();
+  // The newest snapshot: from the last checkpoint (when there is one and use_checkpoint)
+  // plus the commits after it, else from every commit.
+  Result<Snapshot> Load(bool use_checkpoint = true);
+
+  // Writes a checkpoint of `s` (<version>.checkpoint.parquet: one row per action, columns
+  // txn, add, remove, metaData, protocol, as the protocol's classic checkpoint has them),
+  // then _last_checkpoint. Tombstones younger than `tombstone_retention_ms` are kept in it.
+  Status WriteCheckpoint(const Snapshot& s, int64_t tombstone_retention_ms = 7LL * 24 * 3600 * 1000);
+  // The version of the last checkpoint, -1 when there is none.
+  Result<int64_t> LastCheckpoint();
 
   // Called when another writer committed first: the commits it missed (already applied to
   // the snapshot). An error aborts the commit with that error.
@@ -118,8 +130,9 @@ class DeltaLog {
   std::string log_prefix() const { return table_ + "/_delta_log/"; }
 
  private:
-  Status Apply(Snapshot* s, const LogCommit& c);
+  Status Apply(Snapshot* s, const LogCommit& c, bool from_checkpoint = false);
   Result<std::vector<LogCommit>> ReadAfter(int64_t version);
+  Status ReadCheckpoint(int64_t version, Snapshot* s);  // checkpoint.cpp
 
   store::ObjectStore* store_;
   std::string table_;

@@ -85,9 +85,12 @@ TEST(EtlS3Lake, SameAnswersAsALocalLakeWithCommitsCompactionAndACrash) {
   ASSERT_EQ(etl(local).exit_code, 0);
 
   // Compaction in the bucket, then the answers of both lakes.
-  auto compact = run_orderlake({"compact", "--lake", s3lake, "--min-files", "2", "--json"}, 300, env);
+  auto compact = run_orderlake({"compact", "--lake", s3lake, "--min-files", "2", "--checkpoint-interval", "1",
+                                "--json"}, 300, env);
   ASSERT_EQ(compact.exit_code, 0) << compact.err;
   EXPECT_GT(json::parse(compact.out)["files_removed"].get<int>(), 0);
+  EXPECT_GE(json::parse(compact.out)["checkpoint"].get<int>(), 2);  // read back by the query below
+  EXPECT_TRUE(keys(moto.endpoint(), "lake", "curated/orders/_delta_log/_last_checkpoint").size() == 1);
   const std::string q = "SELECT Country, InvoiceDateOnly, count(*) AS n, sum(Quantity) AS q, "
                         "count(DISTINCT OrderID) AS ids FROM orders GROUP BY ALL ORDER BY ALL";
   auto qa = run_orderlake({"query", "--lake", s3lake, "--format", "csv", q}, 300, env);
@@ -104,6 +107,7 @@ TEST(EtlS3Lake, SameAnswersAsALocalLakeWithCommitsCompactionAndACrash) {
   ASSERT_EQ(log_text.exit_code, 0) << log_text.err;
   std::set<std::string> in_log;
   for (auto& k : keys(moto.endpoint(), "lake", "curated/orders/_delta_log/")) {
+    if (!k.ends_with(".json")) continue;  // the checkpoint and _last_checkpoint
     auto t = aws_cli(moto.endpoint(), {"s3", "cp", "s3://lake/" + k, "-"});
     ASSERT_EQ(t.exit_code, 0);
     size_t pos = 0;

@@ -4,9 +4,12 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
+#include <set>
 #include <thread>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "etl/job.h"
@@ -145,6 +148,89 @@ TEST(DeltaLog, AGapOrANewerProtocolIsAnError) {
   EXPECT_THAT(s2.status().message(), HasSubstr("reader of version 3"));
 }
 
+TEST(DeltaLog, ACheckpointGivesTheSameSnapshotAsEveryCommit) {
+  TempDir dir;
+  auto store = store::OpenLocal(dir.str());
+  DeltaLog log(store.get(), "t");
+  Snapshot w;
+  const auto meta = [] {
+    return std::vector<json>{protocol_action(),
+                             metadata_action({{"a", "integer"}, {"p", "string"}, {"d", "date"}}, {"p", "d"})};
+  };
+  auto f = [](int v, int i) {
+    DataFile d = file(fmt::format("p=x{}/d=2010-12-0{}/part-{:03d}.parquet", i % 3, 1 + i % 2, v), v + i);
+    d.partition_values = {{"p", i % 3 == 0 ? std::nullopt : std::optional<std::string>("x" + std::to_string(i % 3))},
+                          {"d", "2010-12-0" + std::to_string(1 + i % 2)}};
+    d.size = 100 + v;
+    d.modification_time = 1000 + v;
+    return d;
+  };
+  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  for (int v = 0; v < 130; ++v) {
+    std::vector<json> actions = {txn_action("etl", v), add_action(f(v, v), true)};
+    // A tombstone; the first one expired long ago, so no checkpoint keeps it.
+    if (v % 10 == 9) actions.push_back(remove_action(f(v - 5, v - 5), v == 9 ? 1000 : now, false));
+    ASSERT_TRUE(log.Commit(&w, actions, {}, meta).ok());
+    if (v == 120) {
+      ASSERT_TRUE(log.WriteCheckpoint(w).ok());
+    }
+  }
+  auto last = log.LastCheckpoint();
+  ASSERT_TRUE(last.ok());
+  EXPECT_EQ(last.value(), 120);
+  auto from_cp = log.Load(true), replayed = log.Load(false);
+  ASSERT_TRUE(from_cp.ok()) << from_cp.status().message();
+  ASSERT_TRUE(replayed.ok());
+  auto same = [](const Snapshot& a, const Snapshot& b) {
+    EXPECT_EQ(a.version, b.version);
+    EXPECT_EQ(a.txn, b.txn);
+    EXPECT_EQ(a.metadata.at("schemaString"), b.metadata.at("schemaString"));
+    EXPECT_EQ(a.partition_columns(), b.partition_columns());
+    ASSERT_EQ(a.files.size(), b.files.size());
+    for (auto& [p, x] : a.files) {
+      ASSERT_TRUE(b.files.count(p)) << p;
+      const DataFile& y = b.files.at(p);
+      EXPECT_EQ(x.partition_values, y.partition_values) << p;
+      EXPECT_EQ(x.size, y.size);
+      EXPECT_EQ(x.records, y.records);
+      EXPECT_EQ(json::parse(x.stats), json::parse(y.stats));
+    }
+    std::set<std::string> ta, tb;
+    for (auto& [p, t] : a.tombstones) ta.insert(p);
+    for (auto& [p, t] : b.tombstones)
+      if (t.deletion_timestamp > 1000) tb.insert(p);
+    EXPECT_EQ(ta, tb);
+  };
+  same(from_cp.value(), replayed.value());
+  EXPECT_EQ(from_cp->files.size(), 130u - 13u);
+  EXPECT_EQ(from_cp->tombstones.size(), 12u);
+  EXPECT_EQ(replayed->tombstones.size(), 13u);
+
+  // DuckDB reads the checkpoint with the protocol's column types.
+  const std::string cp = (dir.path() / "t" / "_delta_log" / "00000000000000000120.checkpoint.parquet").string();
+  auto types = orderlake::testing::duckdb_rows("SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM "
+                                               "read_parquet('" + cp + "')) ORDER BY column_name");
+  std::map<std::string, std::string> by_name;
+  for (auto& r : types) by_name[r.at(0)] = r.at(1);
+  EXPECT_THAT(by_name["add"], HasSubstr("partitionValues MAP(VARCHAR, VARCHAR)"));
+  EXPECT_THAT(by_name["add"], HasSubstr("size BIGINT"));
+  EXPECT_THAT(by_name["metaData"], HasSubstr("partitionColumns VARCHAR[]"));
+  EXPECT_THAT(by_name["protocol"], HasSubstr("minReaderVersion INTEGER"));
+  EXPECT_THAT(by_name["txn"], HasSubstr("appId VARCHAR"));
+  EXPECT_EQ(orderlake::testing::duckdb_value("SELECT count(*) FROM read_parquet('" + cp + "') WHERE \"add\" IS NOT NULL"),
+            std::to_string(121 - 12));
+
+  // A damaged checkpoint: the commits still give the snapshot.
+  write_file(cp, "PAR1 not really");
+  auto fallback = log.Load(true);
+  ASSERT_TRUE(fallback.ok()) << fallback.status().message();
+  EXPECT_EQ(fallback->tombstones.size(), 13u);
+  fallback->tombstones.erase("p=x1/d=2010-12-01/part-004.parquet");  // the expired one
+  same(fallback.value(), replayed.value());
+}
+
 // A lake built by `batches` etl runs of generated lines; the expected answer alongside.
 struct Lake {
   TempDir dir;
@@ -272,6 +358,31 @@ TEST(Compaction, SecondCompactorIsRefusedAndAnUnfinishedMergeIsRemoved) {
   EXPECT_FALSE(stdfs::exists(l.lake() / "_orderlake" / "orders" / "pending" / "compact-x.json"));
   // The etl ignores compaction journals and keeps working.
   l.AddBatch(2, 200);
+}
+
+TEST(Compaction, WritesACheckpointThatTheQueryEngineStartsFrom) {
+  Lake l;
+  for (int i = 1; i <= 6; ++i) l.AddBatch(i, 200);
+  CompactOptions o;
+  o.lake = l.lake().string();
+  o.checkpoint_interval = 4;
+  o.min_files = 1000;  // no merge: only the checkpoint
+  auto c = Compactor::Open(o);
+  ASSERT_TRUE(c.ok());
+  auto s = c.value()->RunOnce();
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ(s->checkpoint, 5);
+  EXPECT_TRUE(stdfs::exists(l.lake() / "orders" / "_delta_log" / "00000000000000000005.checkpoint.parquet"));
+  auto again = c.value()->RunOnce();
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->checkpoint, -1);  // not due yet
+  l.AddBatch(7, 200);
+  // The JSON commits before the checkpoint are not needed any more: a new engine starts
+  // from the checkpoint (here the only way, with commits 0-4 gone).
+  for (int v = 0; v <= 4; ++v) stdfs::remove(l.lake() / "orders" / "_delta_log" / fmt::format("{:020d}.json", v));
+  auto e = query::Engine::Open(l.lake());
+  ASSERT_TRUE(e.ok());
+  EXPECT_THAT(Answer(*e.value()), ::testing::StartsWith(std::to_string(l.rows) + "/"));
 }
 
 TEST(Compaction, CommandLine) {

@@ -1,0 +1,185 @@
+// Delta checkpoints: the snapshot at one version as a Parquet file of actions, written and
+// read through an in-memory DuckDB (its JSON reader builds the nested columns, its Parquet
+// writer writes them: structs, maps for partition values, lists).
+#include <duckdb.h>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <filesystem>
+#include <random>
+
+#include "core/fs.h"
+#include "table/delta.h"
+
+namespace orderlake::table {
+namespace stdfs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+// The column types of a classic checkpoint, as the protocol lists them.
+constexpr const char* kColumns =
+    "{txn: 'STRUCT(appId VARCHAR, version BIGINT, lastUpdated BIGINT)', "
+    "\"add\": 'STRUCT(path VARCHAR, partitionValues MAP(VARCHAR, VARCHAR), size BIGINT, modificationTime BIGINT, "
+    "dataChange BOOLEAN, stats VARCHAR)', "
+    "remove: 'STRUCT(path VARCHAR, deletionTimestamp BIGINT, dataChange BOOLEAN, extendedFileMetadata BOOLEAN, "
+    "partitionValues MAP(VARCHAR, VARCHAR), size BIGINT)', "
+    "metaData: 'STRUCT(id VARCHAR, name VARCHAR, description VARCHAR, format STRUCT(provider VARCHAR, options "
+    "MAP(VARCHAR, VARCHAR)), schemaString VARCHAR, partitionColumns VARCHAR[], configuration MAP(VARCHAR, VARCHAR), "
+    "createdTime BIGINT)', "
+    "protocol: 'STRUCT(minReaderVersion INTEGER, minWriterVersion INTEGER)'}";
+
+std::string sql_string(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') out += '\'';
+    out += c;
+  }
+  return out + "'";
+}
+
+// A private in-memory DuckDB and a scratch directory, for one checkpoint.
+class Scratch {
+ public:
+  Scratch() {
+    std::random_device rd;
+    dir_ = stdfs::temp_directory_path() / fmt::format("orderlake-checkpoint-{:08x}{:08x}", rd(), rd());
+  }
+  ~Scratch() {
+    if (con_) duckdb_disconnect(&con_);
+    if (db_) duckdb_close(&db_);
+    std::error_code ec;
+    stdfs::remove_all(dir_, ec);
+  }
+  Status Open() {
+    ORDERLAKE_RETURN_IF_ERROR(fs::create_directories(dir_));
+    duckdb_config config = nullptr;
+    if (duckdb_create_config(&config) != DuckDBSuccess) return Status::Error("cannot create DuckDB configuration");
+    for (const char* option : {"autoinstall_known_extensions", "autoload_known_extensions"})
+      duckdb_set_config(config, option, "false");
+    duckdb_set_config(config, "threads", "1");
+    char* err = nullptr;
+    const bool ok = duckdb_open_ext(nullptr, &db_, config, &err) == DuckDBSuccess;
+    duckdb_destroy_config(&config);
+    if (!ok) {
+      std::string e = err ? err : "unknown error";
+      duckdb_free(err);
+      return Status::Errorf("cannot open DuckDB: {}", e);
+    }
+    if (duckdb_connect(db_, &con_) != DuckDBSuccess) return Status::Error("cannot connect to DuckDB");
+    return Status::OK();
+  }
+  Status Sql(const std::string& sql, duckdb_result* out = nullptr) {
+    duckdb_result r;
+    if (duckdb_query(con_, sql.c_str(), &r) != DuckDBSuccess) {
+      std::string err = duckdb_result_error(&r) ? duckdb_result_error(&r) : "unknown error";
+      duckdb_destroy_result(&r);
+      return Status::Errorf("DuckDB: {}", err.substr(0, err.find('\n')));
+    }
+    if (out) *out = r;
+    else duckdb_destroy_result(&r);
+    return Status::OK();
+  }
+  const stdfs::path& dir() const { return dir_; }
+
+ private:
+  stdfs::path dir_;
+  duckdb_database db_ = nullptr;
+  duckdb_connection con_ = nullptr;
+};
+
+std::string checkpoint_key(int64_t version) { return fmt::format("_delta_log/{:020d}.checkpoint.parquet", version); }
+
+}  // namespace
+
+Result<int64_t> DeltaLog::LastCheckpoint() {
+  const std::string key = table_ + "/_delta_log/_last_checkpoint";
+  auto head = store_->Head(key);
+  if (!head.ok()) return head.status();
+  if (!head.value()) return int64_t{-1};
+  auto text = store_->Get(key);
+  if (!text.ok()) return text.status();
+  json j = json::parse(text.value(), nullptr, false);
+  if (!j.is_object() || !j.contains("version") || !j["version"].is_number_integer())
+    return Status::Errorf("{} is damaged", key);
+  return j["version"].get<int64_t>();
+}
+
+Status DeltaLog::WriteCheckpoint(const Snapshot& s, int64_t tombstone_retention_ms) {
+  if (s.version < 0) return Status::Error("no commit to checkpoint");
+  Scratch scratch;
+  ORDERLAKE_RETURN_IF_ERROR(scratch.Open());
+  // The actions, one JSON object per line; DuckDB turns them into the nested columns.
+  std::string lines;
+  uint64_t n = 0;
+  auto line = [&](const json& a) {
+    lines += a.dump();
+    lines += '\n';
+    ++n;
+  };
+  line(json{{"protocol", s.protocol}});
+  line(json{{"metaData", s.metadata}});
+  for (const auto& [app, v] : s.txn) line(txn_action(app, v));
+  for (const auto& [path, f] : s.files) line(add_action(f, false));
+  const int64_t cutoff =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count() -
+      tombstone_retention_ms;
+  for (const auto& [path, t] : s.tombstones) {
+    if (t.deletion_timestamp < cutoff) continue;
+    DataFile f;
+    f.path = t.path;
+    line(remove_action(f, t.deletion_timestamp, false));
+  }
+  const stdfs::path in = scratch.dir() / "actions.json", out = scratch.dir() / "checkpoint.parquet";
+  ORDERLAKE_RETURN_IF_ERROR(fs::write_file_atomic(in, lines));
+  ORDERLAKE_RETURN_IF_ERROR(scratch.Sql(fmt::format(
+      "COPY (SELECT txn, \"add\", remove, metaData, protocol FROM read_json({}, format = 'newline_delimited', "
+      "columns = {})) TO {} (FORMAT parquet, COMPRESSION snappy)",
+      sql_string(in.string()), kColumns, sql_string(out.string()))));
+  auto bytes = fs::read_file(out);
+  if (!bytes.ok()) return bytes.status();
+  ORDERLAKE_RETURN_IF_ERROR(store_->Put(table_ + "/" + checkpoint_key(s.version), bytes.value()));
+  return store_->Put(table_ + "/_delta_log/_last_checkpoint",
+                     json{{"version", s.version}, {"size", n}}.dump());
+}
+
+Status DeltaLog::ReadCheckpoint(int64_t version, Snapshot* s) {
+  auto bytes = store_->Get(table_ + "/" + checkpoint_key(version));
+  if (!bytes.ok()) return bytes.status();
+  Scratch scratch;
+  ORDERLAKE_RETURN_IF_ERROR(scratch.Open());
+  const stdfs::path file = scratch.dir() / "checkpoint.parquet";
+  ORDERLAKE_RETURN_IF_ERROR(fs::write_file_atomic(file, bytes.value()));
+  // Each row back as the JSON action it was, then applied like a commit's lines. The
+  // metaData first, so that the adds find the partition columns.
+  duckdb_result r;
+  ORDERLAKE_RETURN_IF_ERROR(scratch.Sql(
+      fmt::format("SELECT CASE WHEN protocol IS NOT NULL THEN json_object('protocol', protocol) "
+                  "WHEN metaData IS NOT NULL THEN json_object('metaData', metaData) "
+                  "WHEN txn IS NOT NULL THEN json_object('txn', txn) "
+                  "WHEN \"add\" IS NOT NULL THEN json_object('add', \"add\") "
+                  "WHEN remove IS NOT NULL THEN json_object('remove', remove) END::VARCHAR "
+                  "FROM read_parquet({}) ORDER BY (metaData IS NULL), (protocol IS NULL)",
+                  sql_string(file.string())),
+      &r));
+  LogCommit c;
+  c.version = version;
+  const idx_t rows = duckdb_row_count(&r);
+  for (idx_t i = 0; i < rows; ++i) {
+    char* v = duckdb_value_varchar(&r, 0, i);
+    if (v) {
+      c.text += v;
+      c.text += '\n';
+      duckdb_free(v);
+    }
+  }
+  duckdb_destroy_result(&r);
+  *s = Snapshot{};
+  ORDERLAKE_RETURN_IF_ERROR(Apply(s, c, /*from_checkpoint=*/true));
+  s->version = version;
+  return Status::OK();
+}
+
+}  // namespace orderlake::table
