@@ -205,6 +205,12 @@ class Session {
   bool printed_ = false;
 };
 
+// The lake's own table in a mirrored lake: the Parquet files under orders/.
+Status SyncLake(query::LakeMirror& m) {
+  const std::string prefix = std::string(query::kOrdersTable) + "/";
+  return m.Sync(prefix, [](std::string_view key) { return key.ends_with(".parquet"); });
+}
+
 // A --lake location: a directory or file://DIR; an s3:// lake is read through a local
 // mirror brought up to date before every statement.
 Result<fs::path> LakePath(const QueryOptions& o, std::unique_ptr<query::LakeMirror>* mirror) {
@@ -214,7 +220,7 @@ Result<fs::path> LakePath(const QueryOptions& o, std::unique_ptr<query::LakeMirr
     auto m = query::LakeMirror::Open(o.lake);
     if (!m.ok()) return Status::Errorf("lake '{}': {}", o.lake, m.status().message());
     *mirror = std::move(m).value();
-    ORDERLAKE_RETURN_IF_ERROR((*mirror)->Sync());
+    ORDERLAKE_RETURN_IF_ERROR(SyncLake(**mirror));
     return (*mirror)->local();
   }
   if (l.rfind("file://", 0) == 0) l.remove_prefix(7);
@@ -229,7 +235,7 @@ int RunQuery(const QueryOptions& o) {
     return 1;
   }
   auto engine = Engine::Open(*lake);
-  if (engine.ok() && mirror) engine.value()->set_before_statement([m = mirror.get()] { return m->Sync(); });
+  if (engine.ok() && mirror) engine.value()->set_before_statement([m = mirror.get()] { return SyncLake(*m); });
   if (!engine.ok()) {
     std::string hint = o.lake.empty() ? " (pass --lake DIR, or --data-dir DIR for DIR/lake)" : "";
     std::cerr << "orderlake query: " << engine.status().message() << hint << std::endl;

@@ -9,11 +9,11 @@ namespace orderlake::query {
 namespace stdfs = std::filesystem;
 
 namespace {
-constexpr std::string_view kTablePrefix = "orders/";
+constexpr std::string_view kSourceFile = "SOURCE";  // the mirrored URL, for a person looking at the cache
 }
 
-Result<std::unique_ptr<LakeMirror>> LakeMirror::Open(const std::string& lake_url, const stdfs::path& cache_root) {
-  auto store = store::Open(lake_url);
+Result<std::unique_ptr<LakeMirror>> LakeMirror::Open(const std::string& location_url, const stdfs::path& cache_root) {
+  auto store = store::Open(location_url);
   if (!store.ok()) return store.status();
   stdfs::path root = cache_root;
   if (root.empty()) {
@@ -23,17 +23,17 @@ Result<std::unique_ptr<LakeMirror>> LakeMirror::Open(const std::string& lake_url
     root /= "orderlake/lakes";
   }
   const stdfs::path local = root / sha256_hex(store.value()->url()).substr(0, 16);
-  ORDERLAKE_RETURN_IF_ERROR(fs::create_directories(local / kTablePrefix));
-  ORDERLAKE_RETURN_IF_ERROR(fs::write_file_atomic(local / "SOURCE", store.value()->url() + "\n"));
+  ORDERLAKE_RETURN_IF_ERROR(fs::create_directories(local));
+  ORDERLAKE_RETURN_IF_ERROR(fs::write_file_atomic(local / kSourceFile, store.value()->url() + "\n"));
   return std::unique_ptr<LakeMirror>(new LakeMirror(std::move(store).value(), local));
 }
 
-Status LakeMirror::Sync() {
-  auto listed = store_->List(std::string(kTablePrefix));
-  if (!listed.ok()) return Status::Errorf("cannot list the lake {}: {}", store_->url(), listed.status().message());
+Status LakeMirror::Sync(std::string_view prefix, const std::function<bool(std::string_view key)>& want_key) {
+  auto listed = store_->List(prefix);
+  if (!listed.ok()) return Status::Errorf("cannot list {}: {}", store_->url(), listed.status().message());
   std::map<std::string, std::string> want;
   for (const auto& o : listed.value())
-    if (o.key.ends_with(".parquet")) want[o.key] = fmt::format("{}/{}", o.size, o.etag);
+    if (!want_key || want_key(o.key)) want[o.key] = fmt::format("{}/{}", o.size, o.etag);
   // Remove what the store no longer has (or has changed), then fetch what is missing.
   for (auto it = have_.begin(); it != have_.end();) {
     auto w = want.find(it->first);
@@ -45,13 +45,13 @@ Status LakeMirror::Sync() {
       ++it;
     }
   }
-  // Files left by an earlier process that the store no longer lists go too.
+  // Files left by an earlier process (or another filter) that are not wanted now go too.
   std::error_code ec;
-  for (auto it = stdfs::recursive_directory_iterator(local_ / kTablePrefix, ec);
-       it != stdfs::recursive_directory_iterator(); it.increment(ec)) {
+  for (auto it = stdfs::recursive_directory_iterator(local_, ec); !ec && it != stdfs::recursive_directory_iterator();
+       it.increment(ec)) {
     if (!it->is_regular_file(ec)) continue;
     const std::string key = it->path().lexically_relative(local_).generic_string();
-    if (!have_.count(key)) stdfs::remove(it->path(), ec);
+    if (key != kSourceFile && !have_.count(key)) stdfs::remove(it->path(), ec);
   }
   for (const auto& [key, version] : want) {
     if (have_.count(key)) continue;

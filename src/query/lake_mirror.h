@@ -1,14 +1,18 @@
-// A local copy of a lake that lives in an object store (s3://…), for the query engine:
-// DuckDB's S3 support is not in the bundled library, so the table's Parquet files are read
-// through orderlake's store into a cache directory. Sync() makes the copy equal to the
-// store's listing at that moment — new and changed objects (by size and ETag) are
-// downloaded, vanished ones removed — so a statement run after Sync() never reads a file
-// from an older snapshot. Files appear in the copy atomically (temporary name, rename).
+// A local copy of objects that live in an object store (s3://…), for the query engine:
+// DuckDB's S3 support is not in the bundled library, so the files a statement reads are
+// fetched through orderlake's store into a cache directory. One mirror copies one location
+// (a lake, or one table's location); Sync() makes the copy equal to the store's listing at
+// that moment — new and changed objects (by size and ETag) are downloaded, vanished ones
+// removed — so a statement run after Sync() never reads a file from an older snapshot.
+// Files appear in the copy atomically (temporary name, rename). Keys keep their path below
+// the location, so Hive partition directories ("Country=France/") stay as they are.
 #pragma once
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "core/status.h"
 #include "store/object_store.h"
@@ -17,12 +21,18 @@ namespace orderlake::query {
 
 class LakeMirror {
  public:
-  // `cache_root` empty: $XDG_CACHE_HOME/orderlake/lakes or ~/.cache/orderlake/lakes.
-  static Result<std::unique_ptr<LakeMirror>> Open(const std::string& lake_url,
+  // Mirrors the objects under `location_url` (s3://bucket/prefix, or any store URL).
+  // `cache_root` empty: $XDG_CACHE_HOME/orderlake/lakes or ~/.cache/orderlake/lakes; the copy
+  // is <cache_root>/<hash of the location's URL>.
+  static Result<std::unique_ptr<LakeMirror>> Open(const std::string& location_url,
                                                   const std::filesystem::path& cache_root = {});
-  Status Sync();
-  // The local lake directory the engine opens.
+  // Makes the copy of the objects under `prefix` that `want` accepts (every object when
+  // `want` is empty) equal to the store's; anything else in the copy is removed.
+  Status Sync(std::string_view prefix = {}, const std::function<bool(std::string_view key)>& want = {});
+  // The local directory holding the copy (the location's root).
   const std::filesystem::path& local() const { return local_; }
+  // The location's URL as the store names it.
+  std::string url() const { return store_->url(); }
   uint64_t downloads() const { return downloads_; }
 
  private:
