@@ -290,6 +290,18 @@ struct Engine::Impl {
     std::string select;  // what it is made of
   };
   std::map<std::string, View> views;  // by qualified name ("main"."orders"), as installed
+  // Tables the statement may use that could not be defined now (their view is dropped):
+  // the error is the statement's only if it does use one of them.
+  std::map<std::string, Status> failed;
+
+  // The reason a table the statement uses is missing, when it could not be defined.
+  std::optional<Status> FailureFor(const std::string& error) const {
+    for (const auto& [name, st] : failed)
+      if (error.find("Table with name " + name + " does not exist") != std::string::npos ||
+          Lower(error).find("table with name " + name + " does not exist") != std::string::npos)
+        return st;
+    return std::nullopt;
+  }
 
   ~Impl() { CloseDuckDb(); }
 
@@ -521,9 +533,13 @@ struct Engine::Impl {
       SourceSpec spec;
     };
     std::vector<Wanted> specs;
+    failed.clear();
     for (const auto& t : wanted) {
       auto spec = CatalogSpec(t, dirs);
-      if (!spec.ok()) return spec.status();
+      if (!spec.ok()) {
+        failed[Lower(t.name)] = spec.status();
+        continue;
+      }
       std::string schema = "main";
       if (t.database != "default") {
         schema = t.database;
@@ -548,8 +564,11 @@ struct Engine::Impl {
     std::set<std::string> defined;
     for (const auto& w : specs) {
       auto select = TableSource(w.spec, kinds, [this](const fs::path& f) { return ParquetColumns(f); });
-      if (!select.ok()) return select.status();
-      ORDERLAKE_RETURN_IF_ERROR(Install(w.qualified, w.name, *select));
+      Status st = select.ok() ? Install(w.qualified, w.name, *select) : select.status();
+      if (!st.ok()) {
+        failed[w.name] = st;
+        continue;
+      }
       defined.insert(w.qualified);
     }
     // Views of tables that are gone (dropped from the catalog by now).
@@ -677,6 +696,7 @@ struct Engine::Impl {
           ORDERLAKE_RETURN_IF_ERROR(DefineViews(sql));
           continue;
         }
+        if (auto f = FailureFor(err)) return *f;
         if (StartsWith(err, "Permission Error"))
           err += Reach();
         return Status::Error(err);
