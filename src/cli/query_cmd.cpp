@@ -1,4 +1,5 @@
-// `orderlake query`: read-only SQL over the curated lake (the Athena stage).
+// `orderlake query`: SQL over the curated lake and the Data Catalog's tables, and Athena's
+// DDL over that catalog (the Athena stage).
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -14,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "catalog/catalog.h"
 #include "cli/commands.h"
 #include "query/lake_mirror.h"
 #include "query/engine.h"
@@ -30,6 +32,7 @@ using query::Statement;
 struct QueryOptions {
   std::string lake;
   std::string data_dir = "./orderlake-data";
+  std::string catalog;
   std::string format = "table";
   std::string file;
   std::vector<std::string> sql;
@@ -43,9 +46,19 @@ constexpr const char* kExamples = R"(Examples:
   echo "SELECT count(*) FROM tbsm_red_transformed;" | orderlake query --lake ./lake --format json
   orderlake query --lake ./lake                             # interactive prompt (statements end with ';')
 
+  orderlake query --data-dir ./orderlake-data -f ddl.sql    # Athena DDL, then queries over it
+  orderlake query "MSCK REPAIR TABLE tbsm_red_transformed"
+
 Tables: orders and its alias tbsm_red_transformed (SPEC.md section 3 columns, then the
-partition columns Country and InvoiceDateOnly). Only queries run: SELECT, WITH, VALUES,
-DESCRIBE, SHOW, SUMMARIZE, EXPLAIN [ANALYZE]; files outside the lake cannot be read.
+partition columns Country and InvoiceDateOnly), and every table of the catalog
+(--catalog, default DATA_DIR/catalog/catalog.db, the one `orderlake crawl` fills): a
+catalog table of the same name takes the place of the lake's own. Athena DDL changes the
+catalog, never data: CREATE EXTERNAL TABLE ... LOCATION 's3://...' | 'DIR', MSCK REPAIR
+TABLE, ALTER TABLE ... ADD PARTITION, SHOW TABLES | DATABASES | PARTITIONS, DESCRIBE
+[FORMATTED], DROP TABLE. As in Athena, a partitioned table reads only the partitions in
+the catalog (run MSCK REPAIR TABLE after adding directories). Otherwise only queries run:
+SELECT, WITH, VALUES, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN [ANALYZE]; files outside the lake
+and the catalog tables' locations cannot be read.
 Formats: table (aligned, like psql), csv (RFC 4180 with a header line), json (an array of
 objects, numbers as numbers), jsonl (one JSON object per line).)";
 
@@ -82,8 +95,13 @@ class Session {
       std::string rest = not_run_after ? fmt::format(" ({} later statement{} not run)", not_run_after,
                                                      not_run_after == 1 ? "" : "s")
                                        : "";
-      std::cerr << "orderlake query: " << (where.empty() ? "" : where + " failed: ") << msg
-                << " [SQL: " << query::OneLine(st.sql) << "]" << rest << std::endl;
+      // A message of several lines (a syntax error with the statement's line and a caret)
+      // already shows the statement.
+      const size_t eol = msg.find('\n');
+      std::string shown = eol == std::string::npos
+                              ? msg + " [SQL: " + query::OneLine(st.sql) + "]" + rest
+                              : msg.substr(0, eol) + rest + msg.substr(eol);
+      std::cerr << "orderlake query: " << (where.empty() ? "" : where + " failed: ") << shown << std::endl;
       return false;
     }
     for (const auto& n : r->notices) std::cerr << "orderlake query: " << n << "\n";
@@ -106,7 +124,7 @@ class Session {
   bool RunLines(std::istream& in, bool interactive, const std::string& source) {
     if (interactive)
       std::cout << "orderlake query on " << engine_.lake().string()
-                << " (read-only). Statements end with ';'. Type .help for help.\n";
+                << " (read-only; Athena DDL changes the catalog only). Statements end with ';'. Type .help for help.\n";
     std::string buffer, line;
     int line_no = 0, buffer_line = 1;
     size_t count = 0;
@@ -205,6 +223,13 @@ class Session {
   bool printed_ = false;
 };
 
+// The lake's own table in a mirrored lake: its newest Delta snapshot, or (a lake written
+// before the table had a log) the Parquet files under orders/.
+Status SyncLake(query::LakeMirror& m) {
+  const std::string prefix = std::string(query::kOrdersTable) + "/";
+  return m.SyncTable(prefix, [](std::string_view key) { return key.ends_with(".parquet"); });
+}
+
 // A --lake location: a directory or file://DIR; an s3:// lake is read through a local
 // mirror brought up to date before every statement.
 Result<fs::path> LakePath(const QueryOptions& o, std::unique_ptr<query::LakeMirror>* mirror) {
@@ -214,7 +239,7 @@ Result<fs::path> LakePath(const QueryOptions& o, std::unique_ptr<query::LakeMirr
     auto m = query::LakeMirror::Open(o.lake);
     if (!m.ok()) return Status::Errorf("lake '{}': {}", o.lake, m.status().message());
     *mirror = std::move(m).value();
-    ORDERLAKE_RETURN_IF_ERROR((*mirror)->Sync());
+    ORDERLAKE_RETURN_IF_ERROR(SyncLake(**mirror));
     return (*mirror)->local();
   }
   if (l.rfind("file://", 0) == 0) l.remove_prefix(7);
@@ -228,8 +253,11 @@ int RunQuery(const QueryOptions& o) {
     std::cerr << "orderlake query: " << lake.status().message() << std::endl;
     return 1;
   }
-  auto engine = Engine::Open(*lake);
-  if (engine.ok() && mirror) engine.value()->set_before_statement([m = mirror.get()] { return m->Sync(); });
+  query::EngineOptions eo;
+  eo.catalog = o.catalog.empty() ? catalog::Catalog::DefaultPath(o.data_dir) : fs::path(o.catalog);
+  if (mirror) eo.lake_url = mirror->url();
+  auto engine = Engine::Open(*lake, eo);
+  if (engine.ok() && mirror) engine.value()->set_before_statement([m = mirror.get()] { return SyncLake(*m); });
   if (!engine.ok()) {
     std::string hint = o.lake.empty() ? " (pass --lake DIR, or --data-dir DIR for DIR/lake)" : "";
     std::cerr << "orderlake query: " << engine.status().message() << hint << std::endl;
@@ -265,10 +293,13 @@ int RunQuery(const QueryOptions& o) {
 
 void add_query_command(CLI::App& app) {
   auto opts = std::make_shared<QueryOptions>();
-  auto* cmd = app.add_subcommand("query", "Read-only SQL over the curated lake (the Athena stage)");
+  auto* cmd = app.add_subcommand("query", "SQL over the curated lake and the catalog, Athena DDL (the Athena stage)");
   cmd->add_option("--lake", opts->lake, "lake directory (or file://DIR); default DATA_DIR/lake");
-  cmd->add_option("--data-dir", opts->data_dir, "root of the embedded defaults; the lake is DATA_DIR/lake")
+  cmd->add_option("--data-dir", opts->data_dir,
+                  "root of the embedded defaults; the lake is DATA_DIR/lake, the catalog DATA_DIR/catalog/catalog.db")
       ->capture_default_str();
+  cmd->add_option("--catalog", opts->catalog,
+                  "catalog file (default DATA_DIR/catalog/catalog.db, as for orderlake crawl); created by the first DDL");
   cmd->add_option("--format", opts->format, "output format: table, csv, json or jsonl")
       ->check(CLI::IsMember({"table", "csv", "json", "jsonl"}))
       ->capture_default_str();

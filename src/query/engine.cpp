@@ -4,11 +4,18 @@
 #include <chrono>
 #include <system_error>
 
+#include <map>
+#include <set>
+
+#include "core/hive.h"
 #include "query/athena_ddl.h"
 #include "query/duckdb_convert.h"
-#include "query/schema.h"
+#include "query/lake_mirror.h"
 #include "store/object_store.h"
 #include "table/delta.h"
+#include "query/schema.h"
+#include "query/table_source.h"
+#include "store/object_store.h"
 
 namespace orderlake::query {
 namespace fs = std::filesystem;
@@ -18,13 +25,7 @@ using internal::TypeName;
 
 namespace {
 
-constexpr std::string_view kHiveDefaultPartition = "__HIVE_DEFAULT_PARTITION__";
-
 bool StartsWith(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
-
-bool EndsWith(std::string_view s, std::string_view p) {
-  return s.size() >= p.size() && s.substr(s.size() - p.size()) == p;
-}
 
 std::string SqlString(std::string_view s) {
   std::string out = "'";
@@ -35,25 +36,47 @@ std::string SqlString(std::string_view s) {
   return out + "'";
 }
 
-// A data file as the ETL publishes it: visible name ending in ".parquet".
-bool IsDataFileName(const std::string& name) {
-  return !name.empty() && name[0] != '.' && name[0] != '_' && EndsWith(name, ".parquet");
+std::string Ident(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
 }
 
-// True when <orders>/Country=*/InvoiceDateOnly=*/ holds at least one data file.
-bool HasDataFiles(const fs::path& orders) {
-  std::error_code ec;
-  for (fs::directory_iterator c(orders, ec), end; !ec && c != end; c.increment(ec)) {
-    if (!StartsWith(c->path().filename().string(), "Country=") || !c->is_directory(ec)) continue;
-    for (fs::directory_iterator d(c->path(), ec); !ec && d != end; d.increment(ec)) {
-      if (!StartsWith(d->path().filename().string(), "InvoiceDateOnly=") || !d->is_directory(ec)) continue;
-      for (fs::directory_iterator f(d->path(), ec); !ec && f != end; f.increment(ec))
-        if (IsDataFileName(f->path().filename().string()) && f->is_regular_file(ec)) return true;
-      ec.clear();
-    }
-    ec.clear();
+// The lake's own table columns with Athena's type names.
+std::vector<catalog::Column> LakeColumns(bool partition) {
+  std::vector<catalog::Column> out;
+  for (const TableColumn& c : kOrdersSchema) {
+    if (c.partition != partition) continue;
+    std::string type = c.type == "INTEGER" ? "int" : c.type == "DOUBLE" ? "double" : c.type == "DATE" ? "date" : "string";
+    out.push_back({std::string(c.name), type});
   }
-  return false;
+  return out;
+}
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool IsS3(std::string_view url) { return StartsWith(url, "s3://"); }
+
+// A file:// URL's path.
+fs::path LocalPath(std::string_view url) {
+  if (StartsWith(url, "file://")) url.remove_prefix(7);
+  return fs::path(std::string(url));
+}
+
+// A directory as DuckDB's allowed_directories wants it: absolute, resolved, ending in '/'.
+std::string AllowedDir(const fs::path& dir) {
+  std::error_code ec;
+  fs::path p = fs::weakly_canonical(dir, ec);
+  std::string s = (ec ? dir : p).string();
+  if (s.empty() || s.back() != '/') s += '/';
+  return s;
 }
 
 // DuckDB's message condensed to one line: the first line, plus a "Did you mean" hint.
@@ -257,22 +280,392 @@ struct Engine::Impl {
   duckdb_database db = nullptr;
   duckdb_connection con = nullptr;
   fs::path lake;
-  fs::path orders;
+  EngineOptions options;
   std::function<Status()> before_statement;  // see Engine::set_before_statement
-  // The table's Delta log, when it has one: every statement reads the newest snapshot.
-  std::unique_ptr<store::ObjectStore> lake_store;
-  std::unique_ptr<table::DeltaLog> log;
-  table::Snapshot snapshot;
-  int64_t view_version = -2;
-  Status Prepare() {
-    if (before_statement) ORDERLAKE_RETURN_IF_ERROR(before_statement());
-    return RefreshViews();
-  }
-  enum class Views { kNone, kEmpty, kData } views = Views::kNone;
+  std::unique_ptr<catalog::Catalog> catalog;  // opened when first needed
+  std::map<std::string, std::unique_ptr<LakeMirror>> mirrors;  // copies of s3:// locations, by URL
+  // Delta tables met so far, by their local root: the log and its newest snapshot.
+  struct Delta {
+    std::unique_ptr<store::ObjectStore> store;
+    std::unique_ptr<table::DeltaLog> log;
+    table::Snapshot snapshot;
+  };
+  std::map<std::string, Delta> deltas;
 
-  ~Impl() {
+  // The data files of the newest snapshot when `root` holds a Delta table, else nullopt.
+  Result<std::optional<std::vector<fs::path>>> DeltaFiles(const fs::path& root) {
+    auto it = deltas.find(root.string());
+    if (it == deltas.end()) {
+      std::error_code ec;
+      if (!fs::exists(root / "_delta_log", ec)) return std::optional<std::vector<fs::path>>();
+      Delta d;
+      d.store = store::OpenLocal(root.parent_path().string());
+      d.log = std::make_unique<table::DeltaLog>(d.store.get(), root.filename().string());
+      auto loaded = d.log->Load();  // from the last checkpoint
+      if (!loaded.ok()) return Status::Errorf("reading the Delta log of {}: {}", root.string(), loaded.status().message());
+      d.snapshot = std::move(loaded).value();
+      it = deltas.emplace(root.string(), std::move(d)).first;
+    } else {
+      Status st = it->second.log->Update(&it->second.snapshot);
+      if (!st.ok()) return Status::Errorf("reading the Delta log of {}: {}", root.string(), st.message());
+    }
+    std::vector<fs::path> files;
+    for (const auto& [path, f] : it->second.snapshot.files) {
+      auto rel = table::decode_path(path);
+      if (!rel.ok()) return Status::Errorf("the Delta log of {}: {}", root.string(), rel.status().message());
+      files.push_back(root / rel.value());
+    }
+    return std::optional<std::vector<fs::path>>(std::move(files));
+  }
+  FileKinds kinds;
+  std::set<std::string> allowed;                 // directories DuckDB may read, ending in '/'
+  std::set<std::string> schemas;                 // DuckDB schemas made for catalog databases
+  struct View {
+    std::string name;    // the table's name (lower case)
+    std::string select;  // what it is made of
+  };
+  std::map<std::string, View> views;  // by qualified name ("main"."orders"), as installed
+  // Tables the statement may use that could not be defined now (their view is dropped):
+  // the error is the statement's only if it does use one of them.
+  std::map<std::string, Status> failed;
+
+  // The reason a table the statement uses is missing, when it could not be defined.
+  std::optional<Status> FailureFor(const std::string& error) const {
+    for (const auto& [name, st] : failed)
+      if (error.find("Table with name " + name + " does not exist") != std::string::npos ||
+          Lower(error).find("table with name " + name + " does not exist") != std::string::npos)
+        return st;
+    return std::nullopt;
+  }
+
+  ~Impl() { CloseDuckDb(); }
+
+  void CloseDuckDb() {
     if (con) duckdb_disconnect(&con);
     if (db) duckdb_close(&db);
+    con = nullptr;
+    db = nullptr;
+  }
+
+  // (Re)opens DuckDB locked down to `allowed`, with the schemas and views it had.
+  Status OpenDuckDb() {
+    CloseDuckDb();
+    duckdb_config config = nullptr;
+    if (duckdb_create_config(&config) != DuckDBSuccess) return Status::Error("cannot create DuckDB configuration");
+    // No extension downloads or loading from disk: what is built in (parquet, json, icu) is all.
+    for (const char* option : {"autoinstall_known_extensions", "autoload_known_extensions", "allow_community_extensions"})
+      duckdb_set_config(config, option, "false");
+    char* open_error = nullptr;
+    duckdb_state opened = duckdb_open_ext(nullptr, &db, config, &open_error);
+    duckdb_destroy_config(&config);
+    if (opened != DuckDBSuccess) {
+      std::string msg = open_error ? open_error : "unknown error";
+      duckdb_free(open_error);
+      return Status::Errorf("cannot open DuckDB: {}", msg);
+    }
+    if (duckdb_connect(db, &con) != DuckDBSuccess) return Status::Error("cannot connect to DuckDB");
+    // Lock DuckDB down: files only under the lake (and the catalog tables' locations),
+    // nothing else external, no more SET.
+    std::vector<std::string> dirs;
+    for (const auto& d : allowed) dirs.push_back(SqlString(d));
+    ORDERLAKE_RETURN_IF_ERROR(RunInternal(fmt::format("SET allowed_directories = [{}]", fmt::join(dirs, ", "))));
+    ORDERLAKE_RETURN_IF_ERROR(RunInternal("SET enable_external_access = false"));
+    ORDERLAKE_RETURN_IF_ERROR(RunInternal("SET lock_configuration = true"));
+    for (const auto& schema : schemas) ORDERLAKE_RETURN_IF_ERROR(RunInternal("CREATE SCHEMA IF NOT EXISTS " + Ident(schema)));
+    for (const auto& [qualified, view] : views)
+      ORDERLAKE_RETURN_IF_ERROR(RunInternal(fmt::format("CREATE OR REPLACE VIEW {} AS {}", qualified, view.select)));
+    return Status::OK();
+  }
+
+  // Lets DuckDB read these directories too (reopening it when one is new).
+  Status Allow(const std::set<std::string>& dirs) {
+    bool grew = false;
+    for (const auto& d : dirs) {
+      bool covered = false;
+      for (const auto& a : allowed) covered = covered || StartsWith(d, a);
+      if (!covered) grew = allowed.insert(d).second || grew;
+    }
+    return grew ? OpenDuckDb() : Status::OK();
+  }
+
+  // The catalog, or nullptr when there is none (no file configured, or no file yet and
+  // `create` is false).
+  Result<catalog::Catalog*> Catalog(bool create) {
+    if (catalog) return catalog.get();
+    if (options.catalog.empty()) return static_cast<catalog::Catalog*>(nullptr);
+    std::error_code ec;
+    if (!create && !fs::exists(options.catalog, ec)) return static_cast<catalog::Catalog*>(nullptr);
+    auto c = catalog::Catalog::Open(options.catalog);
+    if (!c.ok()) return c.status();
+    catalog = std::move(c).value();
+    return catalog.get();
+  }
+
+  std::vector<BuiltinTable> Builtins() const {
+    std::vector<BuiltinTable> out;
+    std::string location = options.lake_url.empty() ? "file://" + lake.string() : options.lake_url;
+    while (!location.empty() && location.back() == '/') location.pop_back();
+    for (std::string_view name : {kOrdersTable, kLegacyOrdersTable})
+      out.push_back({std::string(name), location + "/" + std::string(kOrdersTable), lake / kOrdersTable,
+                     LakeColumns(false), LakeColumns(true)});
+    return out;
+  }
+
+  // The local copy of an s3:// location, brought up to date (only the keys `want` accepts).
+  Result<fs::path> Mirror(const std::string& url, const std::function<bool(std::string_view)>& want) {
+    auto& m = mirrors[url];
+    if (!m) {
+      auto opened = LakeMirror::Open(url, options.cache_root);
+      if (!opened.ok()) {
+        mirrors.erase(url);
+        return opened.status();
+      }
+      m = std::move(opened).value();
+    }
+    ORDERLAKE_RETURN_IF_ERROR(m->SyncTable("", want));  // a Delta table through its log
+    return m->local();
+  }
+
+  // How to read a catalog table now: its location's local directory (synced when remote)
+  // and the local directories of its partitions. `dirs` gets what DuckDB must be allowed.
+  Result<SourceSpec> CatalogSpec(const catalog::Table& t, std::set<std::string>& dirs) {
+    SourceSpec spec;
+    spec.table = t.database + "." + t.name;
+    spec.location = t.location;
+    spec.format = t.format;
+    spec.has_header = t.has_header;
+    spec.delimiter = t.delimiter;
+    spec.columns = t.columns;
+    spec.partition_keys = t.partition_keys;
+    std::vector<catalog::Partition> parts;
+    if (!t.partition_keys.empty()) {
+      auto p = catalog->Partitions(t.database, t.name);
+      if (!p.ok()) return p.status();
+      parts = std::move(p).value();
+    }
+    const std::string prefix = t.location + "/";
+    auto visible = [](std::string_view key) {
+      for (size_t start = 0; start < key.size();) {
+        if (key[start] == '.' || key[start] == '_') return false;
+        size_t slash = key.find('/', start);
+        if (slash == std::string_view::npos) break;
+        start = slash + 1;
+      }
+      return true;
+    };
+    if (IsS3(t.location)) {
+      // Only the registered partitions' objects are copied.
+      std::set<std::string, std::less<>> rel_dirs;
+      for (const auto& p : parts)
+        if (StartsWith(p.location, prefix)) rel_dirs.insert(p.location.substr(prefix.size()));
+      const bool partitioned = !t.partition_keys.empty();
+      auto root = Mirror(t.location, [&](std::string_view key) {
+        if (!visible(key)) return false;
+        if (!partitioned) return true;
+        for (size_t slash = key.find('/'); slash != std::string_view::npos; slash = key.find('/', slash + 1))
+          if (rel_dirs.count(key.substr(0, slash))) return true;
+        return false;
+      });
+      if (!root.ok()) return Status::Errorf("table {}: {}", spec.table, root.status().message());
+      spec.root = *root;
+    } else {
+      spec.root = LocalPath(t.location);
+      std::error_code ec;
+      if (fs::exists(spec.root, ec)) spec.root = fs::canonical(spec.root, ec);
+    }
+    dirs.insert(AllowedDir(spec.root));
+    if (t.format == "parquet") {
+      // A Delta table: the files of its newest snapshot, and of a partitioned table only
+      // those in the registered partitions (as Athena reads only those).
+      auto delta = DeltaFiles(spec.root);
+      if (!delta.ok()) return Status::Errorf("table {}: {}", spec.table, delta.status().message());
+      if (delta.value()) {
+        std::set<std::string> registered;
+        for (const auto& p : parts)
+          if (StartsWith(p.location, prefix)) {
+            std::string rel = p.location.substr(prefix.size());
+            while (!rel.empty() && rel.back() == '/') rel.pop_back();
+            registered.insert((spec.root / rel).string() + "/");
+          }
+        spec.files.emplace();
+        for (auto& f : *delta.value()) {
+          bool in = t.partition_keys.empty();
+          for (auto it = registered.begin(); !in && it != registered.end(); ++it) in = StartsWith(f.string(), *it);
+          if (in) spec.files->push_back(std::move(f));
+        }
+        return spec;
+      }
+    }
+    if (t.partition_keys.empty()) {
+      spec.partitions.emplace();
+      return spec;
+    }
+    std::vector<LocalPartition> local;
+    for (const auto& p : parts) {
+      LocalPartition lp;
+      lp.values = p.values;
+      if (StartsWith(p.location, prefix)) {
+        const std::string rel = p.location.substr(prefix.size());
+        lp.dir = spec.root / rel;
+        std::string hive_rel;
+        for (size_t i = 0; i < t.partition_keys.size() && i < p.values.size(); ++i)
+          hive_rel += (i ? "/" : "") + hive::segment(t.partition_keys[i].name, p.values[i]);
+        lp.hive_layout = rel == hive_rel;
+      } else if (IsS3(p.location)) {
+        auto dir = Mirror(p.location, visible);
+        if (!dir.ok()) return Status::Errorf("table {}: partition at {}: {}", spec.table, p.location, dir.status().message());
+        lp.dir = *dir;
+        dirs.insert(AllowedDir(lp.dir));
+      } else {
+        lp.dir = LocalPath(p.location);
+        dirs.insert(AllowedDir(lp.dir));
+      }
+      local.push_back(std::move(lp));
+    }
+    spec.partitions = std::move(local);
+    return spec;
+  }
+
+  // Installs a view when its SELECT changed.
+  Status Install(const std::string& qualified, const std::string& name, const std::string& select) {
+    auto it = views.find(qualified);
+    if (it != views.end() && it->second.select == select) return Status::OK();
+    OwnedResult r;
+    const std::string sql = fmt::format("CREATE OR REPLACE VIEW {} AS {}", qualified, select);
+    if (duckdb_query(con, sql.c_str(), r.get()) != DuckDBSuccess) {
+      std::string err = OneLineError(duckdb_result_error(r.get()));
+      if (StartsWith(err, "Permission Error")) err += Reach();
+      return Status::Errorf("table {}: {}", name, err);
+    }
+    views[qualified] = View{name, select};
+    return Status::OK();
+  }
+
+  Result<std::vector<std::string>> ParquetColumns(const fs::path& file) {
+    QueryResult r;
+    OwnedResult res;
+    const std::string sql =
+        fmt::format("DESCRIBE SELECT * FROM read_parquet({}, binary_as_string = true)", SqlString(file.string()));
+    if (duckdb_query(con, sql.c_str(), res.get()) != DuckDBSuccess)
+      return Status::Errorf("cannot read the columns of {}: {}", file.string(), OneLineError(duckdb_result_error(res.get())));
+    ORDERLAKE_RETURN_IF_ERROR(Drain(res.get(), r));
+    std::vector<std::string> names;
+    for (const auto& row : r.rows) names.push_back(row[0].ToString());
+    return names;
+  }
+
+  // Defines the views the statement may use: the lake's own tables (unless the catalog
+  // has a table of that name), and the catalog's tables the statement names, each read as
+  // it is now (remote locations synced, partitions and files listed).
+  Status Prepare(std::string_view sql) {
+    if (before_statement) ORDERLAKE_RETURN_IF_ERROR(before_statement());
+    return DefineViews(sql);
+  }
+
+  Status DefineViews(std::string_view sql) {
+    const std::set<std::string> names = ReferencedNames(sql);
+    auto cat = Catalog(false);
+    if (!cat.ok()) return cat.status();
+    std::vector<catalog::Table> wanted;  // catalog tables to define
+    std::set<std::string> in_catalog;    // default-database names the catalog has
+    if (cat.value()) {
+      auto dbs = cat.value()->Databases();
+      if (!dbs.ok()) return dbs.status();
+      for (const auto& db : *dbs) {
+        auto tables = cat.value()->Tables(db);
+        if (!tables.ok()) return tables.status();
+        for (const auto& name : *tables) {
+          if (db == "default") in_catalog.insert(name);
+          if (!names.count(Lower(name))) continue;
+          auto t = cat.value()->GetTable(db, name);
+          if (!t.ok()) return t.status();
+          if (t.value()) wanted.push_back(std::move(*t.value()));
+        }
+      }
+    }
+    // Specs first (syncing remote locations), so DuckDB can be allowed to read them all.
+    std::set<std::string> dirs;
+    struct Wanted {
+      std::string qualified, name;
+      SourceSpec spec;
+    };
+    std::vector<Wanted> specs;
+    failed.clear();
+    for (const auto& t : wanted) {
+      auto spec = CatalogSpec(t, dirs);
+      if (!spec.ok()) {
+        failed[Lower(t.name)] = spec.status();
+        continue;
+      }
+      std::string schema = "main";
+      if (t.database != "default") {
+        schema = t.database;
+        if (!schemas.count(schema)) {
+          ORDERLAKE_RETURN_IF_ERROR(RunInternal("CREATE SCHEMA IF NOT EXISTS " + Ident(schema)));
+          schemas.insert(schema);
+        }
+      }
+      specs.push_back({Ident(schema) + "." + Ident(t.name), Lower(t.name), std::move(spec).value()});
+    }
+    for (const auto& b : Builtins()) {
+      if (in_catalog.count(b.name)) continue;
+      SourceSpec spec;
+      spec.table = b.name;
+      spec.location = b.location;
+      spec.root = b.local;
+      spec.columns = b.columns;
+      spec.partition_keys = b.partition_keys;
+      auto delta = DeltaFiles(spec.root);
+      if (!delta.ok()) {
+        failed[b.name] = delta.status();
+        continue;
+      }
+      spec.files = std::move(delta).value();
+      specs.push_back({"\"main\"." + Ident(b.name), b.name, std::move(spec)});
+    }
+    ORDERLAKE_RETURN_IF_ERROR(Allow(dirs));
+    std::set<std::string> defined;
+    for (const auto& w : specs) {
+      auto select = TableSource(w.spec, kinds, [this](const fs::path& f) { return ParquetColumns(f); });
+      Status st = select.ok() ? Install(w.qualified, w.name, *select) : select.status();
+      if (!st.ok()) {
+        failed[w.name] = st;
+        continue;
+      }
+      defined.insert(w.qualified);
+    }
+    // Views of tables that are gone (dropped from the catalog by now).
+    for (auto it = views.begin(); it != views.end();) {
+      if (!defined.count(it->first) && names.count(it->second.name)) {
+        ORDERLAKE_RETURN_IF_ERROR(RunInternal("DROP VIEW IF EXISTS " + it->first));
+        it = views.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    return Status::OK();
+  }
+
+  // The Athena DDL in `sql`, unless it is none or DuckDB should answer it (DESCRIBE of a
+  // table the catalog does not have).
+  std::optional<Result<DdlStatement>> AthenaStatement(std::string_view sql) {
+    auto ddl = ParseAthenaDdl(sql);
+    if (!ddl || !ddl->ok()) return ddl;
+    if (auto* d = std::get_if<DescribeDdl>(&ddl->value()); d && !d->formatted) {
+      auto cat = Catalog(false);
+      if (!cat.ok()) return Result<DdlStatement>(cat.status());
+      if (!cat.value()) return std::nullopt;
+      auto t = cat.value()->GetTable(d->table.database, d->table.name);
+      if (!t.ok()) return Result<DdlStatement>(t.status());
+      if (!t.value()) return std::nullopt;
+    }
+    return ddl;
+  }
+
+  // What a permission error adds: where reading is allowed.
+  std::string Reach() const {
+    return fmt::format(" (the query endpoint can read only the lake at {}{})", lake.string(),
+                       options.catalog.empty() ? "" : " and the locations of the catalog's tables");
   }
 
   // Runs SQL of our own (setup, catalog look-ups), unchecked.
@@ -281,68 +674,6 @@ struct Engine::Impl {
     if (duckdb_query(con, sql.c_str(), r.get()) != DuckDBSuccess)
       return Status::Errorf("internal statement failed: {}: {}", OneLineError(duckdb_result_error(r.get())), sql);
     if (out) return Drain(r.get(), *out);
-    return Status::OK();
-  }
-
-  // (Re)defines the views: over the files of the newest snapshot when the table has a
-  // Delta log (when its version changed), else over the Hive layout (when the lake went
-  // from empty to holding data or back).
-  Status RefreshViews(bool force = false) {
-    std::error_code ec;
-    std::string source;
-    Views want;
-    if (log || fs::exists(orders / "_delta_log", ec)) {
-      if (!log) {
-        lake_store = store::OpenLocal(lake.string());
-        log = std::make_unique<table::DeltaLog>(lake_store.get(), std::string(kOrdersTable));
-      }
-      Status st;
-      if (snapshot.version < 0) {  // the first look starts from the last checkpoint
-        auto loaded = log->Load();
-        if (loaded.ok()) snapshot = std::move(loaded).value();
-        else st = loaded.status();
-      } else {
-        st = log->Update(&snapshot);
-      }
-      if (!st.ok()) return Status::Errorf("reading the table's Delta log: {}", st.message());
-      if (snapshot.version == view_version && views != Views::kNone && !force) return Status::OK();
-      std::string list;
-      for (const auto& [path, f] : snapshot.files) {
-        auto rel = table::decode_path(path);
-        if (!rel.ok()) return Status::Errorf("the table's Delta log: {}", rel.status().message());
-        list += list.empty() ? "[" : ", ";
-        list += SqlString((orders / rel.value()).string());
-      }
-      want = list.empty() ? Views::kEmpty : Views::kData;
-      source = list + "]";
-      view_version = snapshot.version;
-    } else {
-      want = HasDataFiles(orders) ? Views::kData : Views::kEmpty;
-      if (want == views && !force) return Status::OK();
-      source = SqlString((orders / "Country=*" / "InvoiceDateOnly=*" / "[!._]*.parquet").string());
-    }
-    std::string select = "SELECT ";
-    for (const TableColumn& c : kOrdersSchema) {
-      if (c.partition) continue;
-      if (want == Views::kData)
-        select += fmt::format("CAST(\"{0}\" AS {1}) AS \"{0}\", ", c.name, c.type);
-      else
-        select += fmt::format("CAST(NULL AS {1}) AS \"{0}\", ", c.name, c.type);
-    }
-    if (want == Views::kData) {
-      select += fmt::format(
-          "NULLIF(\"Country\", {}) AS \"Country\", \"InvoiceDateOnly\" FROM read_parquet({}, "
-          "hive_partitioning = true, hive_types = {{'Country': VARCHAR, 'InvoiceDateOnly': DATE}}, "
-          "binary_as_string = true)",
-          SqlString(kHiveDefaultPartition), source);
-    } else {
-      select += "CAST(NULL AS VARCHAR) AS \"Country\", CAST(NULL AS DATE) AS \"InvoiceDateOnly\" WHERE false";
-    }
-    ORDERLAKE_RETURN_IF_ERROR(RunInternal(fmt::format("CREATE OR REPLACE VIEW {} AS {}", kOrdersTable, select)));
-    if (views == Views::kNone)
-      ORDERLAKE_RETURN_IF_ERROR(RunInternal(
-          fmt::format("CREATE OR REPLACE VIEW {} AS SELECT * FROM {}", kLegacyOrdersTable, kOrdersTable)));
-    views = want;
     return Status::OK();
   }
 
@@ -425,11 +756,12 @@ struct Engine::Impl {
         // The lake may have been emptied (or filled) since the last look: look again once.
         if (attempt == 0 && err.find("No files found that match the pattern") != std::string::npos) {
           duckdb_destroy_prepare(prepared.out());
-          ORDERLAKE_RETURN_IF_ERROR(RefreshViews(true));
+          ORDERLAKE_RETURN_IF_ERROR(DefineViews(sql));
           continue;
         }
+        if (auto f = FailureFor(err)) return *f;
         if (StartsWith(err, "Permission Error"))
-          err += fmt::format(" (the query endpoint can read only the lake at {})", lake.string());
+          err += Reach();
         return Status::Error(err);
       }
       break;
@@ -444,7 +776,7 @@ struct Engine::Impl {
 Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Engine::~Engine() = default;
 
-Result<std::unique_ptr<Engine>> Engine::Open(const fs::path& lake_dir) {
+Result<std::unique_ptr<Engine>> Engine::Open(const fs::path& lake_dir, const EngineOptions& options) {
   std::error_code ec;
   if (!fs::exists(lake_dir, ec)) return Status::Errorf("lake directory '{}' does not exist", lake_dir.string());
   if (!fs::is_directory(lake_dir, ec)) return Status::Errorf("lake '{}' is not a directory", lake_dir.string());
@@ -456,30 +788,10 @@ Result<std::unique_ptr<Engine>> Engine::Open(const fs::path& lake_dir) {
 
   auto impl = std::make_unique<Impl>();
   impl->lake = lake;
-  impl->orders = lake / kOrdersTable;
-
-  duckdb_config config = nullptr;
-  if (duckdb_create_config(&config) != DuckDBSuccess) return Status::Error("cannot create DuckDB configuration");
-  // No extension downloads or loading from disk: what is built in (parquet, json, icu) is all.
-  for (const char* option : {"autoinstall_known_extensions", "autoload_known_extensions", "allow_community_extensions"})
-    duckdb_set_config(config, option, "false");
-  char* open_error = nullptr;
-  duckdb_state opened = duckdb_open_ext(nullptr, &impl->db, config, &open_error);
-  duckdb_destroy_config(&config);
-  if (opened != DuckDBSuccess) {
-    std::string msg = open_error ? open_error : "unknown error";
-    duckdb_free(open_error);
-    return Status::Errorf("cannot open DuckDB: {}", msg);
-  }
-  if (duckdb_connect(impl->db, &impl->con) != DuckDBSuccess) return Status::Error("cannot connect to DuckDB");
-
-  // Lock DuckDB down: files only under the lake, nothing else external, no more SET.
-  std::string allowed = lake.string();
-  if (allowed.back() != '/') allowed += '/';
-  ORDERLAKE_RETURN_IF_ERROR(impl->RunInternal(fmt::format("SET allowed_directories = [{}]", SqlString(allowed))));
-  ORDERLAKE_RETURN_IF_ERROR(impl->RunInternal("SET enable_external_access = false"));
-  ORDERLAKE_RETURN_IF_ERROR(impl->RunInternal("SET lock_configuration = true"));
-  ORDERLAKE_RETURN_IF_ERROR(impl->RefreshViews());
+  impl->options = options;
+  impl->allowed.insert(AllowedDir(lake));
+  ORDERLAKE_RETURN_IF_ERROR(impl->OpenDuckDb());
+  ORDERLAKE_RETURN_IF_ERROR(impl->DefineViews(""));
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));
 }
 
@@ -495,21 +807,35 @@ Result<QueryResult> Engine::Execute(std::string_view sql) {
 Result<QueryResult> Engine::Execute(std::string_view sql, RowSink& sink) {
   auto t0 = std::chrono::steady_clock::now();
   QueryResult info;
-  if (auto ddl = AthenaDdlNoOp(sql, impl_->orders.string())) {
+  if (auto ddl = impl_->AthenaStatement(sql)) {
     if (!ddl->ok()) return ddl->status();
-    info.notices = std::move(ddl->value());
-    ORDERLAKE_RETURN_IF_ERROR(sink.Begin({}));
+    const DdlStatement& statement = ddl->value();
+    // The lake's own partitions are listed from its directory: bring a mirror up to date.
+    if ((std::holds_alternative<ShowPartitionsDdl>(statement) || std::holds_alternative<DescribeDdl>(statement)) &&
+        impl_->before_statement)
+      ORDERLAKE_RETURN_IF_ERROR(impl_->before_statement());
+    DdlContext ctx;
+    auto cat = impl_->Catalog(ChangesCatalog(statement));
+    if (!cat.ok()) return cat.status();
+    ctx.catalog = cat.value();
+    ctx.builtins = impl_->Builtins();
+    ctx.open_store = [](const std::string& url) { return store::Open(url); };
+    auto r = RunAthenaDdl(statement, ctx);
+    if (!r.ok()) return r.status();
+    ORDERLAKE_RETURN_IF_ERROR(sink.Begin(r->columns));
+    for (const auto& row : r->rows) ORDERLAKE_RETURN_IF_ERROR(sink.Row(row));
     ORDERLAKE_RETURN_IF_ERROR(sink.End());
+    info.notices = std::move(r->notices);
+    info.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return info;
   }
-  ORDERLAKE_RETURN_IF_ERROR(impl_->Prepare());
+  ORDERLAKE_RETURN_IF_ERROR(impl_->Prepare(sql));
   Prepared prepared;
   ORDERLAKE_RETURN_IF_ERROR(impl_->PrepareChecked(sql, prepared));
   OwnedResult result;
   if (duckdb_execute_prepared(prepared.get(), result.get()) != DuckDBSuccess) {
     std::string err = OneLineError(duckdb_result_error(result.get()));
-    if (StartsWith(err, "Permission Error"))
-      err += fmt::format(" (the query endpoint can read only the lake at {})", impl_->lake.string());
+    if (StartsWith(err, "Permission Error")) err += impl_->Reach();
     return Status::Error(err);
   }
   ORDERLAKE_RETURN_IF_ERROR(impl_->Drain(result.get(), sink));
@@ -522,8 +848,15 @@ void Engine::set_before_statement(std::function<Status()> before_statement) {
 }
 
 Status Engine::Check(std::string_view sql) {
-  if (auto ddl = AthenaDdlNoOp(sql, impl_->orders.string())) return ddl->status();
-  ORDERLAKE_RETURN_IF_ERROR(impl_->Prepare());
+  if (auto ddl = impl_->AthenaStatement(sql)) {
+    if (!ddl->ok()) return ddl->status();
+    if (ChangesCatalog(ddl->value()) && impl_->options.catalog.empty())
+      return Status::Errorf("refused: {} changes the catalog, and this SQL endpoint is read-only (run Athena DDL with "
+                            "`orderlake query`)",
+                            StatementName(ddl->value()));
+    return Status::OK();
+  }
+  ORDERLAKE_RETURN_IF_ERROR(impl_->Prepare(sql));
   Prepared prepared;
   return impl_->PrepareChecked(sql, prepared);
 }
@@ -531,12 +864,23 @@ Status Engine::Check(std::string_view sql) {
 Result<std::vector<std::string>> Engine::Tables() {
   QueryResult r;
   ORDERLAKE_RETURN_IF_ERROR(impl_->RunInternal(
-      "SELECT view_name FROM duckdb_views() WHERE NOT internal UNION "
-      "SELECT table_name FROM duckdb_tables() ORDER BY 1",
+      "SELECT view_name FROM duckdb_views() WHERE NOT internal AND schema_name = 'main' UNION "
+      "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' ORDER BY 1",
       &r));
-  std::vector<std::string> names;
-  for (const auto& row : r.rows) names.push_back(row[0].ToString());
-  return names;
+  std::set<std::string> names;
+  for (const auto& row : r.rows) names.insert(row[0].ToString());
+  auto cat = impl_->Catalog(false);
+  if (!cat.ok()) return cat.status();
+  if (cat.value()) {
+    auto dbs = cat.value()->Databases();
+    if (!dbs.ok()) return dbs.status();
+    for (const auto& db : *dbs) {
+      auto tables = cat.value()->Tables(db);
+      if (!tables.ok()) return tables.status();
+      for (const auto& t : *tables) names.insert(db == "default" ? t : db + "." + t);
+    }
+  }
+  return std::vector<std::string>(names.begin(), names.end());
 }
 
 const fs::path& Engine::lake() const { return impl_->lake; }

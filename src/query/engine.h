@@ -1,4 +1,5 @@
-// The Athena stage: read-only SQL over the curated lake through an in-memory DuckDB.
+// The Athena stage: read-only SQL over the curated lake and the Data Catalog's tables,
+// through an in-memory DuckDB.
 //
 // Engine::Open(lake) defines the table `orders` and its alias `tbsm_red_transformed`
 // (the original project's name) over <lake>/orders/Country=*/InvoiceDateOnly=*/*.parquet:
@@ -10,11 +11,23 @@
 // directories. Files are found at every statement, so new commits show up at once; an
 // empty lake gives the same columns and no rows.
 //
-// Only reading is possible: statements other than queries (SELECT, WITH, VALUES, FROM,
-// DESCRIBE, SHOW, SUMMARIZE, read-only PRAGMAs) and EXPLAIN [ANALYZE] of a query are
-// refused before they run, and DuckDB itself is locked down (no file access outside the
-// lake, no extension loading, configuration locked). Athena's CREATE EXTERNAL TABLE and
-// MSCK REPAIR TABLE for the lake's own tables are accepted as no-ops with a notice.
+// With a catalog (EngineOptions::catalog, the file `orderlake crawl` fills), every table of
+// the catalog is queryable too, by its name (`db.name` outside the database `default`): the
+// catalog's definition (format, columns, partition keys, registered partitions) is read
+// again at every statement that names the table, and its files are listed then (see
+// table_source.h; an s3:// location is read through a local mirror synced first, see
+// lake_mirror.h). A catalog table named `orders` or `tbsm_red_transformed` takes the place
+// of the lake's own table of that name until it is dropped. Athena DDL (athena_ddl.h:
+// CREATE EXTERNAL TABLE, MSCK REPAIR TABLE, ALTER TABLE ADD PARTITION, SHOW TABLES /
+// DATABASES / PARTITIONS, DESCRIBE [FORMATTED], DROP TABLE) runs against that catalog;
+// without a catalog only SHOW and DESCRIBE do, and statements that would change it are
+// refused.
+//
+// Only reading is possible otherwise: statements other than queries (SELECT, WITH, VALUES,
+// FROM, DESCRIBE, SHOW, SUMMARIZE, read-only PRAGMAs) and EXPLAIN [ANALYZE] of a query are
+// refused before they run (INSERT, CREATE TABLE AS, COPY, …), and DuckDB itself is locked
+// down (no file access outside the lake and the catalog tables' locations, no extension
+// loading, configuration locked).
 //
 // An Engine is one DuckDB connection: use it from one thread at a time.
 #pragma once
@@ -34,10 +47,22 @@ namespace orderlake::query {
 inline constexpr std::string_view kOrdersTable = "orders";
 inline constexpr std::string_view kLegacyOrdersTable = "tbsm_red_transformed";
 
+struct EngineOptions {
+  // The Data Catalog file (SQLite, see catalog.h) whose tables are queryable and which
+  // Athena DDL changes; empty: none (a read-only endpoint such as the dashboard's). The
+  // file is created by the first statement that changes the catalog, not before.
+  std::filesystem::path catalog;
+  // Where copies of s3:// table locations are kept; empty: LakeMirror's default.
+  std::filesystem::path cache_root;
+  // The lake's URL as the user named it (s3://… when the lake directory is a mirror), for
+  // SHOW and DESCRIBE; empty: the lake directory.
+  std::string lake_url;
+};
+
 class Engine {
  public:
   // Opens the lake directory (which must exist; its orders/ folder need not yet).
-  static Result<std::unique_ptr<Engine>> Open(const std::filesystem::path& lake);
+  static Result<std::unique_ptr<Engine>> Open(const std::filesystem::path& lake, const EngineOptions& options = {});
   // Calls `before_statement` before every statement (and Check/Tables), e.g. to bring a
   // mirrored copy of a remote lake up to date; its error fails that statement.
   void set_before_statement(std::function<Status()> before_statement);
@@ -55,7 +80,7 @@ class Engine {
   // Checks that a statement would be allowed, without running it; the error says why not.
   Status Check(std::string_view sql);
 
-  // The tables and views a user can query, sorted.
+  // The tables and views a user can query (the catalog's as well), sorted.
   Result<std::vector<std::string>> Tables();
 
   // The lake directory, absolute.

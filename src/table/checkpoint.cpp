@@ -94,15 +94,15 @@ std::string checkpoint_key(int64_t version) { return fmt::format("_delta_log/{:0
 }  // namespace
 
 Result<int64_t> DeltaLog::LastCheckpoint() {
-  const std::string key = table_ + "/_delta_log/_last_checkpoint";
-  auto head = store_->Head(key);
+  const std::string lc = key("_delta_log/_last_checkpoint");
+  auto head = store_->Head(lc);
   if (!head.ok()) return head.status();
   if (!head.value()) return int64_t{-1};
-  auto text = store_->Get(key);
+  auto text = store_->Get(lc);
   if (!text.ok()) return text.status();
   json j = json::parse(text.value(), nullptr, false);
   if (!j.is_object() || !j.contains("version") || !j["version"].is_number_integer())
-    return Status::Errorf("{} is damaged", key);
+    return Status::Errorf("{} is damaged", lc);
   return j["version"].get<int64_t>();
 }
 
@@ -140,13 +140,13 @@ Status DeltaLog::WriteCheckpoint(const Snapshot& s, int64_t tombstone_retention_
       sql_string(in.string()), kColumns, sql_string(out.string()))));
   auto bytes = fs::read_file(out);
   if (!bytes.ok()) return bytes.status();
-  ORDERLAKE_RETURN_IF_ERROR(store_->Put(table_ + "/" + checkpoint_key(s.version), bytes.value()));
-  return store_->Put(table_ + "/_delta_log/_last_checkpoint",
+  ORDERLAKE_RETURN_IF_ERROR(store_->Put(key(checkpoint_key(s.version)), bytes.value()));
+  return store_->Put(key("_delta_log/_last_checkpoint"),
                      json{{"version", s.version}, {"size", n}}.dump());
 }
 
 Status DeltaLog::ReadCheckpoint(int64_t version, Snapshot* s) {
-  auto bytes = store_->Get(table_ + "/" + checkpoint_key(version));
+  auto bytes = store_->Get(key(checkpoint_key(version)));
   if (!bytes.ok()) return bytes.status();
   Scratch scratch;
   ORDERLAKE_RETURN_IF_ERROR(scratch.Open());

@@ -288,7 +288,7 @@ Status DeltaLog::Apply(Snapshot* s, const LogCommit& c, bool from_checkpoint) {
 
 Result<std::vector<LogCommit>> DeltaLog::ReadAfter(int64_t version) {
   const std::string prefix = log_prefix();
-  const std::string after = version >= 0 ? table_ + "/" + commit_key(version) : std::string();
+  const std::string after = version >= 0 ? key(commit_key(version)) : std::string();
   auto listed = store_->List(prefix, after);
   if (!listed.ok()) return listed.status();
   std::vector<LogCommit> out;
@@ -342,7 +342,7 @@ Result<int64_t> DeltaLog::Commit(Snapshot* s, const std::vector<json>& actions, 
     if (v == 0 && make_first)
       for (const json& a : make_first()) c.text += a.dump() + "\n";
     for (const json& a : actions) c.text += a.dump() + "\n";
-    auto put = store_->PutIfAbsent(table_ + "/" + commit_key(v), c.text);
+    auto put = store_->PutIfAbsent(key(commit_key(v)), c.text);
     if (!put.ok()) return put.status();
     if (put.value()) {
       ORDERLAKE_RETURN_IF_ERROR(Apply(s, c));

@@ -97,7 +97,8 @@ nlohmann::json commit_info_action(std::string_view operation, const nlohmann::js
 
 class DeltaLog {
  public:
-  // `table` is the table root's key prefix inside `store` ("orders"), without a '/'.
+  // `table` is the table root's key prefix inside `store` ("orders"), without a '/';
+  // empty when the store's root is the table.
   DeltaLog(store::ObjectStore* store, std::string table) : store_(store), table_(std::move(table)) {}
 
   // Reads the commits after s->version and applies them; `visit` (optional) sees each one
@@ -127,7 +128,9 @@ class DeltaLog {
 
   store::ObjectStore* store() const { return store_; }
   const std::string& table() const { return table_; }
-  std::string log_prefix() const { return table_ + "/_delta_log/"; }
+  // The store key of `rel` (relative to the table root); the table may be the store's root.
+  std::string key(std::string_view rel) const { return table_.empty() ? std::string(rel) : table_ + "/" + std::string(rel); }
+  std::string log_prefix() const { return key("_delta_log/"); }
 
  private:
   Status Apply(Snapshot* s, const LogCommit& c, bool from_checkpoint = false);

@@ -135,6 +135,11 @@ test('write attempts and reads outside the lake are refused; nothing changes, no
     ['PRAGMA enable_profiling', /refused: PRAGMA/],
     ['WITH x AS (SELECT 1) INSERT INTO orders SELECT * FROM orders', /(refused|Error)/],
     ['EXPLAIN ANALYZE COPY orders TO \'/tmp/x.csv\'', /refused/],
+    // Athena DDL: the dashboard has no catalog to change (orderlake query does).
+    [`CREATE EXTERNAL TABLE x (a int) STORED AS PARQUET LOCATION '${outside}'`, /refused: CREATE EXTERNAL TABLE changes the catalog/],
+    ['MSCK REPAIR TABLE orders', /refused: MSCK REPAIR TABLE changes the catalog/],
+    ["ALTER TABLE orders ADD PARTITION (Country = 'X', InvoiceDateOnly = '2010-12-01')", /refused: ALTER TABLE ADD PARTITION/],
+    ['DROP TABLE tbsm_red_transformed', /refused: DROP TABLE changes the catalog/],
   ];
   for (const [s, re] of attempts) {
     const r = await sql(s);
@@ -146,6 +151,10 @@ test('write attempts and reads outside the lake are refused; nothing changes, no
   assert.equal(csv.status, 400);
   assert.deepEqual(fs.readdirSync(outside), [], 'nothing written outside the lake');
   assert.deepEqual(tree(lake), before, 'the lake is unchanged');
+  // Read-only Athena statements answer.
+  const shown = await sql('SHOW TABLES');
+  assert.equal(shown.status, 200);
+  assert.deepEqual(shown.body.rows, [['orders'], ['tbsm_red_transformed']]);
   // And the table still answers.
   const ok = await sql('SELECT count(*) AS n FROM orders');
   assert.equal(ok.status, 200);

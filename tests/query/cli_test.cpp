@@ -238,11 +238,22 @@ TEST_F(QueryCli, TimingAndHelp) {
 }
 
 TEST_F(QueryCli, AthenaDdlIsAcceptedWithAWarning) {
-  auto r = Query({"CREATE EXTERNAL TABLE tbsm_red_transformed (Country string, InvoiceDateOnly date) "
-                  "PARTITIONED BY (Country string, InvoiceDateOnly date) STORED AS PARQUET LOCATION 's3://b/'"});
+  const std::string catalog = (dir_.path() / "catalog.db").string();
+  auto r = Query({"--catalog", catalog,
+                  "CREATE EXTERNAL TABLE tbsm_red_transformed (CustomerID int, Country string, InvoiceDateOnly date) "
+                  "PARTITIONED BY (Country string, InvoiceDateOnly date) STORED AS PARQUET LOCATION '" +
+                      (lake_ / "orders").string() + "'"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "");
   EXPECT_THAT(r.err, HasSubstr("warning: Country, InvoiceDateOnly declared both as columns and as partition keys"));
+  EXPECT_TRUE(fs::exists(catalog));
+  // A syntax error names the line and column and shows them.
+  auto bad = Query({"--catalog", catalog, "CREATE EXTERNAL TABLE t (\n  a int,\n  b string\n  STORED AS PARQUET LOCATION '/x'"});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_EQ(bad.err,
+            "orderlake query: line 4, column 3: expected ')' after column list, found 'STORED'\n"
+            "    STORED AS PARQUET LOCATION '/x'\n"
+            "    ^\n");
 }
 
 }  // namespace

@@ -19,8 +19,8 @@ using testing::OrdersSelect;
 using testing::SampleRows;
 using testing::WriteOrders;
 
-std::unique_ptr<Engine> OpenOk(const fs::path& lake) {
-  auto e = Engine::Open(lake);
+std::unique_ptr<Engine> OpenOk(const fs::path& lake, const EngineOptions& options = {}) {
+  auto e = Engine::Open(lake, options);
   EXPECT_TRUE(e.ok()) << e.status().message();
   return e.ok() ? std::move(e).value() : nullptr;
 }
@@ -321,7 +321,7 @@ TEST_F(SampleLake, WritesAndAccessOutsideTheLakeAreRefused) {
   EXPECT_EQ(s.rows[0][1].ToString(), "true");
 }
 
-TEST_F(SampleLake, AthenaDdlForTheLakeTablesIsAcceptedWithWarnings) {
+TEST_F(SampleLake, TheOriginalDdlOverTheLakesOwnLocationGivesTheSameTable) {
   // The original project's DDL declared the partition columns twice (Athena rejects it).
   const std::string ddl = R"(CREATE EXTERNAL TABLE IF NOT EXISTS `default`.`tbsm_red_transformed` (
       `CustomerID` int, `OrderID` string, `InvoiceNo` string, `StockCode` string, `Description` string,
@@ -330,16 +330,52 @@ TEST_F(SampleLake, AthenaDdlForTheLakeTablesIsAcceptedWithWarnings) {
       `Country` string, `InvoiceDateOnly` date)
     PARTITIONED BY (`Country` string, `InvoiceDateOnly` date)
     STORED AS PARQUET
-    LOCATION 's3://tbsm-red-transformed/orders/'
+    LOCATION ')" + (lake_ / "orders").string() + R"(/'
     TBLPROPERTIES ('parquet.compression'='SNAPPY'))";
-  QueryResult r = RunSql(*engine_, ddl);
+  // Without a catalog (the dashboard's endpoint) DDL that would change one is refused.
+  EXPECT_THAT(Error(*engine_, ddl), HasSubstr("refused: CREATE EXTERNAL TABLE changes the catalog"));
+  EXPECT_THAT(Error(*engine_, "MSCK REPAIR TABLE tbsm_red_transformed"), HasSubstr("refused: MSCK REPAIR TABLE"));
+  EXPECT_FALSE(engine_->Check(ddl).ok());
+
+  EngineOptions options;
+  options.catalog = dir_.path() / "catalog.db";
+  auto e = OpenOk(lake_, options);
+  QueryResult r = RunSql(*e, ddl);
   EXPECT_TRUE(r.columns.empty());
-  ASSERT_EQ(r.notices.size(), 2u);
-  EXPECT_THAT(r.notices[0], HasSubstr("accepted"));
-  EXPECT_THAT(r.notices[1], HasSubstr("Country, InvoiceDateOnly declared both as columns and as partition keys"));
-  EXPECT_EQ(RunSql(*engine_, "MSCK REPAIR TABLE tbsm_red_transformed").notices.size(), 1u);
-  EXPECT_THAT(Error(*engine_, "CREATE EXTERNAL TABLE other (a int) LOCATION 's3://x/'"), HasSubstr("refused"));
-  EXPECT_EQ(Count(*engine_), 11);
+  ASSERT_GE(r.notices.size(), 3u);
+  EXPECT_THAT(r.notices[0], HasSubstr("table default.tbsm_red_transformed created: 13 columns, 2 partition keys"));
+  EXPECT_THAT(r.notices[1], HasSubstr("warning: Country, InvoiceDateOnly declared both as columns and as partition keys"));
+  // As in Athena, a partitioned table has no partitions until they are registered; the
+  // lake's own `orders` is untouched.
+  EXPECT_EQ(RunSql(*e, "SELECT count(*) FROM tbsm_red_transformed").rows[0][0].as_int(), 0);
+  EXPECT_EQ(Count(*e), 11);
+  QueryResult m = RunSql(*e, "MSCK REPAIR TABLE tbsm_red_transformed");
+  ASSERT_EQ(m.columns.size(), 1u);
+  EXPECT_EQ(m.rows.size(), 9u);  // the sample's partition directories
+  EXPECT_EQ(m.rows[0][0].text(), "Country=Australia/InvoiceDateOnly=2010-11-30");
+  EXPECT_THAT(m.notices[0], HasSubstr("9 partitions added"));
+  // The same rows, column names and types as the lake's own table.
+  QueryResult mine = RunSql(*e, "SELECT * FROM tbsm_red_transformed ORDER BY ALL");
+  QueryResult lakes = RunSql(*e, "SELECT * FROM orders ORDER BY ALL");
+  ASSERT_EQ(mine.rows.size(), 11u);
+  ASSERT_EQ(mine.columns.size(), lakes.columns.size());
+  for (size_t i = 0; i < mine.columns.size(); ++i) {
+    EXPECT_EQ(mine.columns[i].name, lakes.columns[i].name);
+    EXPECT_EQ(mine.columns[i].type, lakes.columns[i].type) << mine.columns[i].name;
+  }
+  EXPECT_TRUE(mine.rows == lakes.rows);
+  // Partition values come back unescaped from the catalog's table too.
+  EXPECT_EQ(RunSql(*e, "SELECT count(*) FROM tbsm_red_transformed WHERE Country = 'Côte d''Ivoire'").rows[0][0].as_int(), 1);
+  // Again: IF NOT EXISTS leaves it, without it is an error; a second MSCK adds nothing.
+  EXPECT_THAT(RunSql(*e, ddl).notices[0], HasSubstr("already exists: unchanged"));
+  std::string again = ddl;
+  again.replace(again.find(" IF NOT EXISTS"), 14, "");
+  EXPECT_THAT(Error(*e, again), HasSubstr("table default.tbsm_red_transformed already exists"));
+  QueryResult m2 = RunSql(*e, "MSCK REPAIR TABLE tbsm_red_transformed");
+  EXPECT_TRUE(m2.rows.empty());
+  EXPECT_THAT(m2.notices[0], HasSubstr("0 partitions added (9 already in the catalog)"));
+  // MSCK REPAIR on the lake's own table has nothing to do.
+  EXPECT_THAT(RunSql(*e, "MSCK REPAIR TABLE orders").notices[0], HasSubstr("nothing to do"));
 }
 
 TEST_F(SampleLake, ErrorsAreOneLineWithDuckDbsHint) {
