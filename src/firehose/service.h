@@ -33,6 +33,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -44,6 +45,13 @@
 
 namespace orderlake::firehose {
 
+// An object the delivery thread has just put in place in the raw store.
+struct DeliveredObject {
+  std::string_view stream, bucket, key;
+  uint64_t records = 0, bytes = 0;
+  int64_t oldest_arrival_ms = 0;  // when the service accepted the object's first record (Unix ms)
+};
+
 struct FirehoseOptions {
   std::filesystem::path data_dir = "./orderlake-data";
   std::string region = "us-east-1";
@@ -51,6 +59,10 @@ struct FirehoseOptions {
   uint64_t max_buffer_bytes = 256ull << 20;   // undelivered bytes before back-pressure
   uint64_t wal_segment_bytes = 64ull << 20;   // WAL segment rotation size
   double delivery_retry_seconds = 300;        // then records go to the error output
+  // Called on the delivery thread after each object is in place in the raw store (not for
+  // error output): `orderlake up` wakes its etl with it. Must be quick and must not call
+  // back into the service.
+  std::function<void(const DeliveredObject&)> on_delivered;
 };
 
 struct ApiResponse {
