@@ -10,6 +10,13 @@ Every half second it appends one marker line (StockCode FRESH, a unique InvoiceN
 log file and polls POST /api/sql every 50 ms until the marker's row is there; the latency is
 the time from the write to the answer that first holds it. Prints p50/p95/p99/max, how many
 markers arrived, and the CPU the pipeline used (utime+stime of the `up` process).
+
+Then where the time went, per marker, from what the stages leave on disk: write -> the raw
+object holding the marker (its mtime: agent + firehose), -> the etl run that took that
+object (its run summary's mtime: the commit), -> the first answer holding it (dashboard and
+query, plus up to 50 ms of polling). `up`'s own /metrics at the end is kept in
+bench/out/freshness/metrics.txt. BENCH_UP_ARGS adds options to `orderlake up`
+(e.g. "--etl-min-gap-ms 250").
 """
 import json, os, signal, socket, statistics, subprocess, sys, time, urllib.request
 from datetime import datetime
@@ -44,6 +51,52 @@ def sql(port, statement):
         return json.loads(r.read())
 
 
+def stages(data, markers, seen):
+    """Where each marker's time went, from what the stages leave on disk: the raw object that
+    holds it (its mtime: delivered by the firehose), the etl run that read that object (the
+    bookmark names it; the run summary's mtime: committed), then the first answer holding it.
+    Returns ({stage: sorted seconds}, one entry per marker); stages whose traces are missing are
+    left out."""
+    raw = os.path.join(data, "s3", "orderlake-raw")
+    delivered = {}  # invoice -> (object path, mtime)
+    for d, _, files in os.walk(raw):
+        for name in files:
+            path = os.path.join(d, name)
+            with open(path, "rb") as f:
+                body = f.read()
+            at = body.find(b",FRESH,")
+            while at >= 0:
+                start = body.rfind(b"\n", 0, at) + 1
+                inv = body[start:at].decode(errors="replace")
+                delivered[inv] = (path, os.stat(path).st_mtime)
+                at = body.find(b",FRESH,", at + 1)
+    meta = os.path.join(data, "lake", "_orderlake", "orders")
+    run_of = {}
+    try:
+        with open(os.path.join(meta, "bookmark.json")) as f:
+            for obj, b in json.load(f).get("objects", {}).items():
+                run_of[obj] = b.get("run")
+    except (OSError, ValueError):
+        pass
+    out = {"write_to_object": [], "object_to_commit": [], "commit_to_answer": []}
+    per_marker = []
+    for inv, written in sorted(markers.items(), key=lambda kv: kv[1]):
+        if inv not in seen or inv not in delivered:
+            continue
+        path, t_obj = delivered[inv]
+        row = {"invoice": inv, "written": written, "visible_s": seen[inv], "write_to_object": t_obj - written}
+        out["write_to_object"].append(t_obj - written)
+        run = run_of.get(path)
+        summary = os.path.join(meta, "runs", f"{run}.json") if run else None
+        if summary and os.path.exists(summary):
+            t_commit = os.stat(summary).st_mtime
+            out["object_to_commit"].append(t_commit - t_obj)
+            out["commit_to_answer"].append(written + seen[inv] - t_commit)
+            row.update({"object_to_commit": t_commit - t_obj, "commit_to_answer": written + seen[inv] - t_commit})
+        per_marker.append(row)
+    return {k: sorted(v) for k, v in out.items() if v}, per_marker
+
+
 def main():
     if not os.environ.get("ORDERLAKE_SKIP_BUILD"):
         subprocess.run([os.path.join(ROOT, "scripts", "build.sh"), "orderlake"], check=True,
@@ -55,7 +108,7 @@ def main():
     print(f"freshness: lines written -> visible to a query under `orderlake up`, load {RATE:,.0f} lines/s "
           f"for {SECONDS:.0f} s, load average {os.getloadavg()[0]:.2f}", flush=True)
     up = subprocess.Popen([BIN, "--log-level", "warn", "up", "--data-dir", os.path.join(OUT, "data"), "--logs", logs,
-                           "--port", str(port), "--status-interval", "0"],
+                           "--port", str(port), "--status-interval", "0"] + os.environ.get("BENCH_UP_ARGS", "").split(),
                           stdout=subprocess.PIPE, stderr=open(os.path.join(OUT, "up.log"), "w"), text=True)
     line = up.stdout.readline()
     if "dashboard at" not in line:
@@ -89,13 +142,20 @@ def main():
                     seen[inv] = t - markers[inv]
             time.sleep(0.05)
     cpu1, t1 = cpu_seconds(up.pid), time.time()
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
+            with open(os.path.join(OUT, "metrics.txt"), "wb") as f:
+                f.write(r.read())
+    except Exception as e:
+        print(f"  (no /metrics: {e})")
     gen.wait()
     up.send_signal(signal.SIGINT)
     up.wait(timeout=120)
     lat = sorted(seen.values())
     if not lat:
         sys.exit("no marker became visible")
-    q = lambda p: lat[min(len(lat) - 1, int(round(p * (len(lat) - 1))))]
+    pct = lambda v, p: v[min(len(v) - 1, int(round(p * (len(v) - 1))))]
+    q = lambda p: pct(lat, p)
     result = {"rate": RATE, "seconds": SECONDS, "markers": len(markers), "visible": len(lat),
               "p50_s": q(0.5), "p95_s": q(0.95), "p99_s": q(0.99), "max_s": lat[-1],
               "pipeline_cpu_cores": (cpu1 - cpu0) / (t1 - t0)}
@@ -104,6 +164,11 @@ def main():
           f"max {result['max_s']:.2f} s")
     print(f"  pipeline CPU     {result['pipeline_cpu_cores']:.2f} cores (agent, firehose, etl, dashboard; "
           f"the generator not counted)")
+    result["stages"] = {}
+    by_stage, result["markers_detail"] = stages(os.path.join(OUT, "data"), markers, seen)
+    for stage, v in by_stage.items():
+        result["stages"][stage] = {"p50_s": pct(v, 0.5), "p99_s": pct(v, 0.99), "max_s": v[-1]}
+        print(f"  {stage:<17}p50 {pct(v, 0.5):.3f} s, p99 {pct(v, 0.99):.3f} s, max {v[-1]:.3f} s")
     with open(os.path.join(ROOT, "bench", "out", "freshness.json"), "w") as f:
         json.dump(result, f, indent=2)
 

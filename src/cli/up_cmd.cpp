@@ -17,10 +17,22 @@ Each stage is the same code as its own subcommand and talks to the next the same
 files, the Firehose API over loopback HTTP with a key pair made for the data directory,
 objects, table files). Ctrl-C stops it cleanly; running it again continues where it stopped.
 
+Tuned for freshness (a line is visible to queries well within a second): the agent polls
+every --agent-poll-ms and sends a batch once it is --agent-buffer-ms old (in process only;
+agent.json keeps AWS's minimum of 1000 ms), the firehose delivers at once and wakes the etl,
+which starts a batch at once unless the last one started less than --etl-min-gap-ms ago.
+
+The dashboard's port also serves:
+  GET /metrics   every stage's counters, Prometheus text (orderlake_<stage>_*, orderlake_up_*)
+  GET /health    JSON: each stage up or down, its last activity and lag; HTTP 503 when one is down
+The status line (stderr) gives orders/s in, rows/s to the table, each stage's lag and the
+freshness (firehose arrival -> etl commit, an upper bound).
+
 Examples:
   orderlake up                                  # 100 orders/s, dashboard on http://127.0.0.1:8080/
   orderlake up --rate 2000 --data-dir /tmp/ol   # faster, elsewhere
-  orderlake up --logs /var/log/orders           # ship your own order logs instead of generated ones)");
+  orderlake up --logs /var/log/orders           # ship your own order logs instead of generated ones
+  curl -s http://127.0.0.1:8080/health          # is every stage up?)");
   cmd->add_option("--data-dir", o->data_dir, "Where everything lives")->capture_default_str();
   cmd->add_option("--rate", o->rate, "Generated order lines per second")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--duration", o->duration_s, "Stop after this many seconds (0 = until Ctrl-C)")->capture_default_str();
@@ -29,7 +41,18 @@ Examples:
   cmd->add_option("--port", o->dashboard_port, "Dashboard port (0 = any free port)")->capture_default_str();
   cmd->add_option("--firehose-port", o->firehose_port, "Firehose API port on 127.0.0.1 (0 = any free port)")
       ->capture_default_str();
-  cmd->add_option("--etl-interval-ms", o->etl_interval_ms, "Time between etl batches")->capture_default_str();
+  cmd->add_option("--etl-interval-ms", o->etl_interval_ms,
+                  "The etl lists the raw store this often; it also runs at once whenever the firehose delivers")
+      ->capture_default_str()->check(CLI::Range(10, 3600000));
+  cmd->add_option("--etl-min-gap-ms", o->etl_min_gap_ms,
+                  "Least time between the starts of two etl batches; deliveries in between are taken together")
+      ->capture_default_str()->check(CLI::Range(0, 3600000));
+  cmd->add_option("--agent-poll-ms", o->agent_poll_ms, "How often the agent looks at the log files")
+      ->capture_default_str()->check(CLI::Range(1, 60000));
+  cmd->add_option("--agent-buffer-ms", o->agent_buffer_ms,
+                  "The agent sends a batch of fewer than 500 lines once it is this old (in process only: "
+                  "agent.json's maxBufferAgeMillis is at least 1000)")
+      ->capture_default_str()->check(CLI::Range(0, 900000));
   cmd->add_option("--status-interval", o->status_interval_s, "Seconds between status lines (0 = none)")
       ->capture_default_str();
   cmd->callback([o] {

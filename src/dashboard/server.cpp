@@ -524,6 +524,8 @@ struct DashboardServer::Impl {
           return data;
         },
         !csv, &hit);
+    ++sql_statements;
+    if (a->status != 200) ++sql_errors;
     res.set_header("X-Orderlake-Cache", hit ? "hit" : "miss");
     res.set_header("Cache-Control", "no-store");
     if (a->status != 200 || !csv) {
@@ -584,13 +586,36 @@ struct DashboardServer::Impl {
     res.set_content(std::string(data), std::string(a->content_type));
   }
 
+  std::atomic<uint64_t> sql_statements{0}, sql_errors{0};
+
+  // The dashboard's counters in the Prometheus text format.
+  std::string MetricsText() const {
+    const TableVersion v = watcher->Current();
+    std::string o;
+    auto one = [&o](std::string_view name, std::string_view type, std::string_view help, auto value) {
+      o += fmt::format("# HELP orderlake_dashboard_{0} {1}\n# TYPE orderlake_dashboard_{0} {2}\norderlake_dashboard_{0} {3}\n",
+                       name, help, type, value);
+    };
+    one("table_version", "gauge", "Table versions seen since start (+1 at every change of the published runs)", v.version);
+    one("table_runs", "gauge", "Published etl runs in the table", v.runs);
+    one("table_published_timestamp_seconds", "gauge", "When the newest run was published (Unix time; 0 = none)",
+        static_cast<double>(v.published_ms) / 1000.0);
+    one("cache_entries", "gauge", "Answers held in the cache", cache.size());
+    one("cache_hits_total", "counter", "Answers served from the cache", cache.hits());
+    one("cache_misses_total", "counter", "Answers computed", cache.misses());
+    one("sql_statements_total", "counter", "Statements run through POST /api/sql", sql_statements.load());
+    one("sql_errors_total", "counter", "Statements of POST /api/sql answered with an error", sql_errors.load());
+    return o;
+  }
+
   void Routes() {
     svr.new_task_queue = [] { return new httplib::ThreadPool(64); };
     // Small answers go out at once (no 40 ms Nagle / delayed-ACK stall on keep-alive).
     svr.set_tcp_nodelay(true);
     svr.set_payload_max_length(4 * kMaxSqlBytes);
     svr.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-      if (opt.token.empty() || req.path.rfind("/api/", 0) != 0) return httplib::Server::HandlerResponse::Unhandled;
+      const bool guarded = req.path.rfind("/api/", 0) == 0 || req.path == "/metrics" || req.path == "/health";
+      if (opt.token.empty() || !guarded) return httplib::Server::HandlerResponse::Unhandled;
       std::string given;
       const std::string auth = req.get_header_value("Authorization");
       if (auth.rfind("Bearer ", 0) == 0) given = auth.substr(7);
@@ -629,6 +654,18 @@ struct DashboardServer::Impl {
       SendError(res, 405, "use POST /api/sql with the statement in the body ({\"sql\": \"SELECT ...\"})");
     });
     svr.Get("/api/events", [this](const httplib::Request& req, httplib::Response& res) { HandleEvents(req, res); });
+    svr.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+      std::string text = MetricsText();
+      if (opt.more_metrics) text += opt.more_metrics();
+      res.set_header("Cache-Control", "no-store");
+      res.set_content(text, "text/plain; version=0.0.4; charset=utf-8");
+    });
+    svr.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
+      auto [status, body] = opt.health ? opt.health() : std::make_pair(200, json{{"status", "up"}}.dump());
+      res.status = status;
+      res.set_header("Cache-Control", "no-store");
+      res.set_content(body, "application/json");
+    });
     svr.Get("/api/.*", [](const httplib::Request& req, httplib::Response& res) {
       SendError(res, 404, fmt::format("no such endpoint: {} (the API is described at /api.md)", req.path.substr(0, 200)));
     });
@@ -680,6 +717,12 @@ void DashboardServer::Stop() {
   impl_->svr.stop();
   if (impl_->prewarm_thread.joinable()) impl_->prewarm_thread.join();
 }
+
+void DashboardServer::TableChanged() {
+  if (!impl_->stopping) impl_->watcher->Rescan();
+}
+
+std::string DashboardServer::MetricsText() const { return impl_->MetricsText(); }
 
 int DashboardServer::port() const { return impl_->port; }
 

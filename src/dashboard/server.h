@@ -10,13 +10,17 @@
 // it can only read, and only the lake; a statement running longer than sql_timeout is
 // interrupted.
 //
-// Access: with a token set, every /api/ request must carry it (`Authorization: Bearer T`
+// GET /metrics (Prometheus text) and GET /health (JSON) describe the service itself.
+//
+// Access: with a token set, every /api/ request (and /metrics, /health) must carry it (`Authorization: Bearer T`
 // or `?token=T`); the page itself holds no data. Binding beyond loopback needs a token.
 #pragma once
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "core/status.h"
 
@@ -33,6 +37,11 @@ struct ServeOptions {
   size_t sql_max_rows = 10000;         // rows a SQL console answer shows (JSON)
   size_t csv_max_rows = 1000000;       // rows a CSV download holds
   std::filesystem::path web_dir;       // serve the page files from here (development); "" = built in
+  // GET /metrics answers the dashboard's own counters (Prometheus text) followed by what
+  // more_metrics returns; GET /health answers what `health` returns (HTTP status and a JSON
+  // body), or {"status": "up"} when unset. `orderlake up` adds every stage through these.
+  std::function<std::string()> more_metrics;
+  std::function<std::pair<int, std::string>()> health;
 };
 
 // True for addresses that only this machine can reach (127.0.0.0/8, ::1, localhost).
@@ -49,6 +58,13 @@ class DashboardServer {
   // Serves until Stop() (from another thread or a signal handler thread).
   Status Run();
   void Stop();
+
+  // Looks at the table now instead of at the next poll: a writer in the same process (the
+  // etl under `orderlake up`) calls this after each commit, so answers move on at once.
+  void TableChanged();
+
+  // The dashboard's own counters (Prometheus text), as GET /metrics starts with.
+  std::string MetricsText() const;
 
   int port() const;
   // "http://HOST:PORT/" (with "?token=…" when a token is set).

@@ -991,13 +991,19 @@ Result<RunSummary> run_etl(const EtlOptions& options) {
 
 void follow_etl(const EtlOptions& options, int interval_ms, const std::atomic<bool>& stop,
                 const std::function<void(const RunSummary&)>& on_run,
-                const std::function<void(const Status&)>& on_error) {
+                const std::function<void(const Status&)>& on_error, Wakeup* wakeup,
+                const std::function<void(const RunSummary&)>& on_nothing_new) {
   while (!stop.load()) {
     auto r = run_etl(options);
     if (!r.ok()) on_error(r.status());
     else if (!r->run_id.empty()) on_run(r.value());
-    for (int waited = 0; waited < interval_ms && !stop.load(); waited += 20)
-      std::this_thread::sleep_for(std::chrono::milliseconds(std::min(20, interval_ms - waited)));
+    else if (on_nothing_new) on_nothing_new(r.value());
+    if (wakeup && r.ok()) {
+      wakeup->WaitFor(std::chrono::milliseconds(interval_ms), stop);
+    } else {
+      for (int waited = 0; waited < interval_ms && !stop.load(); waited += 20)
+        std::this_thread::sleep_for(std::chrono::milliseconds(std::min(20, interval_ms - waited)));
+    }
   }
 }
 

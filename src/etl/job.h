@@ -26,6 +26,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/status.h"
+#include "core/wakeup.h"
 #include "etl/record.h"
 
 namespace orderlake::etl {
@@ -70,12 +71,17 @@ struct RunSummary {
 // as a whole, or the lake cannot be written; bad records never fail a run.
 Result<RunSummary> run_etl(const EtlOptions& options);
 
-// Continuous mode: runs a batch every `interval_ms` until *stop is set (checked between
-// runs and while waiting), calling on_run after each run that read something. A failing
-// run is reported through on_error and retried at the next interval.
+// Continuous mode: runs a batch, then waits `interval_ms` (or, with a `wakeup`, until it is
+// notified, whichever comes first: under `orderlake up` the firehose notifies it when it
+// delivers an object, and the interval is only the fallback) and runs again, until *stop
+// is set (checked between runs and while waiting). Calls on_run after each run that read
+// something (on_nothing_new, when given, after each run that found nothing new). A failing
+// run is reported through on_error and retried after interval_ms (wake-ups do not hurry a
+// retry).
 void follow_etl(const EtlOptions& options, int interval_ms, const std::atomic<bool>& stop,
                 const std::function<void(const RunSummary&)>& on_run,
-                const std::function<void(const Status&)>& on_error);
+                const std::function<void(const Status&)>& on_error, Wakeup* wakeup = nullptr,
+                const std::function<void(const RunSummary&)>& on_nothing_new = {});
 
 // The local directory of a location given as a plain path or file:// URL; an error for
 // other schemes.

@@ -523,6 +523,16 @@ struct FirehoseService::Impl {
     }
     spdlog::debug("firehose: {} records [{}, {}] of {} -> s3/{}/{}", records, b.intent.first, b.intent.last, s.name,
                   s.bucket, key);
+    if (!b.to_error && opt.on_delivered) {
+      DeliveredObject d;
+      d.stream = s.name;
+      d.bucket = s.bucket;
+      d.key = key;
+      d.records = records;
+      for (auto& c : b.chunks) d.bytes += c->data.size();
+      d.oldest_arrival_ms = b.chunks.front()->arrival_ms;
+      opt.on_delivered(d);
+    }
     st = SaveCheckpoint();
     if (!st.ok()) {
       spdlog::error("firehose: cannot save the delivery checkpoint: {}", st.message());

@@ -35,6 +35,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -45,6 +46,13 @@
 #include "core/status.h"
 
 namespace orderlake::firehose {
+
+// An object the delivery thread has just put in place in the raw store.
+struct DeliveredObject {
+  std::string_view stream, bucket, key;
+  uint64_t records = 0, bytes = 0;
+  int64_t oldest_arrival_ms = 0;  // when the service accepted the object's first record (Unix ms)
+};
 
 struct FirehoseOptions {
   std::filesystem::path data_dir = "./orderlake-data";
@@ -57,6 +65,10 @@ struct FirehoseOptions {
   // "s3" = the real buckets of that name on S3 (store::s3_options_from_env: endpoint,
   // region, credentials), written through the object store (a PUT is atomic there).
   std::string bucket_store;
+  // Called on the delivery thread after each object is in place in the raw store (not for
+  // error output): `orderlake up` wakes its etl with it. Must be quick and must not call
+  // back into the service.
+  std::function<void(const DeliveredObject&)> on_delivered;
 };
 
 struct ApiResponse {

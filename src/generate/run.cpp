@@ -167,6 +167,7 @@ class Runner {
     if (pos_ == 0) return Status::OK();
     Status st = files_.write(buf_.get(), pos_);
     pos_ = 0;
+    if (st.ok() && o_.lines_written) o_.lines_written->store(lines_, std::memory_order_relaxed);
     last_flush_ = Clock::now();
     return st;
   }

@@ -29,6 +29,7 @@ struct RunOptions {
   uint64_t rotate_size = 64ull << 20;   // start a new file before exceeding this; 0 = never
   double rotate_interval_s = 0;         // start a new file after this many seconds; 0 = never
   double progress_interval_s = 5;       // progress log line every so often; 0 = never
+  std::atomic<uint64_t>* lines_written = nullptr;  // when set, the lines in the files so far
   GeneratorConfig generator;
 };
 

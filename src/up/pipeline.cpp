@@ -1,5 +1,6 @@
 #include "up/pipeline.h"
 
+#include <httplib.h>
 #include <nlohmann/json.hpp>
 
 #include <sys/stat.h>
@@ -13,11 +14,13 @@
 #include "agent/config.h"
 #include "core/fs.h"
 #include "core/log.h"
+#include "core/wakeup.h"
 #include "dashboard/server.h"
 #include "etl/job.h"
 #include "firehose/server.h"
 #include "firehose/service.h"
 #include "generate/run.h"
+#include "up/monitor.h"
 
 namespace orderlake::up {
 namespace {
@@ -73,23 +76,6 @@ Status ensure_stream(firehose::FirehoseService& service, const UpOptions& o) {
   return Status::Errorf("delivery stream {} did not become ACTIVE", o.stream);
 }
 
-// A value of a Prometheus text exposition ("name value" or "name{...} value"), summed
-// over label sets; 0 when absent.
-double metric(const std::string& text, std::string_view name) {
-  double sum = 0;
-  size_t pos = 0;
-  while ((pos = text.find(name, pos)) != std::string::npos) {
-    const bool line_start = pos == 0 || text[pos - 1] == '\n';
-    const char next = pos + name.size() < text.size() ? text[pos + name.size()] : '\0';
-    if (line_start && (next == ' ' || next == '{')) {
-      const size_t sp = text.find(' ', text[pos + name.size()] == '{' ? text.find('}', pos) : pos);
-      sum += std::strtod(text.c_str() + sp + 1, nullptr);
-    }
-    pos += name.size();
-  }
-  return sum;
-}
-
 }  // namespace
 
 Status run_up(const UpOptions& o, const std::atomic<bool>& stop) {
@@ -100,9 +86,17 @@ Status run_up(const UpOptions& o, const std::atomic<bool>& stop) {
   auto keys = local_keys(data);
   if (!keys.ok()) return keys.status();
 
-  // Firehose, on loopback, verifying the local key pair.
+  Monitor monitor;
+  Wakeup etl_wakeup(std::chrono::milliseconds(o.etl_min_gap_ms));
+  std::atomic<bool> stopping{false};
+
+  // Firehose, on loopback, verifying the local key pair; every delivery wakes the etl.
   firehose::FirehoseOptions fo;
   fo.data_dir = data;
+  fo.on_delivered = [&](const firehose::DeliveredObject& d) {
+    monitor.ObjectDelivered(d.oldest_arrival_ms);
+    etl_wakeup.Notify();
+  };
   auto service = firehose::FirehoseService::Open(fo);
   if (!service.ok()) return service.status();
   firehose::ServerOptions so;
@@ -113,20 +107,34 @@ Status run_up(const UpOptions& o, const std::atomic<bool>& stop) {
   auto fh_port = fh_server.Bind();
   if (!fh_port.ok()) return fh_port.status();
   std::thread fh_thread([&] { fh_server.Run(); });
-  ORDERLAKE_RETURN_IF_ERROR(ensure_stream(*service.value(), o));
+  if (Status st = ensure_stream(*service.value(), o); !st.ok()) {
+    fh_server.Stop();
+    fh_thread.join();
+    return st;
+  }
 
-  // Dashboard over the lake.
+  // Dashboard over the lake; its port also serves up's /metrics and /health.
   dashboard::ServeOptions dopt;
   dopt.lake = lake;
   dopt.host = o.host;
   dopt.port = o.dashboard_port;
+  std::atomic<bool> monitor_ready{false};  // the stages are added once they all exist
+  dopt.more_metrics = [&] { return monitor_ready ? monitor.MetricsText() : std::string(); };
+  dopt.health = [&] {
+    return monitor_ready ? monitor.Health() : std::make_pair(503, json{{"status", "starting"}}.dump());
+  };
   auto dash = dashboard::DashboardServer::Start(dopt);
   if (!dash.ok()) {
     fh_server.Stop();
     fh_thread.join();
     return dash.status();
   }
-  std::thread dash_thread([&] { (void)dash.value()->Run(); });
+  std::atomic<bool> dash_running{true};
+  std::thread dash_thread([&] {
+    Status st = dash.value()->Run();
+    if (!st.ok()) spdlog::error("dashboard: {}", st.message());
+    dash_running = false;
+  });
 
   // Agent: the Kinesis Agent configuration a user would write for this pipeline.
   const json agent_json = {
@@ -139,6 +147,7 @@ Status run_up(const UpOptions& o, const std::atomic<bool>& stop) {
        {{{"filePattern", (logs / "*.log").string()},
          {"deliveryStream", o.stream},
          {"initialPosition", "START_OF_FILE"},
+         {"minTimeBetweenFilePollsMillis", o.agent_poll_ms},
          {"maxBufferAgeMillis", 1000}}}}};
   agent::Environment env;
   env.overrides = {{"AWS_REGION", "us-east-1"}};
@@ -146,6 +155,9 @@ Status run_up(const UpOptions& o, const std::atomic<bool>& stop) {
   Status result;
   std::unique_ptr<agent::Agent> agent_ptr;
   if (cfg.ok()) {
+    // In process only, below what agent.json may say (AWS documents 1000 ms as the least):
+    // at low rates a batch waits this long for more lines before it is sent.
+    for (auto& flow : cfg->flows) flow.max_buffer_age_ms = o.agent_buffer_ms;
     auto a = agent::Agent::Create(std::move(cfg).value(), agent::AgentOptions{});
     if (a.ok()) {
       agent_ptr = std::move(a).value();
@@ -157,10 +169,9 @@ Status run_up(const UpOptions& o, const std::atomic<bool>& stop) {
     result = cfg.status();
   }
 
-  // The etl, a batch every interval.
-  std::atomic<bool> stop_stages{false}, stop_gen{false};
-  std::atomic<uint64_t> etl_rows{0};
-  std::atomic<int64_t> last_commit_ms{0};
+  // The etl: a batch whenever the firehose delivered something, else every interval; each
+  // commit makes the dashboard look at the table at once.
+  std::atomic<bool> stop_stages{false}, stop_gen{false}, etl_running{true};
   etl::EtlOptions eo;
   eo.input = raw.string();
   eo.lake = lake.string();
@@ -168,18 +179,24 @@ Status run_up(const UpOptions& o, const std::atomic<bool>& stop) {
     etl::follow_etl(
         eo, o.etl_interval_ms, stop_stages,
         [&](const etl::RunSummary& s) {
-          etl_rows += s.kept;
-          last_commit_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                               std::chrono::system_clock::now().time_since_epoch())
-                               .count();
+          dash.value()->TableChanged();
+          monitor.EtlRun(s);
         },
-        [](const Status& st) { spdlog::error("etl: {}", st.message()); });
+        [&](const Status& st) {
+          spdlog::error("etl: {}", st.message());
+          monitor.EtlError(st);
+        },
+        &etl_wakeup, [&](const etl::RunSummary& s) { monitor.EtlNothingNew(s); });
+    etl_running = false;
   });
 
   // The generator, unless the user brings their own logs.
   std::atomic<uint64_t> generated{0};
+  std::atomic<bool> gen_running{false};
+  std::string gen_error;  // set by the generator thread before gen_running goes false
   std::thread gen_thread;
   if (o.logs.empty() && result.ok()) {
+    gen_running = true;
     gen_thread = std::thread([&] {
       generate::RunOptions go;
       go.out_dir = logs;
@@ -191,50 +208,119 @@ Status run_up(const UpOptions& o, const std::atomic<bool>& stop) {
       std::random_device rd;
       go.generator.seed = (static_cast<uint64_t>(rd()) << 32) ^ rd() ^
                           static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
+      go.lines_written = &generated;
       auto r = generate::run_generate(go, &stop_gen);
-      if (!r.ok()) spdlog::error("generate: {}", r.status().message());
-      else generated = r->lines;
+      if (!r.ok()) {
+        spdlog::error("generate: {}", r.status().message());
+        gen_error = r.status().message();
+      }
+      gen_running = false;
     });
   }
 
+  // What /health, /metrics and the status line say about each stage.
+  const auto ended = [&](bool running) -> std::string { return running ? "running" : stopping ? "stopping" : "stopped"; };
+  monitor.AddStage({"generate",
+                    [&] {
+                      StageHealth h;
+                      h.enabled = o.logs.empty();
+                      h.up = !h.enabled || gen_running || stopping;
+                      h.state = !h.enabled ? "off (--logs)" : gen_running ? "running"
+                                           : stopping                  ? "stopping"
+                                                                       : "stopped: " + gen_error;
+                      return h;
+                    },
+                    [&] {
+                      return fmt::format("# HELP orderlake_generate_lines_total Order lines written to the log files\n"
+                                         "# TYPE orderlake_generate_lines_total counter\n"
+                                         "orderlake_generate_lines_total {}\n",
+                                         generated.load());
+                    },
+                    [&] { return static_cast<double>(generated.load()); }});
+  monitor.AddStage({"agent",
+                    [&] {
+                      StageHealth h;
+                      const bool running = agent_ptr && !agent_ptr->Done();
+                      h.up = running || stopping;
+                      h.state = agent_ptr ? ended(running) : "not started: " + result.message();
+                      h.lag = agent_ptr ? metric_value(agent_ptr->MetricsText(), "orderlake_agent_lag_bytes") : 0;
+                      h.lag_unit = "bytes";
+                      return h;
+                    },
+                    [&] { return agent_ptr ? agent_ptr->MetricsText() : std::string(); },
+                    [&] {
+                      return agent_ptr ? metric_value(agent_ptr->MetricsText(), "orderlake_agent_records_sent_total") : 0.0;
+                    }});
+  const int firehose_port = fh_port.value();
+  monitor.AddStage({"firehose",
+                    [&, firehose_port] {
+                      StageHealth h;
+                      // Asked over loopback, as the agent reaches it.
+                      httplib::Client client("127.0.0.1", firehose_port);
+                      client.set_connection_timeout(1, 0);
+                      client.set_read_timeout(2, 0);
+                      auto r = client.Get("/health");
+                      const bool answers = r && r->status == 200;
+                      h.up = answers || stopping;
+                      h.state = answers ? "running" : stopping ? "stopping" : "not answering on its port";
+                      h.lag = metric_value(service.value()->Metrics(), "orderlake_firehose_buffered_records");
+                      h.lag_unit = "records";
+                      return h;
+                    },
+                    [&] { return service.value()->Metrics(); },
+                    [&] { return metric_value(service.value()->Metrics(), "orderlake_firehose_records_in_total"); }});
+  monitor.AddStage({"etl",
+                    [&] {
+                      StageHealth h;
+                      std::string why;
+                      const bool failing = monitor.etl_failing(&why);
+                      h.up = (etl_running && !failing) || stopping;
+                      h.state = !etl_running ? ended(false) : failing ? "failing: " + why : "running";
+                      h.lag = static_cast<double>(monitor.objects_waiting());
+                      h.lag_unit = "objects";
+                      return h;
+                    },
+                    nullptr, [&] { return static_cast<double>(monitor.etl_rows()); }});
+  monitor.AddStage({"dashboard",
+                    [&] {
+                      StageHealth h;
+                      h.up = dash_running || stopping;
+                      h.state = ended(dash_running);
+                      return h;
+                    },
+                    nullptr,  // the dashboard puts its own counters first on /metrics
+                    [&] {
+                      return metric_value(dash.value()->MetricsText(), "orderlake_dashboard_table_version");
+                    }});
+
+  monitor_ready = true;
+
   if (result.ok()) {
-    std::printf("orderlake is up: dashboard at %s\n", dash.value()->url().c_str());
+    const std::string url = dash.value()->url();
+    const std::string base = url.substr(0, url.find('?'));
+    std::printf("orderlake is up: dashboard at %s\n", url.c_str());
+    std::printf("  metrics at %smetrics, health at %shealth\n", base.c_str(), base.c_str());
     std::printf("  logs %s -> agent -> firehose http://127.0.0.1:%d (stream %s) -> %s -> etl -> %s\n",
                 logs.c_str(), fh_port.value(), o.stream.c_str(), raw.c_str(), lake.c_str());
     std::fflush(stdout);
   }
   const auto start = std::chrono::steady_clock::now();
   auto next_status = start;
-  double last_in = 0;
-  auto last_t = start;
   while (result.ok() && !stop.load()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    monitor.Sample();
     const auto now = std::chrono::steady_clock::now();
     if (o.duration_s > 0 && std::chrono::duration<double>(now - start).count() >= o.duration_s) break;
     if (o.status_interval_s > 0 && now >= next_status) {
       next_status = now + std::chrono::milliseconds(static_cast<int>(o.status_interval_s * 1000));
-      const std::string fm = service.value()->Metrics(), am = agent_ptr ? agent_ptr->MetricsText() : "";
-      const double in = metric(fm, "orderlake_firehose_records_in_total");
-      const double dt = std::chrono::duration<double>(now - last_t).count();
-      const double rate = dt > 0 ? (in - last_in) / dt : 0;
-      last_in = in;
-      last_t = now;
-      const int64_t commit = last_commit_ms.load();
-      const int64_t age_ms = commit ? std::chrono::duration_cast<std::chrono::milliseconds>(
-                                          std::chrono::system_clock::now().time_since_epoch())
-                                              .count() - commit
-                                    : -1;
-      std::fprintf(stderr, "up: %.0f records/s into firehose | agent lag %s | undelivered %.0f | lake +%llu rows | %s\n",
-                   rate, fs::human_bytes(metric(am, "orderlake_agent_lag_bytes")).c_str(),
-                   metric(fm, "orderlake_firehose_buffered_records"),
-                   static_cast<unsigned long long>(etl_rows.load()),
-                   age_ms < 0 ? "no commit yet" : fmt::format("last commit {:.1f} s ago", age_ms / 1000.0).c_str());
+      std::fprintf(stderr, "%s\n", monitor.StatusLine().c_str());
     }
   }
 
   // Stop in flow order: no new lines, the agent drains, the firehose delivers, the etl
   // takes what arrived, then the page goes away.
   spdlog::info("up: stopping");
+  stopping = true;
   stop_gen = true;
   if (gen_thread.joinable()) gen_thread.join();
   if (agent_ptr) {
@@ -243,9 +329,10 @@ Status run_up(const UpOptions& o, const std::atomic<bool>& stop) {
     if (!st.ok()) spdlog::warn("agent: {}", st.message());
   }
   // Let the firehose deliver what it buffered (bounded), then one last etl batch.
-  for (int i = 0; i < 100 && metric(service.value()->Metrics(), "orderlake_firehose_buffered_records") > 0; ++i)
+  for (int i = 0; i < 100 && metric_value(service.value()->Metrics(), "orderlake_firehose_buffered_records") > 0; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   stop_stages = true;
+  etl_wakeup.Notify();
   etl_thread.join();
   if (auto last = etl::run_etl(eo); !last.ok()) spdlog::warn("etl: {}", last.status().message());
   fh_server.Stop();

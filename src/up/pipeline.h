@@ -1,7 +1,7 @@
 // `orderlake up`: the whole pipeline in one process on embedded defaults:
 //
 //   generate ──files──▶ agent ──Firehose API (HTTP, SigV4)──▶ firehose ──objects──▶ raw store
-//        dashboard ◀── query ◀── lake ◀── etl (a batch every 250 ms) ◀─────────────┘
+//        dashboard ◀── query ◀── lake ◀── etl (woken by each delivery) ◀────────────┘
 //
 // Each stage is the same code as its standalone subcommand and talks to the next through
 // the same interface: the generator writes log files, the agent tails them and calls the
@@ -9,6 +9,19 @@
 // firehose delivers objects to <data-dir>/s3/<bucket>/, the etl reads them with its
 // bookmark and publishes to <data-dir>/lake, and the dashboard serves that lake.
 // Everything lives under the data directory, so running again continues where it stopped.
+//
+// Tuned for freshness, in process only: the agent polls its files every agent_poll_ms and
+// sends a batch once it is agent_buffer_ms old (below the Kinesis Agent's documented
+// minimum maxBufferAgeMillis of 1000 ms, which agent.json files keep); the firehose
+// delivers at once (IntervalInSeconds 0) and wakes the etl on every delivery, which starts
+// a batch at once unless the previous one started less than etl_min_gap_ms ago (the
+// deliveries in between go into one batch: fewer, larger commits and table files); the etl
+// still lists every etl_interval_ms, as `etl --follow` does. Each commit makes the
+// dashboard look at the table at once.
+//
+// The dashboard's port also serves GET /metrics (every stage's counters, Prometheus text)
+// and GET /health (each stage up or down, last activity, lag; HTTP 503 when one is down);
+// see up/monitor.h.
 #pragma once
 #include <atomic>
 #include <filesystem>
@@ -26,7 +39,10 @@ struct UpOptions {
   std::string host = "127.0.0.1";
   int dashboard_port = 8080;  // 0 = any free port
   int firehose_port = 0;      // 0 = any free port
-  int etl_interval_ms = 250;
+  int etl_interval_ms = 1000;    // the etl lists the raw store this often even without a wake-up
+  int etl_min_gap_ms = 500;      // and starts batches at least this far apart (deliveries in between wait)
+  int agent_poll_ms = 50;        // the agent looks at its files this often (minTimeBetweenFilePollsMillis)
+  int agent_buffer_ms = 50;      // and sends a batch once it is this old (maxBufferAgeMillis)
   double status_interval_s = 2;  // the live status line on stderr; 0 = none
   std::string stream = "tbsm-red-fire";
   std::string bucket = "orderlake-raw";

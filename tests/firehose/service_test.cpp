@@ -1,11 +1,13 @@
 // FirehoseService in-process: idempotency marks survive WAL segment deletion and a restart
-// (they are carried by the checkpoint), and delivered segments are released.
+// (they are carried by the checkpoint), and delivered segments are released; the delivery
+// hook names each object once it is in place.
 #include "firehose/service.h"
 
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <filesystem>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -70,6 +72,49 @@ TEST(FirehoseService, IdempotencyMarksSurviveSegmentDeletionAndRestart) {
   EXPECT_EQ(bad.status, 400);
   auto unknown = (*svc)->Handle("Firehose_20150804.Nope", "{}");
   EXPECT_NE(unknown.body.find("UnknownOperationException"), std::string::npos);
+}
+
+// The delivery hook `orderlake up` wakes its etl with: called once per object, after the
+// object is in place, with its key, record count and the first record's arrival time.
+TEST(FirehoseService, OnDeliveredNamesEachObjectOnceItIsInPlace) {
+  TempDir d;
+  std::mutex mu;
+  std::vector<DeliveredObject> seen;
+  std::vector<bool> existed;
+  FirehoseOptions fo;
+  fo.data_dir = d.path();
+  fo.on_delivered = [&](const DeliveredObject& o) {
+    std::lock_guard lock(mu);
+    existed.push_back(std::filesystem::exists(d.path() / "s3" / std::string(o.bucket) / std::string(o.key)));
+    DeliveredObject copy = o;  // the views live only for the call: keep what the test checks
+    copy.stream = copy.bucket = copy.key = {};
+    seen.push_back(copy);
+  };
+  auto service = FirehoseService::Open(fo);
+  ASSERT_TRUE(service.ok()) << service.status().message();
+  auto created = service.value()->Handle(
+      "Firehose_20150804.CreateDeliveryStream",
+      R"({"DeliveryStreamName": "s", "ExtendedS3DestinationConfiguration": {"RoleARN": "arn:aws:iam::123456789012:role/r",
+          "BucketARN": "arn:aws:s3:::b", "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 0}}})");
+  ASSERT_EQ(created.status, 200) << created.body;
+  const int64_t before = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch()).count();
+  auto put = service.value()->Handle("Firehose_20150804.PutRecordBatch",
+                                     R"({"DeliveryStreamName": "s", "Records": [{"Data": "YQo="}, {"Data": "Ygo="}]})");
+  ASSERT_EQ(put.status, 200) << put.body;
+  ASSERT_TRUE(orderlake::testing::wait_for(
+      [&] {
+        std::lock_guard lock(mu);
+        return !seen.empty();
+      },
+      30));
+  service.value()->Stop();
+  std::lock_guard lock(mu);
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_TRUE(existed[0]);
+  EXPECT_EQ(seen[0].records, 2u);
+  EXPECT_EQ(seen[0].bytes, 4u);
+  EXPECT_GE(seen[0].oldest_arrival_ms, before - 1000);
 }
 
 }  // namespace

@@ -45,7 +45,7 @@ TEST(Up, OneCommandFromLogLineToDashboardAndBackAgain) {
     auto page = run_process({"curl", "-sf", url});
     EXPECT_EQ(page.exit_code, 0);
     EXPECT_NE(page.out.find("<html"), std::string::npos);
-    EXPECT_NE(up.err().find("records/s into firehose"), std::string::npos);
+    EXPECT_NE(up.err().find("orders/s in"), std::string::npos);
     EXPECT_EQ(up.Stop(SIGINT, 60), 0) << up.err();
   }
   const int64_t after_first = lake_rows(lake);
