@@ -21,6 +21,7 @@ Tuned for freshness (a line is visible to queries well within a second): the age
 every --agent-poll-ms and sends a batch once it is --agent-buffer-ms old (in process only;
 agent.json keeps AWS's minimum of 1000 ms), the firehose delivers at once and wakes the etl,
 which starts a batch at once unless the last one started less than --etl-min-gap-ms ago.
+Every --compact-every seconds the table's small files are merged (orderlake compact).
 
 The dashboard's port also serves:
   GET /metrics   every stage's counters, Prometheus text (orderlake_<stage>_*, orderlake_up_*)
@@ -53,6 +54,11 @@ Examples:
                   "The agent sends a batch of fewer than 500 lines once it is this old (in process only: "
                   "agent.json's maxBufferAgeMillis is at least 1000)")
       ->capture_default_str()->check(CLI::Range(0, 900000));
+  cmd->add_option("--compact-every", o->compact_every_s,
+                  "Seconds between compactions of the table (small files merged, old ones vacuumed; 0 = never)")
+      ->capture_default_str()->check(CLI::Range(0.0, 86400.0));
+  cmd->add_option("--retention-minutes", o->retention_minutes, "Files compaction removed are deleted after this long")
+      ->capture_default_str()->check(CLI::Range(0.0, 1e7));
   cmd->add_option("--status-interval", o->status_interval_s, "Seconds between status lines (0 = none)")
       ->capture_default_str();
   cmd->callback([o] {

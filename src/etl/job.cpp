@@ -445,6 +445,8 @@ Status write_partition(const stdfs::path& stage, const std::string& table, const
   }
   struct stat sb {};
   if (st.ok() && ::fstat(fd, &sb) == 0) out->size = static_cast<uint64_t>(sb.st_size);
+  // Durable before the journal names it (each writer thread syncs its own files).
+  if (st.ok() && ::fsync(fd) != 0) st = Status::Errorf("fsync {}: {}", tmp_path.string(), std::strerror(errno));
   ::close(fd);
   if (!st.ok()) {
     ::unlink(tmp_path.c_str());
@@ -770,6 +772,7 @@ Status Job::Publish(const Bookmark& bm) {
       parquet::FdSink sink(fd);
       Status st = sink.Append(quarantine);
       if (st.ok()) st = sink.Flush();
+      if (st.ok() && ::fsync(fd) != 0) st = Status::Errorf("fsync {}: {}", (stage_ / q.tmp).string(), std::strerror(errno));
       ::close(fd);
       ORDERLAKE_RETURN_IF_ERROR(st);
     }
@@ -786,7 +789,6 @@ Status Job::Publish(const Bookmark& bm) {
   }
   // 1. staged files durable; 2. journal durable; 3. files into place; 4. the commit (the
   // moment the batch becomes visible, with its bookmark); 5. summary and bookmark cache.
-  if (!local_lake_.empty()) ORDERLAKE_RETURN_IF_ERROR(fs::sync_filesystem(stage_));
   spdlog::debug("etl: staged files synced at {:.3f} s", Elapsed());
   crash_point("before_journal");
   const std::string app = AppId();
@@ -815,7 +817,17 @@ Status Job::Publish(const Bookmark& bm) {
                               st.message());
     }
   }
-  if (!local_lake_.empty()) ORDERLAKE_RETURN_IF_ERROR(fs::sync_filesystem(local_lake_));
+  if (!local_lake_.empty()) {
+    // The renames durable: every directory that gained an entry (a partition's directory,
+    // and its parents up to the lake, which may be new themselves).
+    std::set<stdfs::path> dirs;
+    for (auto& f : all)
+      for (stdfs::path d = (local_lake_ / f.final).parent_path(); d != local_lake_ && d.has_relative_path();
+           d = d.parent_path())
+        if (!dirs.insert(d).second) break;
+    dirs.insert(local_lake_);
+    for (const auto& d : dirs) ORDERLAKE_RETURN_IF_ERROR(fs::fsync_path(d));
+  }
   spdlog::debug("etl: published at {:.3f} s", Elapsed());
   crash_point("before_commit");
 

@@ -16,6 +16,7 @@
 #include "core/log.h"
 #include "core/wakeup.h"
 #include "dashboard/server.h"
+#include "table/compact.h"
 #include "etl/job.h"
 #include "firehose/server.h"
 #include "firehose/service.h"
@@ -190,6 +191,34 @@ Status run_up(const UpOptions& o, const std::atomic<bool>& stop) {
     etl_running = false;
   });
 
+  // Compaction beside the etl: a partition's small files merged in one commit, removed
+  // files deleted after the retention period, the log checkpointed (table/compact.h).
+  std::thread compact_thread;
+  if (o.compact_every_s > 0) {
+    compact_thread = std::thread([&] {
+      table::CompactOptions co;
+      co.lake = lake.string();
+      co.retention_ms = static_cast<int64_t>(o.retention_minutes * 60000);
+      auto c = table::Compactor::Open(co);
+      if (!c.ok()) {
+        spdlog::error("compact: {}", c.status().message());
+        return;
+      }
+      while (!stop_stages.load()) {
+        for (double waited = 0; waited < o.compact_every_s && !stop_stages.load(); waited += 0.05)
+          std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        if (stop_stages.load()) break;
+        auto s = c.value()->RunOnce();
+        if (!s.ok()) {
+          spdlog::warn("compact: {}", s.status().message());
+        } else if (s->files_removed || s->files_vacuumed || s->checkpoint >= 0) {
+          spdlog::debug("{}", s->to_text());
+          if (s->files_removed) dash.value()->TableChanged();
+        }
+      }
+    });
+  }
+
   // The generator, unless the user brings their own logs.
   std::atomic<uint64_t> generated{0};
   std::atomic<bool> gen_running{false};
@@ -334,6 +363,7 @@ Status run_up(const UpOptions& o, const std::atomic<bool>& stop) {
   stop_stages = true;
   etl_wakeup.Notify();
   etl_thread.join();
+  if (compact_thread.joinable()) compact_thread.join();
   if (auto last = etl::run_etl(eo); !last.ok()) spdlog::warn("etl: {}", last.status().message());
   fh_server.Stop();
   fh_thread.join();

@@ -44,6 +44,8 @@ struct UpOptions {
   int agent_poll_ms = 50;        // the agent looks at its files this often (minTimeBetweenFilePollsMillis)
   int agent_buffer_ms = 50;      // and sends a batch once it is this old (maxBufferAgeMillis)
   double status_interval_s = 2;  // the live status line on stderr; 0 = none
+  double compact_every_s = 5;    // table compaction (and vacuum, checkpoints) this often; 0 = never
+  double retention_minutes = 10;  // files compaction removed are deleted after this long
   std::string stream = "tbsm-red-fire";
   std::string bucket = "orderlake-raw";
 };
