@@ -350,6 +350,15 @@ struct DashboardServer::Impl {
         auto r = run(*lease);
         if (!r.ok()) return Answer{400, ErrorBody(r.status().message()), v.version, false};
         TableVersion after = watcher->Rescan();
+        const int64_t read = lease->table_version();
+        if (read >= 0 && !last && after.token != v.token) {
+          // A Delta table: the statement read one snapshot, so the answer is consistent
+          // whatever happened meanwhile. It is that of `after` when the table did not move
+          // again; otherwise it is served, not kept.
+          const bool same = after.token == fmt::format("delta:{}", read);
+          std::string body = wrap(same ? after : v, std::move(r).value()).dump();
+          return Answer{200, std::move(body), same ? after.version : v.version, false};
+        }
         if (!last && (after.token != v.token || after.in_flux)) return std::nullopt;  // moved meanwhile
         std::string body = wrap(v, std::move(r).value()).dump();
         const bool keep = cacheable && !last && body.size() <= kMaxCachedBytes;  // big SQL results are not kept

@@ -885,6 +885,11 @@ Result<std::vector<std::string>> Engine::Tables() {
 
 const fs::path& Engine::lake() const { return impl_->lake; }
 
+int64_t Engine::table_version() const {
+  auto it = impl_->deltas.find((impl_->lake / kOrdersTable).string());
+  return it == impl_->deltas.end() ? -1 : it->second.snapshot.version;
+}
+
 void Engine::Interrupt() { duckdb_interrupt(impl_->con); }
 
 }  // namespace orderlake::query

@@ -86,6 +86,10 @@ class Engine {
   // The lake directory, absolute.
   const std::filesystem::path& lake() const;
 
+  // The Delta log version of the lake's own table that the last statement read (its views
+  // are defined over that snapshot's files); -1 when the table has no log.
+  int64_t table_version() const;
+
   // Asks the statement running on this engine to stop (callable from another thread).
   void Interrupt();
 
