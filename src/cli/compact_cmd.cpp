@@ -4,7 +4,6 @@
 #include <csignal>
 #include <cstdio>
 #include <memory>
-#include <thread>
 
 #include "cli/commands.h"
 #include "core/log.h"
@@ -64,33 +63,39 @@ Examples:
     opt.target_file_bytes = a->target_mb << 20;
     opt.retention_ms = static_cast<int64_t>(a->retention_minutes * 60000);
     opt.vacuum = !a->no_vacuum;
+    auto print = [a](const table::CompactSummary& s) {
+      if (a->every <= 0 || s.files_removed || s.files_vacuumed || s.checkpoint >= 0) std::fputs(s.to_text().c_str(), stderr);
+      if (a->json) {
+        std::printf("%s\n", s.to_json().dump().c_str());
+        std::fflush(stdout);
+      }
+    };
+    if (a->every > 0) {
+      static std::atomic<bool> stop{false};
+      std::signal(SIGINT, [](int) { stop.store(true); });
+      std::signal(SIGTERM, [](int) { stop.store(true); });
+      Status st = table::compact_loop(opt, a->every, stop, print, [](const Status& e) {
+        std::fprintf(stderr, "orderlake compact: %s (retrying)\n", e.message().c_str());
+      });
+      if (!st.ok()) {
+        std::fprintf(stderr, "orderlake compact: %s\n", st.message().c_str());
+        exit_code() = 1;
+      }
+      return;
+    }
     auto c = table::Compactor::Open(opt);
     if (!c.ok()) {
       std::fprintf(stderr, "orderlake compact: %s\n", c.status().message().c_str());
       exit_code() = 1;
       return;
     }
-    static std::atomic<bool> stop{false};
-    std::signal(SIGINT, [](int) { stop.store(true); });
-    std::signal(SIGTERM, [](int) { stop.store(true); });
-    do {
-      auto s = c.value()->RunOnce();
-      if (!s.ok()) {
-        std::fprintf(stderr, "orderlake compact: %s\n", s.status().message().c_str());
-        if (a->every <= 0) {
-          exit_code() = 1;
-          return;
-        }
-      } else {
-        if (a->every <= 0 || s->files_removed || s->files_vacuumed) std::fputs(s->to_text().c_str(), stderr);
-        if (a->json) {
-          std::printf("%s\n", s->to_json().dump().c_str());
-          std::fflush(stdout);
-        }
-      }
-      for (double waited = 0; a->every > 0 && waited < a->every && !stop.load(); waited += 0.05)
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    } while (a->every > 0 && !stop.load());
+    auto s = c.value()->RunOnce();
+    if (!s.ok()) {
+      std::fprintf(stderr, "orderlake compact: %s\n", s.status().message().c_str());
+      exit_code() = 1;
+      return;
+    }
+    print(s.value());
   });
 }
 

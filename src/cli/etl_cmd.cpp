@@ -5,11 +5,13 @@
 #include <csignal>
 #include <cstdio>
 #include <memory>
+#include <thread>
 
 #include "cli/commands.h"
 #include "core/log.h"
 #include "core/region.h"
 #include "etl/job.h"
+#include "table/compact.h"
 
 namespace orderlake::cli {
 
@@ -21,6 +23,7 @@ void add_etl_command(CLI::App& app) {
     size_t memory_mb = 1024;
     bool progress = false, no_progress = false, json = false, follow = false;
     int interval_ms = 1000;
+    double compact_every = 10;
   };
   auto a = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("etl", "Transform raw order records into the curated Parquet table (the Glue job)");
@@ -62,6 +65,9 @@ Examples:
                 "Keep running: process new raw objects every --interval-ms until Ctrl-C (each run as above)");
   cmd->add_option("--interval-ms", a->interval_ms, "With --follow: time between runs")
       ->capture_default_str()->check(CLI::Range(10, 3600000));
+  cmd->add_option("--compact-every", a->compact_every,
+                  "With --follow: compact the table this often, in seconds (as orderlake compact; 0 = never)")
+      ->capture_default_str()->check(CLI::Range(0.0, 86400.0));
 
   cmd->callback([a] {
     etl::EtlOptions opt = a->opt;
@@ -86,6 +92,21 @@ Examples:
       std::signal(SIGTERM, [](int) { stop.store(true); });
       opt.progress = false;
       spdlog::info("etl: following {} every {} ms (Ctrl-C stops after the current run)", opt.input, a->interval_ms);
+      // Micro-batches make small files: a compactor runs beside the etl.
+      std::thread compactor;
+      if (a->compact_every > 0)
+        compactor = std::thread([&] {
+          table::CompactOptions co;
+          co.lake = opt.lake;
+          co.table = opt.table;
+          Status st = table::compact_loop(
+              co, a->compact_every, stop,
+              [](const table::CompactSummary& s) {
+                if (s.files_removed || s.files_vacuumed || s.checkpoint >= 0) spdlog::info("{}", s.to_text());
+              },
+              [](const Status& e) { spdlog::warn("compact: {}", e.message()); });
+          if (!st.ok()) spdlog::warn("compact: {}; the table is not compacted", st.message());
+        });
       etl::follow_etl(
           opt, a->interval_ms, stop,
           [&](const etl::RunSummary& s) {
@@ -97,6 +118,7 @@ Examples:
             }
           },
           [](const Status& st) { spdlog::error("etl: {} (retrying)", st.message()); });
+      if (compactor.joinable()) compactor.join();
       return;
     }
     auto res = etl::run_etl(opt);

@@ -12,6 +12,7 @@
 #include <optional>
 #include <random>
 #include <set>
+#include <thread>
 
 #include "core/fs.h"
 #include "core/sha256.h"
@@ -408,5 +409,20 @@ Result<std::unique_ptr<Compactor>> Compactor::Open(const CompactOptions& options
 }
 
 Result<CompactSummary> Compactor::RunOnce() { return impl_->RunOnce(); }
+
+Status compact_loop(const CompactOptions& options, double every_s, const std::atomic<bool>& stop,
+                    const std::function<void(const CompactSummary&)>& on_run,
+                    const std::function<void(const Status&)>& on_error) {
+  auto c = Compactor::Open(options);
+  if (!c.ok()) return c.status();
+  while (!stop.load()) {
+    auto s = c.value()->RunOnce();
+    if (!s.ok()) on_error(s.status());
+    else on_run(s.value());
+    for (double waited = 0; waited < every_s && !stop.load(); waited += 0.05)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return Status::OK();
+}
 
 }  // namespace orderlake::table

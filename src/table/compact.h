@@ -18,7 +18,9 @@
 // commits; the next compactor deletes a journal's file that did not make it into the log.
 // One compactor per table at a time (a lock file; a second one is told so).
 #pragma once
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -67,5 +69,12 @@ class Compactor {
   explicit Compactor(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// Runs a compactor every `every_s` seconds until *stop. Returns the error that kept it
+// from starting (OK once stopped); an error of one run goes to on_error and the next run
+// is tried. on_run sees every run's summary.
+Status compact_loop(const CompactOptions& options, double every_s, const std::atomic<bool>& stop,
+                  const std::function<void(const CompactSummary&)>& on_run,
+                  const std::function<void(const Status&)>& on_error);
 
 }  // namespace orderlake::table

@@ -199,23 +199,14 @@ Status run_up(const UpOptions& o, const std::atomic<bool>& stop) {
       table::CompactOptions co;
       co.lake = lake.string();
       co.retention_ms = static_cast<int64_t>(o.retention_minutes * 60000);
-      auto c = table::Compactor::Open(co);
-      if (!c.ok()) {
-        spdlog::error("compact: {}", c.status().message());
-        return;
-      }
-      while (!stop_stages.load()) {
-        for (double waited = 0; waited < o.compact_every_s && !stop_stages.load(); waited += 0.05)
-          std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        if (stop_stages.load()) break;
-        auto s = c.value()->RunOnce();
-        if (!s.ok()) {
-          spdlog::warn("compact: {}", s.status().message());
-        } else if (s->files_removed || s->files_vacuumed || s->checkpoint >= 0) {
-          spdlog::debug("{}", s->to_text());
-          if (s->files_removed) dash.value()->TableChanged();
-        }
-      }
+      Status st = table::compact_loop(
+          co, o.compact_every_s, stop_stages,
+          [&](const table::CompactSummary& s) {
+            if (s.files_removed || s.files_vacuumed || s.checkpoint >= 0) spdlog::debug("{}", s.to_text());
+            if (s.files_removed) dash.value()->TableChanged();
+          },
+          [](const Status& e) { spdlog::warn("compact: {}", e.message()); });
+      if (!st.ok()) spdlog::error("compact: {}", st.message());
     });
   }
 

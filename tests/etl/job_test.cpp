@@ -331,3 +331,39 @@ TEST(EtlFollow, PicksUpNewObjectsUntilStopped) {
 }
 }  // namespace
 }  // namespace orderlake::etl
+
+namespace orderlake::etl {
+namespace {
+// Rows of the table's newest snapshot (a glob over the Hive layout would also count files
+// compaction removed but has not deleted yet).
+std::string snapshot_answer(const Lake& l) {
+  auto r = orderlake::testing::run_orderlake({"query", "--lake", l.lake().string(), "--format", "csv",
+                                              "SELECT count(*) || '/' || count(DISTINCT InvoiceNo) AS a FROM orders"});
+  return r.exit_code == 0 ? r.out : r.err;
+}
+
+TEST(EtlFollow, CompactsTheSmallFilesOfItsMicroBatches) {
+  Lake l;
+  orderlake::testing::BackgroundProcess etl({ORDERLAKE_BINARY, "etl", "--follow", "--interval-ms", "30",
+                                             "--compact-every", "0.2", "--input", l.in().string(), "--lake",
+                                             l.lake().string()});
+  // Ten micro-batches, each a file in every partition (3 countries x 3 days).
+  for (int b = 0; b < 10; ++b) {
+    write_file(l.in() / fmt::format("b{}.log", b), valid_lines(b * 1000, 90));
+    const std::string want = fmt::format("a\n{0}/{0}\n", 90 * (b + 1));
+    ASSERT_TRUE(orderlake::testing::wait_for([&] { return snapshot_answer(l) == want; }, 30))
+        << snapshot_answer(l) << etl.err();
+  }
+  // The compactor beside it merges them (an OPTIMIZE commit), with no row lost or doubled.
+  auto optimized = [&] {
+    for (auto& e : stdfs::directory_iterator(l.lake() / "orders" / "_delta_log"))
+      if (e.path().extension() == ".json" && read_file(e.path()).find("\"OPTIMIZE\"") != std::string::npos) return true;
+    return false;
+  };
+  EXPECT_TRUE(orderlake::testing::wait_for(optimized, 30)) << etl.err();
+  EXPECT_EQ(etl.Stop(SIGTERM), 0) << etl.err();
+  EXPECT_EQ(snapshot_answer(l), "a\n900/900\n");
+  EXPECT_GT(l.rows(), 900u);  // the Hive layout still holds the merged files until vacuum
+}
+}  // namespace
+}  // namespace orderlake::etl

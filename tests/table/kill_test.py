@@ -85,6 +85,7 @@ class KillTest(unittest.TestCase):
             deadline = time.time() + 120
             while (feeder.is_alive() or kills < 6) and time.time() < deadline:
                 etl = subprocess.Popen([BINARY, "etl", "--follow", "--interval-ms", "20", "--threads", "2",
+                                        "--compact-every", "0",
                                         "--memory-mb", "16", "--input", inbox, "--lake", lake],
                                        stdout=subprocess.DEVNULL, stderr=etl_log)
                 time.sleep(self.rng.uniform(0.05, 0.6))
