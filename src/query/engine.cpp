@@ -8,14 +8,14 @@
 #include <set>
 
 #include "core/hive.h"
+#include "core/sql.h"
 #include "query/athena_ddl.h"
 #include "query/duckdb_convert.h"
 #include "query/lake_mirror.h"
-#include "store/object_store.h"
-#include "table/delta.h"
 #include "query/schema.h"
 #include "query/table_source.h"
 #include "store/object_store.h"
+#include "table/delta.h"
 
 namespace orderlake::query {
 namespace fs = std::filesystem;
@@ -26,24 +26,6 @@ using internal::TypeName;
 namespace {
 
 bool StartsWith(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
-
-std::string SqlString(std::string_view s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') out += '\'';
-    out += c;
-  }
-  return out + "'";
-}
-
-std::string Ident(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
 
 // The lake's own table columns with Athena's type names.
 std::vector<catalog::Column> LakeColumns(bool partition) {
@@ -301,14 +283,10 @@ struct Engine::Impl {
       Delta d;
       d.store = store::OpenLocal(root.parent_path().string());
       d.log = std::make_unique<table::DeltaLog>(d.store.get(), root.filename().string());
-      auto loaded = d.log->Load();  // from the last checkpoint
-      if (!loaded.ok()) return Status::Errorf("reading the Delta log of {}: {}", root.string(), loaded.status().message());
-      d.snapshot = std::move(loaded).value();
       it = deltas.emplace(root.string(), std::move(d)).first;
-    } else {
-      Status st = it->second.log->Update(&it->second.snapshot);
-      if (!st.ok()) return Status::Errorf("reading the Delta log of {}: {}", root.string(), st.message());
     }
+    Status st = it->second.log->Refresh(&it->second.snapshot);  // the first time from the checkpoint
+    if (!st.ok()) return Status::Errorf("reading the Delta log of {}: {}", root.string(), st.message());
     std::vector<fs::path> files;
     for (const auto& [path, f] : it->second.snapshot.files) {
       auto rel = table::decode_path(path);
@@ -367,11 +345,11 @@ struct Engine::Impl {
     // Lock DuckDB down: files only under the lake (and the catalog tables' locations),
     // nothing else external, no more SET.
     std::vector<std::string> dirs;
-    for (const auto& d : allowed) dirs.push_back(SqlString(d));
+    for (const auto& d : allowed) dirs.push_back(sql::literal(d));
     ORDERLAKE_RETURN_IF_ERROR(RunInternal(fmt::format("SET allowed_directories = [{}]", fmt::join(dirs, ", "))));
     ORDERLAKE_RETURN_IF_ERROR(RunInternal("SET enable_external_access = false"));
     ORDERLAKE_RETURN_IF_ERROR(RunInternal("SET lock_configuration = true"));
-    for (const auto& schema : schemas) ORDERLAKE_RETURN_IF_ERROR(RunInternal("CREATE SCHEMA IF NOT EXISTS " + Ident(schema)));
+    for (const auto& schema : schemas) ORDERLAKE_RETURN_IF_ERROR(RunInternal("CREATE SCHEMA IF NOT EXISTS " + sql::ident(schema)));
     for (const auto& [qualified, view] : views)
       ORDERLAKE_RETURN_IF_ERROR(RunInternal(fmt::format("CREATE OR REPLACE VIEW {} AS {}", qualified, view.select)));
     return Status::OK();
@@ -545,7 +523,7 @@ struct Engine::Impl {
     QueryResult r;
     OwnedResult res;
     const std::string sql =
-        fmt::format("DESCRIBE SELECT * FROM read_parquet({}, binary_as_string = true)", SqlString(file.string()));
+        fmt::format("DESCRIBE SELECT * FROM read_parquet({}, binary_as_string = true)", sql::literal(file.string()));
     if (duckdb_query(con, sql.c_str(), res.get()) != DuckDBSuccess)
       return Status::Errorf("cannot read the columns of {}: {}", file.string(), OneLineError(duckdb_result_error(res.get())));
     ORDERLAKE_RETURN_IF_ERROR(Drain(res.get(), r));
@@ -601,11 +579,11 @@ struct Engine::Impl {
       if (t.database != "default") {
         schema = t.database;
         if (!schemas.count(schema)) {
-          ORDERLAKE_RETURN_IF_ERROR(RunInternal("CREATE SCHEMA IF NOT EXISTS " + Ident(schema)));
+          ORDERLAKE_RETURN_IF_ERROR(RunInternal("CREATE SCHEMA IF NOT EXISTS " + sql::ident(schema)));
           schemas.insert(schema);
         }
       }
-      specs.push_back({Ident(schema) + "." + Ident(t.name), Lower(t.name), std::move(spec).value()});
+      specs.push_back({sql::ident(schema) + "." + sql::ident(t.name), Lower(t.name), std::move(spec).value()});
     }
     for (const auto& b : Builtins()) {
       if (in_catalog.count(b.name)) continue;
@@ -621,7 +599,7 @@ struct Engine::Impl {
         continue;
       }
       spec.files = std::move(delta).value();
-      specs.push_back({"\"main\"." + Ident(b.name), b.name, std::move(spec)});
+      specs.push_back({"\"main\"." + sql::ident(b.name), b.name, std::move(spec)});
     }
     ORDERLAKE_RETURN_IF_ERROR(Allow(dirs));
     std::set<std::string> defined;

@@ -27,13 +27,22 @@ Result<std::unique_ptr<LakeMirror>> LakeMirror::Open(const std::string& location
 Status LakeMirror::Sync(std::string_view prefix, const std::function<bool(std::string_view key)>& want_key) {
   auto listed = store_->List(prefix);
   if (!listed.ok()) return Status::Errorf("cannot list {}: {}", store_->url(), listed.status().message());
-  std::map<std::string, std::string> want;
+  Want want;
   for (const auto& o : listed.value())
     if (!want_key || want_key(o.key)) want[o.key] = fmt::format("{}/{}", o.size, o.etag);
+  return Reconcile(local_, {&want});
+}
+
+Status LakeMirror::Reconcile(const stdfs::path& scan, const std::vector<const Want*>& wants) {
+  auto wanted = [&](const std::string& key) -> const std::string* {
+    for (const Want* w : wants)
+      if (auto it = w->find(key); it != w->end()) return &it->second;
+    return nullptr;
+  };
   // Remove what the store no longer has (or has changed), then fetch what is missing.
   for (auto it = have_.begin(); it != have_.end();) {
-    auto w = want.find(it->first);
-    if (w == want.end() || w->second != it->second) {
+    const std::string* w = wanted(it->first);
+    if (!w || *w != it->second) {
       std::error_code ec;
       stdfs::remove(local_ / it->first, ec);
       it = have_.erase(it);
@@ -43,14 +52,15 @@ Status LakeMirror::Sync(std::string_view prefix, const std::function<bool(std::s
   }
   // Files left by an earlier process (or another filter) that are not wanted now go too.
   std::error_code ec;
-  for (auto it = stdfs::recursive_directory_iterator(local_, ec); !ec && it != stdfs::recursive_directory_iterator();
+  for (auto it = stdfs::recursive_directory_iterator(scan, ec); !ec && it != stdfs::recursive_directory_iterator();
        it.increment(ec)) {
     if (!it->is_regular_file(ec)) continue;
     const std::string key = it->path().lexically_relative(local_).generic_string();
     if (key != kSourceFile && !have_.count(key)) stdfs::remove(it->path(), ec);
   }
-  for (const auto& [key, version] : want)
-    if (!have_.count(key)) ORDERLAKE_RETURN_IF_ERROR(Fetch(key, version));
+  for (const Want* w : wants)
+    for (const auto& [key, version] : *w)
+      if (!have_.count(key)) ORDERLAKE_RETURN_IF_ERROR(Fetch(key, version));
   return Status::OK();
 }
 
@@ -98,16 +108,9 @@ Status LakeMirror::SyncDelta(std::string_view prefix_view) {
     snapshot_ = table::Snapshot{};
     delta_prefix_ = prefix;
   }
-  Status st;
-  if (snapshot_.version < 0) {
-    auto loaded = log_->Load();  // from the last checkpoint
-    if (loaded.ok()) snapshot_ = std::move(loaded).value();
-    else st = loaded.status();
-  } else {
-    st = log_->Update(&snapshot_);
-  }
+  Status st = log_->Refresh(&snapshot_);
   if (!st.ok()) return Status::Errorf("cannot read the table's log in {}: {}", store_->url(), st.message());
-  std::map<std::string, std::string> want_data, want_log;
+  Want want_data, want_log;
   for (const auto& [path, f] : snapshot_.files) {
     auto rel = table::decode_path(path);
     if (!rel.ok()) return Status::Errorf("the table's log in {}: {}", store_->url(), rel.status().message());
@@ -129,33 +132,7 @@ Status LakeMirror::SyncDelta(std::string_view prefix_view) {
     if (name.size() < 21 || name.find_first_not_of("0123456789") != 20) continue;
     if (std::stoll(name.substr(0, 20)) <= snapshot_.version) want_log[o.key] = tag;
   }
-  auto wanted = [&](const std::string& key) -> const std::string* {
-    if (auto w = want_data.find(key); w != want_data.end()) return &w->second;
-    if (auto w = want_log.find(key); w != want_log.end()) return &w->second;
-    return nullptr;
-  };
-  for (auto it = have_.begin(); it != have_.end();) {
-    const std::string* w = wanted(it->first);
-    if (!w || *w != it->second) {
-      std::error_code ec;
-      stdfs::remove(local_ / it->first, ec);
-      it = have_.erase(it);
-    } else {
-      ++it;
-    }
-  }
-  // Files left by an earlier process that are not wanted now go too.
-  std::error_code ec;
-  for (auto it = stdfs::recursive_directory_iterator(local_ / prefix, ec);
-       !ec && it != stdfs::recursive_directory_iterator(); it.increment(ec)) {
-    if (!it->is_regular_file(ec)) continue;
-    const std::string key = it->path().lexically_relative(local_).generic_string();
-    if (key != kSourceFile && !have_.count(key)) stdfs::remove(it->path(), ec);
-  }
-  for (const auto* want : {&want_data, &want_log})
-    for (const auto& [key, version] : *want)
-      if (!have_.count(key)) ORDERLAKE_RETURN_IF_ERROR(Fetch(key, version));
-  return Status::OK();
+  return Reconcile(local_ / prefix, {&want_data, &want_log});
 }
 
 }  // namespace orderlake::query

@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/status.h"
 #include "store/object_store.h"
@@ -52,7 +53,11 @@ class LakeMirror {
       : store_(std::move(store)), local_(std::move(local)) {}
   std::unique_ptr<store::ObjectStore> store_;
   std::filesystem::path local_;
+  using Want = std::map<std::string, std::string>;  // key -> "size/etag" (or size)
   Status Fetch(const std::string& key, const std::string& version);
+  // Makes the copy hold exactly the wanted keys (files under `scan` not wanted go), fetching
+  // the missing ones in the order of `wants`.
+  Status Reconcile(const std::filesystem::path& scan, const std::vector<const Want*>& wants);
   std::map<std::string, std::string> have_;  // key -> "size/etag" of the copy
   uint64_t downloads_ = 0;
   // SyncDelta's state: the log read through the store, and its newest snapshot.

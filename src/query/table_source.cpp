@@ -9,6 +9,7 @@
 #include <system_error>
 
 #include "core/hive.h"
+#include "core/sql.h"
 
 namespace orderlake::query {
 namespace fs = std::filesystem;
@@ -20,24 +21,6 @@ std::string Lower(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
-}
-
-std::string SqlString(std::string_view s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') out += '\'';
-    out += c;
-  }
-  return out + "'";
-}
-
-std::string Ident(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
 }
 
 // ---- types ----------------------------------------------------------------------------
@@ -126,7 +109,7 @@ class TypeReader {
         if (name.empty() || !Accept(':')) return Bad();
         auto t = Type();
         if (!t.ok()) return t;
-        out += (first ? "" : ", ") + Ident(name) + " " + *t;
+        out += (first ? "" : ", ") + sql::ident(name) + " " + *t;
         if (Accept(',')) continue;
         if (!Accept('>')) return Bad();
         return out + ")";
@@ -248,7 +231,7 @@ Status CheckFormat(const SourceSpec& spec, const std::vector<DataFile>& files) {
 
 std::string FileList(const std::vector<DataFile>& files) {
   std::string out = "[";
-  for (size_t i = 0; i < files.size(); ++i) out += (i ? ", " : "") + SqlString(files[i].path.string());
+  for (size_t i = 0; i < files.size(); ++i) out += (i ? ", " : "") + sql::literal(files[i].path.string());
   return out + "]";
 }
 
@@ -266,11 +249,11 @@ Result<KeyExprs> HiveKeys(const SourceSpec& spec) {
     auto duck = DuckDbType(key.type);
     if (!duck.ok()) return Status::Errorf("table {}: partition key {}: {}", spec.table, key.name, duck.status().message());
     if (*duck == "VARCHAR") {
-      k.exprs.push_back(fmt::format("NULLIF({}, {}) AS {}", Ident(key.name), SqlString(hive::kDefaultPartition), Ident(key.name)));
+      k.exprs.push_back(fmt::format("NULLIF({}, {}) AS {}", sql::ident(key.name), sql::literal(hive::kDefaultPartition), sql::ident(key.name)));
     } else {
-      k.exprs.push_back(fmt::format("{} AS {}", Ident(key.name), Ident(key.name)));
+      k.exprs.push_back(fmt::format("{} AS {}", sql::ident(key.name), sql::ident(key.name)));
     }
-    types.push_back(fmt::format("{}: {}", SqlString(key.name), *duck));
+    types.push_back(fmt::format("{}: {}", sql::literal(key.name), *duck));
   }
   k.hive_types = fmt::format("{{{}}}", fmt::join(types, ", "));
   return k;
@@ -285,9 +268,9 @@ Result<KeyExprs> ConstantKeys(const SourceSpec& spec, const std::vector<std::str
     if (!duck.ok()) return Status::Errorf("table {}: partition key {}: {}", spec.table, key.name, duck.status().message());
     const std::string& v = i < values.size() ? values[i] : std::string(hive::kDefaultPartition);
     if (v == hive::kDefaultPartition)
-      k.exprs.push_back(fmt::format("CAST(NULL AS {}) AS {}", *duck, Ident(key.name)));
+      k.exprs.push_back(fmt::format("CAST(NULL AS {}) AS {}", *duck, sql::ident(key.name)));
     else
-      k.exprs.push_back(fmt::format("TRY_CAST({} AS {}) AS {}", SqlString(v), *duck, Ident(key.name)));
+      k.exprs.push_back(fmt::format("TRY_CAST({} AS {}) AS {}", sql::literal(v), *duck, sql::ident(key.name)));
   }
   return k;
 }
@@ -317,9 +300,9 @@ Result<std::string> ReadFiles(const SourceSpec& spec, const std::vector<DataFile
       const auto& have = *first.info->parquet_columns;
       auto it = std::find_if(have.begin(), have.end(), [&](const std::string& n) { return Lower(n) == Lower(spec.columns[i].name); });
       if (it == have.end())
-        select.push_back(fmt::format("CAST(NULL AS {}) AS {}", duck_types[i], Ident(spec.columns[i].name)));
+        select.push_back(fmt::format("CAST(NULL AS {}) AS {}", duck_types[i], sql::ident(spec.columns[i].name)));
       else
-        select.push_back(fmt::format("CAST({} AS {}) AS {}", Ident(*it), duck_types[i], Ident(spec.columns[i].name)));
+        select.push_back(fmt::format("CAST({} AS {}) AS {}", sql::ident(*it), duck_types[i], sql::ident(spec.columns[i].name)));
     }
     for (const auto& e : keys.exprs) select.push_back(e);
     return fmt::format("SELECT {} FROM read_parquet({}, {}, binary_as_string = true)", fmt::join(select, ", "),
@@ -335,33 +318,33 @@ Result<std::string> ReadFiles(const SourceSpec& spec, const std::vector<DataFile
     if (spec.format == "csv") {
       std::vector<std::string> cols;
       for (size_t i = 0; i < spec.columns.size(); ++i) {
-        cols.push_back(fmt::format("{}: 'VARCHAR'", SqlString(fmt::format("c{}", i))));
-        std::string field = Ident(fmt::format("c{}", i));
+        cols.push_back(fmt::format("{}: 'VARCHAR'", sql::literal(fmt::format("c{}", i))));
+        std::string field = sql::ident(fmt::format("c{}", i));
         sel.push_back(duck_types[i] == "VARCHAR"
-                          ? fmt::format("{} AS {}", field, Ident(spec.columns[i].name))
-                          : fmt::format("TRY_CAST({} AS {}) AS {}", field, duck_types[i], Ident(spec.columns[i].name)));
+                          ? fmt::format("{} AS {}", field, sql::ident(spec.columns[i].name))
+                          : fmt::format("TRY_CAST({} AS {}) AS {}", field, duck_types[i], sql::ident(spec.columns[i].name)));
       }
       for (const auto& e : keys.exprs) sel.push_back(e);
       parts.push_back(fmt::format(
           "SELECT {} FROM read_csv({}, header = {}, delim = {}, quote = '\"', escape = '\"', columns = {{{}}}, "
           "auto_detect = false, null_padding = true, strict_mode = false, nullstr = '\\N', compression = '{}', {})",
-          fmt::join(sel, ", "), FileList(*group), spec.has_header ? "true" : "false", SqlString(spec.delimiter),
+          fmt::join(sel, ", "), FileList(*group), spec.has_header ? "true" : "false", sql::literal(spec.delimiter),
           fmt::join(cols, ", "), compression, hive_opts));
     } else {
       // JSON: keys matched without regard to case through a map of the lower-cased keys.
       for (size_t i = 0; i < spec.columns.size(); ++i) {
-        std::string v = fmt::format("m[{}]", SqlString(Lower(spec.columns[i].name)));
+        std::string v = fmt::format("m[{}]", sql::literal(Lower(spec.columns[i].name)));
         std::string expr = IsComplex(duck_types[i]) ? fmt::format("TRY_CAST({} AS {})", v, duck_types[i])
                            : duck_types[i] == "VARCHAR" ? fmt::format("({} ->> '$')", v)
                                                         : fmt::format("TRY_CAST({} ->> '$' AS {})", v, duck_types[i]);
-        sel.push_back(fmt::format("{} AS {}", expr, Ident(spec.columns[i].name)));
+        sel.push_back(fmt::format("{} AS {}", expr, sql::ident(spec.columns[i].name)));
       }
       for (const auto& e : keys.exprs) sel.push_back(e);
       std::vector<std::string> pass = {
           "map_from_entries(list_transform(map_entries(json_transform(json, '\"MAP(VARCHAR, JSON)\"')), "
           "e -> {k: lower(e.key), v: e.value})) AS m"};
       if (hive)
-        for (const auto& key : spec.partition_keys) pass.push_back(Ident(key.name));
+        for (const auto& key : spec.partition_keys) pass.push_back(sql::ident(key.name));
       parts.push_back(fmt::format("SELECT {} FROM (SELECT {} FROM read_ndjson_objects({}, compression = '{}', {}))",
                                   fmt::join(sel, ", "), fmt::join(pass, ", "), FileList(*group),
                                   group == &gz ? "gzip" : "uncompressed",
@@ -378,7 +361,7 @@ Result<std::string> EmptySelect(const SourceSpec& spec) {
     for (const auto& c : *cols) {
       auto d = DuckDbType(c.type);
       if (!d.ok()) return Status::Errorf("table {}: column {}: {}", spec.table, c.name, d.status().message());
-      select.push_back(fmt::format("CAST(NULL AS {}) AS {}", *d, Ident(c.name)));
+      select.push_back(fmt::format("CAST(NULL AS {}) AS {}", *d, sql::ident(c.name)));
     }
   return fmt::format("SELECT {} WHERE false", fmt::join(select, ", "));
 }
@@ -407,20 +390,20 @@ Result<std::string> LakeSource(const SourceSpec& spec) {
   for (const auto& c : spec.columns) {
     auto d = DuckDbType(c.type);
     if (!d.ok()) return d.status();
-    select.push_back(fmt::format("CAST({0} AS {1}) AS {0}", Ident(c.name), *d));
+    select.push_back(fmt::format("CAST({0} AS {1}) AS {0}", sql::ident(c.name), *d));
   }
   auto keys = HiveKeys(spec);
   if (!keys.ok()) return keys.status();
   for (const auto& e : keys->exprs) select.push_back(e);
   std::string source;
   if (spec.files) {
-    for (const auto& f : *spec.files) source += (source.empty() ? "[" : ", ") + SqlString(f.string());
+    for (const auto& f : *spec.files) source += (source.empty() ? "[" : ", ") + sql::literal(f.string());
     source += "]";
   } else {
     fs::path glob = spec.root;
     for (const auto& k : spec.partition_keys) glob /= k.name + "=*";
     glob /= "[!._]*.parquet";
-    source = SqlString(glob.string());
+    source = sql::literal(glob.string());
   }
   return fmt::format("SELECT {} FROM read_parquet({}, hive_partitioning = true, hive_types = {}, binary_as_string = true)",
                      fmt::join(select, ", "), source, keys->hive_types);

@@ -10,7 +10,9 @@
 #include <random>
 
 #include "core/fs.h"
+#include "core/sql.h"
 #include "table/delta.h"
+#include "table/duck.h"
 
 namespace orderlake::table {
 namespace stdfs = std::filesystem;
@@ -30,16 +32,7 @@ constexpr const char* kColumns =
     "createdTime BIGINT)', "
     "protocol: 'STRUCT(minReaderVersion INTEGER, minWriterVersion INTEGER)'}";
 
-std::string sql_string(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') out += '\'';
-    out += c;
-  }
-  return out + "'";
-}
-
-// A private in-memory DuckDB and a scratch directory, for one checkpoint.
+// A scratch directory and a private DuckDB, for one checkpoint.
 class Scratch {
  public:
   Scratch() {
@@ -47,46 +40,23 @@ class Scratch {
     dir_ = stdfs::temp_directory_path() / fmt::format("orderlake-checkpoint-{:08x}{:08x}", rd(), rd());
   }
   ~Scratch() {
-    if (con_) duckdb_disconnect(&con_);
-    if (db_) duckdb_close(&db_);
+    duck_.reset();
     std::error_code ec;
     stdfs::remove_all(dir_, ec);
   }
   Status Open() {
     ORDERLAKE_RETURN_IF_ERROR(fs::create_directories(dir_));
-    duckdb_config config = nullptr;
-    if (duckdb_create_config(&config) != DuckDBSuccess) return Status::Error("cannot create DuckDB configuration");
-    for (const char* option : {"autoinstall_known_extensions", "autoload_known_extensions"})
-      duckdb_set_config(config, option, "false");
-    duckdb_set_config(config, "threads", "1");
-    char* err = nullptr;
-    const bool ok = duckdb_open_ext(nullptr, &db_, config, &err) == DuckDBSuccess;
-    duckdb_destroy_config(&config);
-    if (!ok) {
-      std::string e = err ? err : "unknown error";
-      duckdb_free(err);
-      return Status::Errorf("cannot open DuckDB: {}", e);
-    }
-    if (duckdb_connect(db_, &con_) != DuckDBSuccess) return Status::Error("cannot connect to DuckDB");
+    auto d = Duck::Open();
+    if (!d.ok()) return d.status();
+    duck_ = std::move(d).value();
     return Status::OK();
   }
-  Status Sql(const std::string& sql, duckdb_result* out = nullptr) {
-    duckdb_result r;
-    if (duckdb_query(con_, sql.c_str(), &r) != DuckDBSuccess) {
-      std::string err = duckdb_result_error(&r) ? duckdb_result_error(&r) : "unknown error";
-      duckdb_destroy_result(&r);
-      return Status::Errorf("DuckDB: {}", err.substr(0, err.find('\n')));
-    }
-    if (out) *out = r;
-    else duckdb_destroy_result(&r);
-    return Status::OK();
-  }
+  Status Sql(const std::string& sql, duckdb_result* out = nullptr) { return duck_->Sql(sql, out); }
   const stdfs::path& dir() const { return dir_; }
 
  private:
   stdfs::path dir_;
-  duckdb_database db_ = nullptr;
-  duckdb_connection con_ = nullptr;
+  std::unique_ptr<Duck> duck_;
 };
 
 std::string checkpoint_key(int64_t version) { return fmt::format("_delta_log/{:020d}.checkpoint.parquet", version); }
@@ -137,7 +107,7 @@ Status DeltaLog::WriteCheckpoint(const Snapshot& s, int64_t tombstone_retention_
   ORDERLAKE_RETURN_IF_ERROR(scratch.Sql(fmt::format(
       "COPY (SELECT txn, \"add\", remove, metaData, protocol FROM read_json({}, format = 'newline_delimited', "
       "columns = {})) TO {} (FORMAT parquet, COMPRESSION snappy)",
-      sql_string(in.string()), kColumns, sql_string(out.string()))));
+      sql::literal(in.string()), kColumns, sql::literal(out.string()))));
   auto bytes = fs::read_file(out);
   if (!bytes.ok()) return bytes.status();
   ORDERLAKE_RETURN_IF_ERROR(store_->Put(key(checkpoint_key(s.version)), bytes.value()));
@@ -162,7 +132,7 @@ Status DeltaLog::ReadCheckpoint(int64_t version, Snapshot* s) {
                   "WHEN \"add\" IS NOT NULL THEN json_object('add', \"add\") "
                   "WHEN remove IS NOT NULL THEN json_object('remove', remove) END::VARCHAR "
                   "FROM read_parquet({}) ORDER BY (metaData IS NULL), (protocol IS NULL)",
-                  sql_string(file.string())),
+                  sql::literal(file.string())),
       &r));
   LogCommit c;
   c.version = version;

@@ -16,8 +16,10 @@
 
 #include "core/fs.h"
 #include "core/sha256.h"
+#include "core/sql.h"
 #include "store/object_store.h"
 #include "table/delta.h"
+#include "table/duck.h"
 
 namespace orderlake::table {
 namespace stdfs = std::filesystem;
@@ -28,24 +30,6 @@ namespace {
 int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-std::string sql_string(std::string_view s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') out += '\'';
-    out += c;
-  }
-  return out + "'";
-}
-
-std::string sql_ident(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
 }
 
 std::string new_id() {
@@ -92,15 +76,10 @@ struct Compactor::Impl {
   std::unique_ptr<DeltaLog> log;
   Snapshot snap;
   std::optional<fs::FileLock> lock;
-  duckdb_database db = nullptr;
-  duckdb_connection con = nullptr;
+  std::unique_ptr<Duck> duck;
   std::set<std::string> vacuumed;
   int64_t last_checkpoint = -2;  // -2: not looked up yet
 
-  ~Impl() {
-    if (con) duckdb_disconnect(&con);
-    if (db) duckdb_close(&db);
-  }
 
   std::string MetaKey(std::string_view rel) const { return fmt::format("_orderlake/{}/{}", opt.table, rel); }
   std::string TableKey(const std::string& encoded) const {
@@ -108,17 +87,7 @@ struct Compactor::Impl {
     return opt.table + "/" + (rel.ok() ? rel.value() : encoded);
   }
 
-  Status Sql(const std::string& sql, duckdb_result* out = nullptr) {
-    duckdb_result r;
-    if (duckdb_query(con, sql.c_str(), &r) != DuckDBSuccess) {
-      std::string err = duckdb_result_error(&r) ? duckdb_result_error(&r) : "unknown error";
-      duckdb_destroy_result(&r);
-      return Status::Errorf("DuckDB: {}", err.substr(0, err.find('\n')));
-    }
-    if (out) *out = r;
-    else duckdb_destroy_result(&r);
-    return Status::OK();
-  }
+  Status Sql(const std::string& sql, duckdb_result* out = nullptr) { return duck->Sql(sql, out); }
 
   std::vector<Field> DataFields() const {
     std::vector<Field> out;
@@ -137,9 +106,9 @@ struct Compactor::Impl {
   Result<std::pair<std::string, uint64_t>> Stats(const stdfs::path& file, const std::vector<Field>& fields) {
     std::string sql = "SELECT count(*)";
     for (auto& f : fields)
-      sql += fmt::format(", min({0})::VARCHAR, max({0})::VARCHAR, count(*) - count({0})", sql_ident(f.name));
+      sql += fmt::format(", min({0})::VARCHAR, max({0})::VARCHAR, count(*) - count({0})", sql::ident(f.name));
     sql += fmt::format(" FROM read_parquet({}, hive_partitioning = false, binary_as_string = true)",
-                       sql_string(file.string()));
+                       sql::literal(file.string()));
     duckdb_result r;
     ORDERLAKE_RETURN_IF_ERROR(Sql(sql, &r));
     json mins = json::object(), maxs = json::object(), nulls = json::object();
@@ -265,7 +234,7 @@ struct Compactor::Impl {
     const std::string id = new_id();
     ORDERLAKE_RETURN_IF_ERROR(fs::create_directories(stage));
     std::string columns;
-    for (auto& f : fields) columns += (columns.empty() ? "" : ", ") + sql_ident(f.name);
+    for (auto& f : fields) columns += (columns.empty() ? "" : ", ") + sql::ident(f.name);
     const int64_t now = now_ms();
     std::vector<json> actions;
     std::vector<std::pair<stdfs::path, std::string>> outputs;  // staged file, its key in the store
@@ -286,7 +255,7 @@ struct Compactor::Impl {
           if (!data.ok()) return data.status();
           ORDERLAKE_RETURN_IF_ERROR(fs::write_file_atomic(src, data.value()));
         }
-        list += (list.empty() ? "[" : ", ") + sql_string(src.string());
+        list += (list.empty() ? "[" : ", ") + sql::literal(src.string());
         if (f->stats.empty()) rows_known = false;
         expect_rows += f->records;
       }
@@ -300,7 +269,7 @@ struct Compactor::Impl {
       ORDERLAKE_RETURN_IF_ERROR(Sql(fmt::format(
           "COPY (SELECT {} FROM read_parquet({}, hive_partitioning = false, binary_as_string = true)) TO {} "
           "(FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 1048576)",
-          columns, list, sql_string(out.string()))));
+          columns, list, sql::literal(out.string()))));
       auto stats = Stats(out, fields);
       if (!stats.ok()) return stats.status();
       if (rows_known && stats->second != expect_rows)
@@ -386,21 +355,9 @@ Result<std::unique_ptr<Compactor>> Compactor::Open(const CompactOptions& options
   impl->lock.emplace(std::move(lock).value());
   impl->log = std::make_unique<DeltaLog>(impl->store.get(), options.table);
 
-  duckdb_config config = nullptr;
-  if (duckdb_create_config(&config) != DuckDBSuccess) return Status::Error("cannot create DuckDB configuration");
-  for (const char* option : {"autoinstall_known_extensions", "autoload_known_extensions"})
-    duckdb_set_config(config, option, "false");
-  duckdb_set_config(config, "threads", "1");
-  duckdb_set_config(config, "memory_limit", "512MB");
-  char* err = nullptr;
-  if (duckdb_open_ext(nullptr, &impl->db, config, &err) != DuckDBSuccess) {
-    std::string e = err ? err : "unknown error";
-    duckdb_free(err);
-    duckdb_destroy_config(&config);
-    return Status::Errorf("cannot open DuckDB: {}", e);
-  }
-  duckdb_destroy_config(&config);
-  if (duckdb_connect(impl->db, &impl->con) != DuckDBSuccess) return Status::Error("cannot connect to DuckDB");
+  auto duck = Duck::Open();
+  if (!duck.ok()) return duck.status();
+  impl->duck = std::move(duck).value();
   auto loaded = impl->log->Load();
   if (!loaded.ok()) return Status::Errorf("lake {}: {}", options.lake, loaded.status().message());
   impl->snap = std::move(loaded).value();

@@ -332,6 +332,14 @@ Result<Snapshot> DeltaLog::Load(bool use_checkpoint) {
   return s;
 }
 
+Status DeltaLog::Refresh(Snapshot* s) {
+  if (s->version >= 0) return Update(s);
+  auto loaded = Load();
+  if (!loaded.ok()) return loaded.status();
+  *s = std::move(loaded).value();
+  return Status::OK();
+}
+
 Result<int64_t> DeltaLog::Commit(Snapshot* s, const std::vector<json>& actions, const ConflictCheck& check,
                                  const std::function<std::vector<json>()>& make_first, int max_attempts) {
   std::mt19937 rng(std::random_device{}());

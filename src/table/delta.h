@@ -107,6 +107,9 @@ class DeltaLog {
   // The newest snapshot: from the last checkpoint (when there is one and use_checkpoint)
   // plus the commits after it, else from every commit.
   Result<Snapshot> Load(bool use_checkpoint = true);
+  // Brings `s` to the newest version: Load() for an empty snapshot (from the checkpoint),
+  // else Update().
+  Status Refresh(Snapshot* s);
 
   // Writes a checkpoint of `s` (<version>.checkpoint.parquet: one row per action, columns
   // txn, add, remove, metaData, protocol, as the protocol's classic checkpoint has them),

@@ -16,11 +16,11 @@
 #include "core/log.h"
 #include "core/wakeup.h"
 #include "dashboard/server.h"
-#include "table/compact.h"
 #include "etl/job.h"
 #include "firehose/server.h"
 #include "firehose/service.h"
 #include "generate/run.h"
+#include "table/compact.h"
 #include "up/monitor.h"
 
 namespace orderlake::up {

@@ -1,0 +1,45 @@
+#include "table/duck.h"
+
+#include <fmt/format.h>
+
+namespace orderlake::table {
+
+Result<std::unique_ptr<Duck>> Duck::Open(int threads, const std::string& memory_limit) {
+  std::unique_ptr<Duck> d(new Duck());
+  duckdb_config config = nullptr;
+  if (duckdb_create_config(&config) != DuckDBSuccess) return Status::Error("cannot create DuckDB configuration");
+  for (const char* option : {"autoinstall_known_extensions", "autoload_known_extensions"})
+    duckdb_set_config(config, option, "false");
+  const std::string t = std::to_string(threads);
+  duckdb_set_config(config, "threads", t.c_str());
+  duckdb_set_config(config, "memory_limit", memory_limit.c_str());
+  char* err = nullptr;
+  const bool ok = duckdb_open_ext(nullptr, &d->db_, config, &err) == DuckDBSuccess;
+  duckdb_destroy_config(&config);
+  if (!ok) {
+    std::string e = err ? err : "unknown error";
+    duckdb_free(err);
+    return Status::Errorf("cannot open DuckDB: {}", e);
+  }
+  if (duckdb_connect(d->db_, &d->con_) != DuckDBSuccess) return Status::Error("cannot connect to DuckDB");
+  return d;
+}
+
+Duck::~Duck() {
+  if (con_) duckdb_disconnect(&con_);
+  if (db_) duckdb_close(&db_);
+}
+
+Status Duck::Sql(const std::string& sql, duckdb_result* out) {
+  duckdb_result r;
+  if (duckdb_query(con_, sql.c_str(), &r) != DuckDBSuccess) {
+    std::string err = duckdb_result_error(&r) ? duckdb_result_error(&r) : "unknown error";
+    duckdb_destroy_result(&r);
+    return Status::Errorf("DuckDB: {}", err.substr(0, err.find('\n')));
+  }
+  if (out) *out = r;
+  else duckdb_destroy_result(&r);
+  return Status::OK();
+}
+
+}  // namespace orderlake::table
