@@ -11,6 +11,7 @@
 #include <cstdlib>
 
 #include "query/script.h"
+#include "lake_fixture.h"
 #include "test_util.h"
 
 namespace orderlake {
@@ -22,22 +23,9 @@ using testing::CommandResult;
 using testing::MotoServer;
 using testing::read_file;
 using testing::run_orderlake;
+using query::testing::OriginalDdl;
 using testing::TempDir;
 using testing::write_file;
-
-// The original project's DDL, at a location of our choosing.
-std::string OriginalDdl(const std::string& location) {
-  return R"(CREATE EXTERNAL TABLE IF NOT EXISTS `default`.`tbsm_red_transformed` (
-      `CustomerID` int, `OrderID` string, `InvoiceNo` string, `StockCode` string, `Description` string,
-      `Quantity` int, `UnitPrice` double, `TotalAmount` double, `TotalAmountUSD` double,
-      `OrderTag` string, `InvoiceDate` string, `InvoiceHour` int, `Region` string,
-      `Country` string, `InvoiceDateOnly` date)
-    PARTITIONED BY (`Country` string, `InvoiceDateOnly` date)
-    STORED AS PARQUET
-    LOCATION ')" + location + R"('
-    TBLPROPERTIES ('parquet.compression'='SNAPPY');
-)";
-}
 
 // The six sample queries of sql/queries.sql (they use tbsm_red_transformed), as a script.
 std::string SixQueries() {

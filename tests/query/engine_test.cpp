@@ -323,15 +323,8 @@ TEST_F(SampleLake, WritesAndAccessOutsideTheLakeAreRefused) {
 
 TEST_F(SampleLake, TheOriginalDdlOverTheLakesOwnLocationGivesTheSameTable) {
   // The original project's DDL declared the partition columns twice (Athena rejects it).
-  const std::string ddl = R"(CREATE EXTERNAL TABLE IF NOT EXISTS `default`.`tbsm_red_transformed` (
-      `CustomerID` int, `OrderID` string, `InvoiceNo` string, `StockCode` string, `Description` string,
-      `Quantity` int, `UnitPrice` double, `TotalAmount` double, `TotalAmountUSD` double,
-      `OrderTag` string, `InvoiceDate` string, `InvoiceHour` int, `Region` string,
-      `Country` string, `InvoiceDateOnly` date)
-    PARTITIONED BY (`Country` string, `InvoiceDateOnly` date)
-    STORED AS PARQUET
-    LOCATION ')" + (lake_ / "orders").string() + R"(/'
-    TBLPROPERTIES ('parquet.compression'='SNAPPY'))";
+  std::string ddl = testing::OriginalDdl((lake_ / "orders").string() + "/");
+  ddl.erase(ddl.find_last_of(';'));  // one statement, without its semicolon
   // Without a catalog (the dashboard's endpoint) DDL that would change one is refused.
   EXPECT_THAT(Error(*engine_, ddl), HasSubstr("refused: CREATE EXTERNAL TABLE changes the catalog"));
   EXPECT_THAT(Error(*engine_, "MSCK REPAIR TABLE tbsm_red_transformed"), HasSubstr("refused: MSCK REPAIR TABLE"));

@@ -150,4 +150,17 @@ std::vector<OrderRow> SampleRows() {
   };
 }
 
+std::string OriginalDdl(const std::string& location) {
+  return R"(CREATE EXTERNAL TABLE IF NOT EXISTS `default`.`tbsm_red_transformed` (
+      `CustomerID` int, `OrderID` string, `InvoiceNo` string, `StockCode` string, `Description` string,
+      `Quantity` int, `UnitPrice` double, `TotalAmount` double, `TotalAmountUSD` double,
+      `OrderTag` string, `InvoiceDate` string, `InvoiceHour` int, `Region` string,
+      `Country` string, `InvoiceDateOnly` date)
+    PARTITIONED BY (`Country` string, `InvoiceDateOnly` date)
+    STORED AS PARQUET
+    LOCATION ')" + location + R"('
+    TBLPROPERTIES ('parquet.compression'='SNAPPY');
+)";
+}
+
 }  // namespace orderlake::query::testing

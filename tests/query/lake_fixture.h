@@ -38,4 +38,8 @@ std::vector<OrderRow> SampleRows();
 // Runs SQL on a scratch in-memory DuckDB (full access), failing the test on error.
 void RunDuckDb(const std::string& sql);
 
+// The original project's DDL (tbsm_red_transformed, with its Country and InvoiceDateOnly
+// declared both as columns and as partition keys), at `location`, ending in ';'.
+std::string OriginalDdl(const std::string& location);
+
 }  // namespace orderlake::query::testing
