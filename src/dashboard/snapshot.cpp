@@ -1,4 +1,5 @@
 #include "dashboard/snapshot.h"
+#include "core/clock.h"
 
 #include <algorithm>
 #include <ctime>
@@ -9,11 +10,6 @@
 
 namespace orderlake::dashboard {
 namespace fs = std::filesystem;
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string IsoUtc(int64_t ms) {
   if (ms <= 0) return "";
@@ -144,7 +140,7 @@ TableVersion TableWatcher::Rescan() {
         current_.token = token;
         current_.runs = runs.names.size();
         current_.last_run_id = runs.names.empty() ? "" : runs.names.back();
-        current_.seen_ms = NowMs();
+        current_.seen_ms = clock::unix_ms();
         current_.published_ms = commit_ms;
       }
       current_.in_flux = false;
@@ -173,7 +169,7 @@ TableVersion TableWatcher::Rescan() {
       current_.token = token;
       current_.runs = runs.names.size();
       current_.last_run_id = runs.names.empty() ? "" : runs.names.back();
-      current_.seen_ms = NowMs();
+      current_.seen_ms = clock::unix_ms();
     }
     current_.in_flux = in_flux;
     out = current_;

@@ -110,8 +110,7 @@ class AnswerCache {
   uint64_t newest_version_ = 0, hits_ = 0, misses_ = 0;
 };
 
-// Milliseconds since the Unix epoch, and as ISO 8601 UTC text ("2026-01-02T03:04:05.678Z").
-int64_t NowMs();
+// Milliseconds since the Unix epoch as ISO 8601 UTC text ("2026-01-02T03:04:05.678Z").
 std::string IsoUtc(int64_t unix_ms);
 
 }  // namespace orderlake::dashboard

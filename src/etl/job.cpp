@@ -15,12 +15,12 @@
 #include <filesystem>
 #include <mutex>
 #include <optional>
-#include <random>
 #include <set>
 #include <thread>
 #include <unordered_map>
 
 #include "core/base64.h"
+#include "core/clock.h"
 #include "core/fs.h"
 #include "core/hive.h"
 #include "core/log.h"
@@ -108,16 +108,6 @@ namespace {
 void crash_point(std::string_view point) {
   static const char* at = std::getenv("ORDERLAKE_CRASH_AT");
   if (at && point == at) ::_exit(86);
-}
-
-std::string new_run_id() {
-  auto now = std::chrono::system_clock::now();
-  std::time_t t = std::chrono::system_clock::to_time_t(now);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  std::random_device rd;
-  return fmt::format("{:04d}{:02d}{:02d}T{:02d}{:02d}{:02d}Z-{:06x}", tm.tm_year + 1900, tm.tm_mon + 1,
-                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, rd() & 0xffffff);
 }
 
 // ---- Bookmark: which raw objects earlier runs processed, and how far.
@@ -831,9 +821,7 @@ Status Job::Publish(const Bookmark& bm) {
   spdlog::debug("etl: published at {:.3f} s", Elapsed());
   crash_point("before_commit");
 
-  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count();
+  const int64_t now = clock::unix_ms();
   std::vector<json> actions;
   actions.push_back(table::txn_action(app, batch));
   std::set<std::string> ours;
@@ -968,7 +956,7 @@ Result<RunSummary> Job::Run() {
     sum_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
     return sum_;
   }
-  sum_.run_id = new_run_id();
+  sum_.run_id = clock::time_ordered_id();
   Status st = ProcessAll();
   if (!st.ok()) return st;
   for (auto& w : workers_) {

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "core/base64.h"
+#include "core/clock.h"
 #include "core/fs.h"
 #include "core/log.h"
 #include "firehose/base64_fast.h"
@@ -39,11 +40,6 @@ namespace {
 constexpr size_t kMaxRecordBytes = 1024000;
 constexpr size_t kMaxRequestBytes = 4u << 20;
 constexpr size_t kMaxRecords = 500;
-
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 ApiResponse invalid(std::string_view msg) { return api_error(400, "InvalidArgumentException", msg); }
 ApiResponse not_found(std::string_view msg) { return api_error(400, "ResourceNotFoundException", msg); }
@@ -463,7 +459,7 @@ struct FirehoseService::Impl {
         for (;;) {
           if (stop) return;
           int64_t wait_ms = 1000;
-          b = NextBatch(now_ms(), wait_ms);
+          b = NextBatch(clock::unix_ms(), wait_ms);
           if (b) break;
           cv.wait_for(lk, std::chrono::milliseconds(std::clamp<int64_t>(wait_ms, 1, 1000)));
         }
@@ -547,7 +543,7 @@ struct FirehoseService::Impl {
 
   void Fail(Stream& s, const std::string& why) {
     std::lock_guard lk(mu);
-    int64_t now = now_ms();
+    int64_t now = clock::unix_ms();
     ++s.attempts;
     if (s.first_failure_ms == 0) s.first_failure_ms = now;
     s.last_error = why;
@@ -639,7 +635,7 @@ ApiResponse FirehoseService::Impl::Create(const json& req) {
   if (!eprefix.empty() && et->has_expressions() && !pt->has_expressions() && !prefix.empty())
     return invalid("Prefix must contain expressions when ErrorOutputPrefix contains expressions");
   for (auto* t : {&*pt, &*et}) {
-    std::string probe = t->Evaluate(now_ms(), 1, "delivery-failed");
+    std::string probe = t->Evaluate(clock::unix_ms(), 1, "delivery-failed");
     if (probe.size() > 512)
       return invalid(fmt::format("The evaluated prefix '{}' is longer than 512 characters", probe));
   }
@@ -674,7 +670,7 @@ ApiResponse FirehoseService::Impl::Create(const json& req) {
 
   auto s = std::make_shared<Stream>();
   s->name = name;
-  s->create_ts = static_cast<double>(now_ms()) / 1000.0;
+  s->create_ts = static_cast<double>(clock::unix_ms()) / 1000.0;
   if (const json* t = member(req, "Tags")) s->tags = *t;
   Status st = ApplyDestination(*s, dest);
   if (!st.ok()) return invalid(st.message());
@@ -682,7 +678,7 @@ ApiResponse FirehoseService::Impl::Create(const json& req) {
   if (streams.count(name))
     return api_error(400, "ResourceInUseException",
                      fmt::format("Firehose {} under accountId {} already exists", name, opt.account_id));
-  s->id = std::max<uint64_t>(last_id + 1, static_cast<uint64_t>(now_ms()) * 1000);
+  s->id = std::max<uint64_t>(last_id + 1, static_cast<uint64_t>(clock::unix_ms()) * 1000);
   last_id = s->id;
   st = SaveDefinition(*s);
   if (!st.ok()) return api_error(500, "InternalFailure", st.message());
@@ -889,7 +885,7 @@ ApiResponse FirehoseService::Impl::Put(std::string_view body, bool batch, std::s
       }
       first_seq = s.next_seq;
       s.next_seq += count;
-      int64_t arrival = now_ms();
+      int64_t arrival = clock::unix_ms();
       lsn = wal->Append(s.id, first_seq + count - 1, [&](std::string& o) {
         o.push_back(1);
         put_u64(o, s.id);
@@ -961,7 +957,7 @@ Result<std::unique_ptr<FirehoseService>> FirehoseService::Open(const FirehoseOpt
   m.fh_dir = options.data_dir / "firehose";
   m.streams_dir = m.fh_dir / "streams";
   m.checkpoint_path = m.fh_dir / "checkpoint.json";
-  m.id_salt = mix64(static_cast<uint64_t>(now_ms()));
+  m.id_salt = mix64(static_cast<uint64_t>(clock::unix_ms()));
   ORDERLAKE_RETURN_IF_ERROR(fs::create_directories(m.streams_dir));
   ORDERLAKE_RETURN_IF_ERROR(fs::create_directories(options.data_dir / "s3"));
   std::error_code ec;
@@ -1065,7 +1061,7 @@ std::string FirehoseService::Metrics() const {
   const Impl& m = *impl_;
   std::string o;
   std::lock_guard lk(m.mu);
-  int64_t now = now_ms();
+  int64_t now = clock::unix_ms();
   auto family = [&](const char* name, const char* type, const char* help, auto value) {
     o += fmt::format("# HELP orderlake_firehose_{} {}\n# TYPE orderlake_firehose_{} {}\n", name, help, name, type);
     for (auto& [n, s] : m.streams) o += fmt::format("orderlake_firehose_{}{{stream=\"{}\"}} {}\n", name, n, value(*s));

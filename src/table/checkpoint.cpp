@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <random>
 
+#include "core/clock.h"
 #include "core/fs.h"
 #include "core/sql.h"
 #include "table/delta.h"
@@ -93,9 +94,7 @@ Status DeltaLog::WriteCheckpoint(const Snapshot& s, int64_t tombstone_retention_
   for (const auto& [app, v] : s.txn) line(txn_action(app, v));
   for (const auto& [path, f] : s.files) line(add_action(f, false));
   const int64_t cutoff =
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-          .count() -
-      tombstone_retention_ms;
+      clock::unix_ms() - tombstone_retention_ms;
   for (const auto& [path, t] : s.tombstones) {
     if (t.deletion_timestamp < cutoff) continue;
     DataFile f;

@@ -10,10 +10,10 @@
 #include <map>
 #include <cstring>
 #include <optional>
-#include <random>
 #include <set>
 #include <thread>
 
+#include "core/clock.h"
 #include "core/fs.h"
 #include "core/sha256.h"
 #include "core/sql.h"
@@ -26,21 +26,6 @@ namespace stdfs = std::filesystem;
 using json = nlohmann::json;
 
 namespace {
-
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-std::string new_id() {
-  auto now = std::chrono::system_clock::now();
-  std::time_t t = std::chrono::system_clock::to_time_t(now);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  std::random_device rd;
-  return fmt::format("{:04d}{:02d}{:02d}T{:02d}{:02d}{:02d}Z-{:06x}", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                     tm.tm_hour, tm.tm_min, tm.tm_sec, rd() & 0xffffff);
-}
 
 struct Field {
   std::string name, type;
@@ -162,7 +147,7 @@ struct Compactor::Impl {
 
   Result<uint64_t> Vacuum() {
     uint64_t n = 0;
-    const int64_t cutoff = now_ms() - opt.retention_ms;
+    const int64_t cutoff = clock::unix_ms() - opt.retention_ms;
     for (const auto& [path, t] : snap.tombstones) {
       if (t.deletion_timestamp > cutoff || snap.files.count(path) || vacuumed.count(path)) continue;
       ORDERLAKE_RETURN_IF_ERROR(store->Delete(TableKey(path)));
@@ -231,11 +216,11 @@ struct Compactor::Impl {
 
   Status Merge(const std::vector<std::vector<const DataFile*>>& bins, const std::vector<Field>& fields,
                CompactSummary* sum) {
-    const std::string id = new_id();
+    const std::string id = clock::time_ordered_id();
     ORDERLAKE_RETURN_IF_ERROR(fs::create_directories(stage));
     std::string columns;
     for (auto& f : fields) columns += (columns.empty() ? "" : ", ") + sql::ident(f.name);
-    const int64_t now = now_ms();
+    const int64_t now = clock::unix_ms();
     std::vector<json> actions;
     std::vector<std::pair<stdfs::path, std::string>> outputs;  // staged file, its key in the store
     json journal_files = json::array();

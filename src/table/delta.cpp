@@ -1,4 +1,5 @@
 #include "table/delta.h"
+#include "core/clock.h"
 
 #include <fmt/format.h>
 #include <simdjson.h>
@@ -14,14 +15,9 @@ using json = nlohmann::json;
 
 namespace {
 
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 std::string new_uuid() {
   std::random_device rd;
-  std::mt19937_64 rng((static_cast<uint64_t>(rd()) << 32) ^ rd() ^ static_cast<uint64_t>(now_ms()));
+  std::mt19937_64 rng((static_cast<uint64_t>(rd()) << 32) ^ rd() ^ static_cast<uint64_t>(clock::unix_ms()));
   uint64_t a = rng(), b = rng();
   a = (a & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
   b = (b & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // variant 1
@@ -122,7 +118,7 @@ json metadata_action(const std::vector<std::pair<std::string, std::string>>& sch
                 {"schemaString", struct_type.dump()},
                 {"partitionColumns", partition_columns},
                 {"configuration", json::object()},
-                {"createdTime", now_ms()}}}};
+                {"createdTime", clock::unix_ms()}}}};
 }
 
 json add_action(const DataFile& f, bool data_change) {
@@ -146,11 +142,11 @@ json remove_action(const DataFile& f, int64_t deletion_timestamp, bool data_chan
 }
 
 json txn_action(const std::string& app_id, int64_t version) {
-  return json{{"txn", {{"appId", app_id}, {"version", version}, {"lastUpdated", now_ms()}}}};
+  return json{{"txn", {{"appId", app_id}, {"version", version}, {"lastUpdated", clock::unix_ms()}}}};
 }
 
 json commit_info_action(std::string_view operation, const json& parameters, const json& extra) {
-  json ci = {{"timestamp", now_ms()},
+  json ci = {{"timestamp", clock::unix_ms()},
              {"operation", operation},
              {"operationParameters", parameters},
              {"isBlindAppend", operation == "STREAMING UPDATE" || operation == "WRITE"},

@@ -5,16 +5,12 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "core/clock.h"
 #include "core/fs.h"
 
 namespace orderlake::up {
 namespace {
 using json = nlohmann::json;
-
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string iso_utc(int64_t ms) {
   const time_t t = static_cast<time_t>(ms / 1000);
@@ -81,7 +77,7 @@ void Monitor::AddStage(Stage stage) {
 
 void Monitor::ObjectDelivered(int64_t oldest_arrival_ms) {
   std::lock_guard lock(mu_);
-  waiting_.emplace_back(now_ms(), oldest_arrival_ms);
+  waiting_.emplace_back(clock::unix_ms(), oldest_arrival_ms);
   ++objects_delivered_;
 }
 
@@ -97,7 +93,7 @@ void Monitor::RecordFreshness(double seconds) {
 }
 
 void Monitor::EtlRun(const etl::RunSummary& s) {
-  const int64_t now = now_ms();
+  const int64_t now = clock::unix_ms();
   const int64_t started = now - static_cast<int64_t>(s.seconds * 1000);
   std::lock_guard lock(mu_);
   while (!waiting_.empty() && waiting_.front().first <= started) {
@@ -118,7 +114,7 @@ void Monitor::EtlRun(const etl::RunSummary& s) {
 }
 
 void Monitor::EtlNothingNew(const etl::RunSummary& s) {
-  const int64_t now = now_ms();
+  const int64_t now = clock::unix_ms();
   const int64_t started = now - static_cast<int64_t>(s.seconds * 1000);
   std::lock_guard lock(mu_);
   // Delivered before this run started and not new to it: the previous commit took them.
@@ -134,7 +130,7 @@ void Monitor::EtlNothingNew(const etl::RunSummary& s) {
 void Monitor::EtlError(const Status& st) {
   std::lock_guard lock(mu_);
   ++etl_errors_;
-  etl_last_error_ms_ = now_ms();
+  etl_last_error_ms_ = clock::unix_ms();
   etl_last_error_ = st.message();
 }
 
@@ -155,7 +151,7 @@ void Monitor::Sample() {
   std::vector<std::pair<std::string, double>> values;
   for (const Stage& s : stages_)
     if (s.progress) values.emplace_back(s.name, s.progress());
-  const int64_t now = now_ms();
+  const int64_t now = clock::unix_ms();
   std::lock_guard lock(mu_);
   for (const auto& [name, v] : values) {
     Activity& a = activity_[name];
@@ -228,7 +224,7 @@ std::string Monitor::MetricsText() const {
 std::pair<int, std::string> Monitor::Health() const {
   std::vector<std::pair<std::string, StageHealth>> health;
   for (const Stage& s : stages_) health.emplace_back(s.name, s.health());
-  const int64_t now = now_ms();
+  const int64_t now = clock::unix_ms();
   std::lock_guard lock(mu_);
   bool all_up = true;
   json stages = json::object();
