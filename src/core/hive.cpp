@@ -62,4 +62,20 @@ std::string segment(std::string_view key, std::string_view value) {
   return out;
 }
 
+std::optional<std::string> value_in_path(std::string_view path, std::string_view key) {
+  for (size_t from = 0; from < path.size();) {
+    size_t to = path.find('/', from);
+    if (to == std::string_view::npos) to = path.size();
+    const std::string_view dir = path.substr(from, to - from);
+    from = to + 1;
+    if (to == path.size()) break;  // the file name, not a directory
+    if (dir.size() > key.size() && dir.starts_with(key) && dir[key.size()] == '=') {
+      std::string v = unescape(dir.substr(key.size() + 1));
+      if (v == kDefaultPartition) return std::nullopt;
+      return v;
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace orderlake::hive

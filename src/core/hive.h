@@ -23,4 +23,9 @@ std::string unescape(std::string_view path_component);
 // "key=escaped(value)".
 std::string segment(std::string_view key, std::string_view value);
 
+// The value of `key` in a relative path of "key=value" directories, unescaped
+// ("Country=A%2FB/InvoiceDateOnly=2010-12-01/part.parquet" gives "A/B" for Country);
+// nullopt when no directory names the key or it is kDefaultPartition (Hive's NULL).
+std::optional<std::string> value_in_path(std::string_view path, std::string_view key);
+
 }  // namespace orderlake::hive

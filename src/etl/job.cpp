@@ -843,35 +843,23 @@ Status Job::Publish(const Bookmark& bm) {
       {{"orderlake", {{"app", app}, {"run_id", sum_.run_id}, {"bookmark", bookmark_to_json(update)}, {"summary", summary}}}}));
   // The first commit creates the table; a lake written before the table had a log
   // brings its files along.
-  auto make_first = [&]() {
-    std::vector<json> first_actions = {table::protocol_action(), table::metadata_action(delta_schema(), {"Country", "InvoiceDateOnly"})};
+  std::vector<json> first_actions;
+  if (snap_.version < 0) {
+    first_actions = {table::protocol_action(), table::metadata_action(delta_schema(), {"Country", "InvoiceDateOnly"})};
     auto existing = lake_store_->List(table_prefix);
-    if (existing.ok())
-      for (const auto& o : existing.value()) {
-        if (!o.key.ends_with(".parquet") || ours.count(o.key) || has_hidden_part(o.key)) continue;
-        table::DataFile d;
-        const std::string rel = o.key.substr(table_prefix.size());
-        d.path = table::encode_path(rel);
-        std::optional<std::string> country, date;
-        for (size_t from = 0; from < rel.size();) {
-          size_t to = rel.find('/', from);
-          if (to == std::string::npos) to = rel.size();
-          const std::string_view seg = std::string_view(rel).substr(from, to - from);
-          from = to + 1;
-          if (seg.starts_with("Country=")) {
-            std::string v = hive::unescape(seg.substr(8));
-            if (v != hive::kDefaultPartition) country = std::move(v);
-          } else if (seg.starts_with("InvoiceDateOnly=")) {
-            date = hive::unescape(seg.substr(16));
-          }
-        }
-        d.partition_values = {{"Country", country}, {"InvoiceDateOnly", date}};
-        d.size = o.size;
-        d.modification_time = o.mtime_ms;
-        first_actions.push_back(table::add_action(d, true));
-      }
-    return first_actions;
-  };
+    if (!existing.ok()) return Status::Errorf("cannot list {}/{}: {}", opt_.lake, table_prefix, existing.status().message());
+    for (const auto& o : existing.value()) {
+      if (!o.key.ends_with(".parquet") || ours.count(o.key) || has_hidden_part(o.key)) continue;
+      const std::string rel = o.key.substr(table_prefix.size());
+      table::DataFile d;
+      d.path = table::encode_path(rel);
+      d.partition_values = {{"Country", hive::value_in_path(rel, "Country")},
+                            {"InvoiceDateOnly", hive::value_in_path(rel, "InvoiceDateOnly")}};
+      d.size = o.size;
+      d.modification_time = o.mtime_ms;
+      first_actions.push_back(table::add_action(d, true));
+    }
+  }
   table::DeltaLog log(lake_store_.get(), opt_.table);
   auto committed = log.Commit(
       &snap_, actions,
@@ -880,7 +868,7 @@ Status Job::Publish(const Bookmark& bm) {
           return Status::Errorf("another etl committed batch {} of table {} first", batch, opt_.table);
         return Status::OK();
       },
-      make_first);
+      [&] { return first_actions; });
   if (!committed.ok()) {
     if (snap_.txn_version(app) >= batch) {
       // Lost to another writer of the same batch: this run's files must go.

@@ -91,6 +91,17 @@ TEST(Hive, UnescapeReversesEscape) {
   EXPECT_EQ(hive::unescape("a%2fb"), "a/b");
 }
 
+TEST(Hive, ValueInPath) {
+  const std::string p = hive::segment("Country", "A/B=C") + "/" + hive::segment("InvoiceDateOnly", "2010-12-01") +
+                        "/part-1.parquet";
+  EXPECT_EQ(hive::value_in_path(p, "Country"), "A/B=C");
+  EXPECT_EQ(hive::value_in_path(p, "InvoiceDateOnly"), "2010-12-01");
+  EXPECT_EQ(hive::value_in_path(p, "Region"), std::nullopt);
+  EXPECT_EQ(hive::value_in_path(p, "Count"), std::nullopt);  // a whole key only
+  EXPECT_EQ(hive::value_in_path("Country=__HIVE_DEFAULT_PARTITION__/x.parquet", "Country"), std::nullopt);
+  EXPECT_EQ(hive::value_in_path("Country=France", "Country"), std::nullopt);  // a file name, not a directory
+}
+
 TEST(Region, TheOriginalJobsSixCountries) {
   const RegionMap& m = RegionMap::Default();
   EXPECT_EQ(m.lookup("United Kingdom"), "Europe");
