@@ -1,5 +1,4 @@
 #include "dashboard/snapshot.h"
-#include "core/clock.h"
 
 #include <algorithm>
 #include <ctime>
@@ -7,6 +6,9 @@
 #include <vector>
 
 #include <fmt/format.h>
+
+#include "core/clock.h"
+#include "table/delta.h"
 
 namespace orderlake::dashboard {
 namespace fs = std::filesystem;
@@ -68,13 +70,11 @@ TableWatcher::TableWatcher(fs::path lake, std::string table, std::chrono::millis
 
 int64_t TableWatcher::NewestCommit(int64_t* commit_ms) {
   std::error_code ec;
-  auto commit = [&](int64_t v) { return log_dir_ / fmt::format("{:020d}.json", v); };
+  auto commit = [&](int64_t v) { return log_dir_.parent_path() / table::commit_key(v); };
   if (log_version_ < 0) {
     // First look: list once (the log may be long), then follow it commit by commit.
     for (fs::directory_iterator it(log_dir_, ec), end; !ec && it != end; it.increment(ec)) {
-      const std::string name = it->path().filename().string();
-      if (name.size() == 25 && name.ends_with(".json") && name.find_first_not_of("0123456789") == 20)
-        log_version_ = std::max<int64_t>(log_version_, std::stoll(name.substr(0, 20)));
+      log_version_ = std::max(log_version_, table::version_of_key(it->path().filename().string()));
     }
   }
   while (fs::exists(commit(log_version_ + 1), ec)) ++log_version_;

@@ -129,8 +129,8 @@ Status LakeMirror::SyncDelta(std::string_view prefix_view) {
       if (last.ok() && last.value() <= snapshot_.version) want_log[o.key] = tag;
       continue;
     }
-    if (name.size() < 21 || name.find_first_not_of("0123456789") != 20) continue;
-    if (std::stoll(name.substr(0, 20)) <= snapshot_.version) want_log[o.key] = tag;
+    const int64_t v = table::version_of_log_file(name);
+    if (v >= 0 && v <= snapshot_.version) want_log[o.key] = tag;
   }
   return Reconcile(local_ / prefix, {&want_data, &want_log});
 }

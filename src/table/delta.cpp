@@ -1,5 +1,4 @@
 #include "table/delta.h"
-#include "core/clock.h"
 
 #include <fmt/format.h>
 #include <simdjson.h>
@@ -9,6 +8,8 @@
 #include <chrono>
 #include <random>
 #include <thread>
+
+#include "core/clock.h"
 
 namespace orderlake::table {
 using json = nlohmann::json;
@@ -65,16 +66,27 @@ std::vector<std::string> Snapshot::partition_columns() const {
 
 std::string commit_key(int64_t version) { return fmt::format("_delta_log/{:020d}.json", version); }
 
-int64_t version_of_key(std::string_view key) {
+namespace {
+std::string_view base_name(std::string_view key) {
   const size_t slash = key.rfind('/');
-  std::string_view name = slash == std::string_view::npos ? key : key.substr(slash + 1);
-  if (name.size() != 25 || !name.ends_with(".json")) return -1;
+  return slash == std::string_view::npos ? key : key.substr(slash + 1);
+}
+}  // namespace
+
+int64_t version_of_log_file(std::string_view key) {
+  const std::string_view name = base_name(key);
+  if (name.size() < 21 || name[20] != '.') return -1;
   int64_t v = 0;
   for (char c : name.substr(0, 20)) {
     if (c < '0' || c > '9') return -1;
     v = v * 10 + (c - '0');
   }
   return v;
+}
+
+int64_t version_of_key(std::string_view key) {
+  const std::string_view name = base_name(key);
+  return name.size() == 25 && name.ends_with(".json") ? version_of_log_file(name) : -1;
 }
 
 std::string encode_path(std::string_view path) {

@@ -146,5 +146,8 @@ class DeltaLog {
 
 // The version a commit key names ("…/00000000000000000012.json" -> 12); -1 for other keys.
 int64_t version_of_key(std::string_view key);
+// The version any file of the log is named by: a commit or a checkpoint
+// ("…/00000000000000000012.checkpoint.parquet" -> 12); -1 for _last_checkpoint and others.
+int64_t version_of_log_file(std::string_view key);
 
 }  // namespace orderlake::table

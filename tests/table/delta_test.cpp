@@ -41,6 +41,10 @@ TEST(DeltaPath, EncodingKeepsSlashesAndRoundTrips) {
   EXPECT_EQ(version_of_key("orders/_delta_log/00000000000000000012.json"), 12);
   EXPECT_EQ(version_of_key("orders/_delta_log/00000000000000000012.checkpoint.parquet"), -1);
   EXPECT_EQ(version_of_key("orders/_delta_log/_last_checkpoint"), -1);
+  EXPECT_EQ(version_of_log_file("orders/_delta_log/00000000000000000012.checkpoint.parquet"), 12);
+  EXPECT_EQ(version_of_log_file("00000000000000000007.json"), 7);
+  EXPECT_EQ(version_of_log_file("orders/_delta_log/_last_checkpoint"), -1);
+  EXPECT_EQ(version_of_log_file("orders/_delta_log/0000000000000000001x.json"), -1);
 }
 
 DataFile file(const std::string& path, uint64_t rows) {
