@@ -585,6 +585,8 @@ struct Engine::Impl {
       }
       specs.push_back({sql::ident(schema) + "." + sql::ident(t.name), Lower(t.name), std::move(spec).value()});
     }
+    // The built-in names share the lake's own table: its log is read once a statement.
+    std::map<std::string, Result<std::optional<std::vector<fs::path>>>> lake_files;
     for (const auto& b : Builtins()) {
       if (in_catalog.count(b.name)) continue;
       SourceSpec spec;
@@ -593,12 +595,13 @@ struct Engine::Impl {
       spec.root = b.local;
       spec.columns = b.columns;
       spec.partition_keys = b.partition_keys;
-      auto delta = DeltaFiles(spec.root);
-      if (!delta.ok()) {
-        failed[b.name] = delta.status();
+      auto read = lake_files.find(spec.root.string());
+      if (read == lake_files.end()) read = lake_files.emplace(spec.root.string(), DeltaFiles(spec.root)).first;
+      if (!read->second.ok()) {
+        failed[b.name] = read->second.status();
         continue;
       }
-      spec.files = std::move(delta).value();
+      spec.files = read->second.value();
       specs.push_back({"\"main\"." + sql::ident(b.name), b.name, std::move(spec)});
     }
     ORDERLAKE_RETURN_IF_ERROR(Allow(dirs));
