@@ -337,8 +337,7 @@ std::vector<parquet::ColumnView> views_of(const OrderColumns& c, size_t from, si
 }
 
 struct StagedFile {
-  std::string tmp;    // relative to the staging root (the lake itself when it is local)
-  std::string final;  // relative to the lake
+  std::string final;  // relative to the lake, and to the staging directory while staged
   uint64_t rows = 0;
   uint64_t size = 0;
   std::optional<std::string> country, date;  // partition values (nullopt: Hive's default partition)
@@ -401,10 +400,9 @@ Status write_partition(const stdfs::path& stage, const std::string& table, const
                                           hive::segment("InvoiceDateOnly", date));
   ORDERLAKE_RETURN_IF_ERROR(fs::create_directories(stage / rel_dir));
   out->final = rel_dir + "/" + file_name;
-  out->tmp = out->final;
   if (!first.country.empty()) out->country = first.country;
   out->date = date;
-  const stdfs::path tmp_path = stage / out->tmp;
+  const stdfs::path tmp_path = stage / out->final;
   int fd = ::open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return Status::Errorf("cannot create {}: {}", tmp_path.string(), std::strerror(errno));
   Status st;
@@ -524,15 +522,10 @@ Status Job::LoadState(Bookmark* bm) {
   });
 }
 
+// Deletes the published files of a run that has no commit (its staged ones go with the
+// staging directory).
 Status Job::RollBack(const json& journal) {
-  for (auto& f : journal.at("files")) {
-    const std::string tmp = f.at(0).get<std::string>(), fin = f.at(1).get<std::string>();
-    if (!local_lake_.empty()) {
-      std::error_code ec;
-      stdfs::remove(stage_ / tmp, ec);
-    }
-    ORDERLAKE_RETURN_IF_ERROR(lake_store_->Delete(fin));
-  }
+  for (auto& f : journal.at("files")) ORDERLAKE_RETURN_IF_ERROR(lake_store_->Delete(f.get<std::string>()));
   return Status::OK();
 }
 
@@ -754,15 +747,15 @@ Status Job::Publish(const Bookmark& bm) {
   if (!quarantine.empty()) {
     StagedFile q;
     q.final = fmt::format("_quarantine/{}/{}.jsonl", opt_.table, sum_.run_id);
-    q.tmp = q.final;
-    ORDERLAKE_RETURN_IF_ERROR(fs::create_directories((stage_ / q.tmp).parent_path()));
+    const stdfs::path staged = stage_ / q.final;
+    ORDERLAKE_RETURN_IF_ERROR(fs::create_directories(staged.parent_path()));
     {
-      int fd = ::open((stage_ / q.tmp).c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-      if (fd < 0) return Status::Errorf("cannot create {}: {}", (stage_ / q.tmp).string(), std::strerror(errno));
+      int fd = ::open(staged.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+      if (fd < 0) return Status::Errorf("cannot create {}: {}", staged.string(), std::strerror(errno));
       parquet::FdSink sink(fd);
       Status st = sink.Append(quarantine);
       if (st.ok()) st = sink.Flush();
-      if (st.ok() && ::fsync(fd) != 0) st = Status::Errorf("fsync {}: {}", (stage_ / q.tmp).string(), std::strerror(errno));
+      if (st.ok() && ::fsync(fd) != 0) st = Status::Errorf("fsync {}: {}", staged.string(), std::strerror(errno));
       ::close(fd);
       ORDERLAKE_RETURN_IF_ERROR(st);
     }
@@ -784,7 +777,7 @@ Status Job::Publish(const Bookmark& bm) {
   const std::string app = AppId();
   const int64_t batch = snap_.txn_version(app) + 1;
   json files = json::array();
-  for (auto& f : all) files.push_back({f.tmp, f.final});
+  for (auto& f : all) files.push_back(f.final);
   json journal = {{"run_id", sum_.run_id}, {"txn_version", batch}, {"files", files}, {"summary", sum_.to_json()}};
   const std::string jkey = MetaKey("pending/" + sum_.run_id + ".json");
   ORDERLAKE_RETURN_IF_ERROR(lake_store_->Put(jkey, journal.dump(1)));
@@ -795,11 +788,11 @@ Status Job::Publish(const Bookmark& bm) {
     first = false;
     if (!local_lake_.empty()) {
       ORDERLAKE_RETURN_IF_ERROR(fs::create_directories((local_lake_ / f.final).parent_path()));
-      if (::rename((stage_ / f.tmp).c_str(), (local_lake_ / f.final).c_str()) != 0)
+      if (::rename((stage_ / f.final).c_str(), (local_lake_ / f.final).c_str()) != 0)
         return Status::Errorf("cannot publish {}: {} (the next run rolls this one back)",
                               (local_lake_ / f.final).string(), std::strerror(errno));
     } else {
-      auto data = fs::read_file(stage_ / f.tmp);
+      auto data = fs::read_file(stage_ / f.final);
       if (!data.ok()) return data.status();
       Status st = lake_store_->Put(f.final, data.value());
       if (!st.ok())
