@@ -1,8 +1,6 @@
 #include "core/parquet_writer.h"
 
 #include <snappy.h>
-#include <sys/uio.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <bit>
@@ -10,8 +8,8 @@
 #include <cstring>
 #include <limits>
 
+#include "core/parquet_format.h"
 #include "core/thrift_compact.h"
-#include "core/version.h"
 
 namespace orderlake::parquet {
 
@@ -20,39 +18,9 @@ static_assert(std::endian::native == std::endian::little,
 
 namespace {
 
+using namespace format;  // NOLINT(google-build-using-namespace): the file format's own names
 using thrift::CompactWriter;
 using thrift::CType;
-
-// Enum values of parquet.thrift.
-enum PhysicalType : int32_t { kPtInt32 = 1, kPtInt64 = 2, kPtDouble = 5, kPtByteArray = 6 };
-enum ConvertedType : int32_t { kCtUtf8 = 0, kCtDate = 6 };
-enum Encoding : int32_t { kEncPlain = 0, kEncRle = 3, kEncRleDictionary = 8 };
-enum PageType : int32_t { kPageData = 0, kPageDictionary = 2 };
-enum RepetitionType : int32_t { kRequired = 0 };
-
-constexpr std::string_view kMagic = "PAR1";
-// Statistics longer than this are left out (as Arrow does), keeping the footer small.
-constexpr size_t kMaxStatBytes = 4096;
-// Longest single string value accepted (its page must fit a Thrift i32 size).
-constexpr uint32_t kMaxValueBytes = uint32_t{1} << 30;
-constexpr size_t kMaxPageRows = size_t{1} << 30;
-
-PhysicalType PhysicalOf(Type t) {
-  switch (t) {
-    case Type::kInt32:
-    case Type::kDate:
-      return kPtInt32;
-    case Type::kInt64:
-      return kPtInt64;
-    case Type::kDouble:
-      return kPtDouble;
-    case Type::kString:
-      return kPtByteArray;
-  }
-  return kPtInt32;
-}
-
-int32_t CodecId(Codec c) { return c == Codec::kSnappy ? 1 : 0; }
 
 // A growable byte buffer that, unlike std::string, does not zero what it hands out.
 class Scratch {
@@ -195,25 +163,6 @@ char* EncodeHybrid(const uint32_t* v, size_t n, int bw, char* out) {
   return PutBitPackedRun(v + lit_start, n - lit_start, bw, out);
 }
 
-struct ChunkMeta {
-  int64_t num_values = 0;
-  int64_t total_uncompressed = 0;
-  int64_t total_compressed = 0;
-  int64_t data_page_offset = -1;
-  int64_t dictionary_page_offset = -1;
-  int32_t num_data_pages = 0;
-  bool dictionary = false;
-  bool has_min_max = false;
-  std::string min, max;  // PLAIN-encoded bounds
-  int64_t start() const {
-    return dictionary_page_offset >= 0 ? dictionary_page_offset : data_page_offset;
-  }
-};
-
-struct RowGroupMeta {
-  int64_t num_rows = 0;
-  std::vector<ChunkMeta> columns;
-};
 
 template <typename T>
 std::string PlainBytes(T v) {
@@ -260,139 +209,6 @@ void SetStringMinMax(std::string_view mn, std::string_view mx, ChunkMeta* m) {
 
 }  // namespace
 
-// ---------------------------------------------------------------------------------------
-// Sinks
-
-FdSink::FdSink(int fd, size_t buffer_size)
-    : fd_(fd),
-      buf_(std::make_unique_for_overwrite<char[]>(std::max<size_t>(buffer_size, 4096))),
-      buf_cap_(std::max<size_t>(buffer_size, 4096)) {}
-
-FdSink::~FdSink() { (void)Flush(); }
-
-Status FdSink::WriteAll(const char* p, size_t n) {
-  return WriteAll2(nullptr, 0, p, n);
-}
-
-// Writes a then b (either may be empty) with as few syscalls as possible.
-Status FdSink::WriteAll2(const char* a, size_t an, const char* b, size_t bn) {
-  while (an + bn > 0) {
-    iovec iov[2];
-    int cnt = 0;
-    if (an > 0) iov[cnt++] = {const_cast<char*>(a), an};
-    if (bn > 0) iov[cnt++] = {const_cast<char*>(b), bn};
-    const ssize_t w = ::writev(fd_, iov, cnt);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return Status::Errorf("parquet: write to fd {} failed after {} bytes: {}", fd_, written_,
-                            std::strerror(errno));
-    }
-    auto done = static_cast<size_t>(w);
-    written_ += done;
-    const size_t from_a = std::min(done, an);
-    a += from_a;
-    an -= from_a;
-    done -= from_a;
-    b += done;
-    bn -= done;
-  }
-  return Status::OK();
-}
-
-Status FdSink::Append(std::string_view data) {
-  if (data.size() >= buf_cap_ / 4) {
-    // Large: one writev of what is buffered plus the data, no copy.
-    const size_t used = buf_used_;
-    buf_used_ = 0;
-    return WriteAll2(buf_.get(), used, data.data(), data.size());
-  }
-  if (data.size() <= buf_cap_ - buf_used_) {
-    std::memcpy(buf_.get() + buf_used_, data.data(), data.size());
-    buf_used_ += data.size();
-    return Status::OK();
-  }
-  ORDERLAKE_RETURN_IF_ERROR(Flush());
-  std::memcpy(buf_.get(), data.data(), data.size());
-  buf_used_ = data.size();
-  return Status::OK();
-}
-
-Status FdSink::Flush() {
-  if (buf_used_ == 0) return Status::OK();
-  const size_t n = buf_used_;
-  buf_used_ = 0;  // written_ counts what reached the fd
-  return WriteAll(buf_.get(), n);
-}
-
-// ---------------------------------------------------------------------------------------
-// Column views
-
-std::string_view TypeName(Type t) {
-  switch (t) {
-    case Type::kInt32:
-      return "INT32";
-    case Type::kInt64:
-      return "INT64";
-    case Type::kDouble:
-      return "DOUBLE";
-    case Type::kString:
-      return "STRING";
-    case Type::kDate:
-      return "DATE";
-  }
-  return "?";
-}
-
-ColumnView ColumnView::Int32(std::span<const int32_t> v) {
-  ColumnView c;
-  c.type = Type::kInt32;
-  c.i32 = v;
-  return c;
-}
-
-ColumnView ColumnView::Date(std::span<const int32_t> days_since_epoch) {
-  ColumnView c;
-  c.type = Type::kDate;
-  c.i32 = days_since_epoch;
-  return c;
-}
-
-ColumnView ColumnView::Int64(std::span<const int64_t> v) {
-  ColumnView c;
-  c.type = Type::kInt64;
-  c.i64 = v;
-  return c;
-}
-
-ColumnView ColumnView::Double(std::span<const double> v) {
-  ColumnView c;
-  c.type = Type::kDouble;
-  c.f64 = v;
-  return c;
-}
-
-ColumnView ColumnView::String(std::string_view data, std::span<const uint32_t> offsets) {
-  ColumnView c;
-  c.type = Type::kString;
-  c.str_data = data;
-  c.str_offsets = offsets;
-  return c;
-}
-
-size_t ColumnView::size() const {
-  switch (type) {
-    case Type::kInt32:
-    case Type::kDate:
-      return i32.size();
-    case Type::kInt64:
-      return i64.size();
-    case Type::kDouble:
-      return f64.size();
-    case Type::kString:
-      return str_offsets.empty() ? 0 : str_offsets.size() - 1;
-  }
-  return 0;
-}
 
 // ---------------------------------------------------------------------------------------
 // FileWriter
@@ -765,111 +581,7 @@ Status FileWriter::Finish() {
     return st;
   }
 
-  std::string footer;
-  CompactWriter w(&footer);
-  w.StructBegin();  // FileMetaData
-  w.FieldI32(1, 2);  // version
-  w.FieldListBegin(2, CType::kStruct, static_cast<uint32_t>(schema_.size() + 1));
-  w.StructBegin();  // root
-  w.FieldBinary(4, "schema");
-  w.FieldI32(5, static_cast<int32_t>(schema_.size()));
-  w.StructEnd();
-  for (const ColumnSpec& spec : schema_) {
-    w.StructBegin();
-    w.FieldI32(1, PhysicalOf(spec.type));
-    w.FieldI32(3, kRequired);
-    w.FieldBinary(4, spec.name);
-    if (spec.type == Type::kString || spec.type == Type::kDate) {
-      const bool str = spec.type == Type::kString;
-      w.FieldI32(6, str ? kCtUtf8 : kCtDate);
-      w.FieldStructBegin(10);             // LogicalType union
-      w.FieldStructBegin(str ? 1 : 6);    // StringType / DateType (empty)
-      w.StructEnd();
-      w.StructEnd();
-    }
-    w.StructEnd();
-  }
-  w.FieldI64(3, static_cast<int64_t>(num_rows_));
-  const auto& rgs = impl_->row_groups;
-  w.FieldListBegin(4, CType::kStruct, static_cast<uint32_t>(rgs.size()));
-  for (size_t r = 0; r < rgs.size(); ++r) {
-    const RowGroupMeta& rg = rgs[r];
-    int64_t total_uncompressed = 0, total_compressed = 0;
-    w.StructBegin();  // RowGroup
-    w.FieldListBegin(1, CType::kStruct, static_cast<uint32_t>(rg.columns.size()));
-    for (size_t c = 0; c < rg.columns.size(); ++c) {
-      const ChunkMeta& m = rg.columns[c];
-      const ColumnSpec& spec = schema_[c];
-      total_uncompressed += m.total_uncompressed;
-      total_compressed += m.total_compressed;
-      w.StructBegin();  // ColumnChunk
-      w.FieldI64(2, m.start());
-      w.FieldStructBegin(3);  // ColumnMetaData
-      w.FieldI32(1, PhysicalOf(spec.type));
-      if (m.dictionary) {
-        w.FieldListBegin(2, CType::kI32, 2);
-        w.ElemI32(kEncPlain);
-        w.ElemI32(kEncRleDictionary);
-      } else {
-        w.FieldListBegin(2, CType::kI32, 1);
-        w.ElemI32(kEncPlain);
-      }
-      w.FieldListBegin(3, CType::kBinary, 1);
-      w.ElemBinary(spec.name);
-      w.FieldI32(4, CodecId(spec.codec));
-      w.FieldI64(5, m.num_values);
-      w.FieldI64(6, m.total_uncompressed);
-      w.FieldI64(7, m.total_compressed);
-      w.FieldI64(9, m.data_page_offset);
-      if (m.dictionary) w.FieldI64(11, m.dictionary_page_offset);
-      w.FieldStructBegin(12);  // Statistics
-      const bool signed_order = spec.type != Type::kString;
-      if (m.has_min_max && signed_order) {  // deprecated fields, signed order only
-        w.FieldBinary(1, m.max);
-        w.FieldBinary(2, m.min);
-      }
-      w.FieldI64(3, 0);  // null_count
-      if (m.has_min_max) {
-        w.FieldBinary(5, m.max);
-        w.FieldBinary(6, m.min);
-        w.FieldBool(7, true);  // is_max_value_exact
-        w.FieldBool(8, true);  // is_min_value_exact
-      }
-      w.StructEnd();
-      // encoding_stats
-      w.FieldListBegin(13, CType::kStruct, m.dictionary ? 2 : 1);
-      if (m.dictionary) {
-        w.StructBegin();
-        w.FieldI32(1, kPageDictionary);
-        w.FieldI32(2, kEncPlain);
-        w.FieldI32(3, 1);
-        w.StructEnd();
-      }
-      w.StructBegin();
-      w.FieldI32(1, kPageData);
-      w.FieldI32(2, m.dictionary ? kEncRleDictionary : kEncPlain);
-      w.FieldI32(3, m.num_data_pages);
-      w.StructEnd();
-      w.StructEnd();  // ColumnMetaData
-      w.StructEnd();  // ColumnChunk
-    }
-    w.FieldI64(2, total_uncompressed);  // total_byte_size
-    w.FieldI64(3, rg.num_rows);
-    w.FieldI64(5, rg.columns.front().start());  // file_offset
-    w.FieldI64(6, total_compressed);
-    if (r <= 32767) w.FieldI16(7, static_cast<int16_t>(r));  // ordinal
-    w.StructEnd();
-  }
-  w.FieldBinary(6, kCreatedBy);
-  w.FieldListBegin(7, CType::kStruct, static_cast<uint32_t>(schema_.size()));  // column_orders
-  for (size_t c = 0; c < schema_.size(); ++c) {
-    w.StructBegin();        // ColumnOrder union
-    w.FieldStructBegin(1);  // TYPE_ORDER
-    w.StructEnd();
-    w.StructEnd();
-  }
-  w.StructEnd();
-
+  std::string footer = format::EncodeFooter(schema_, impl_->row_groups, num_rows_);
   const auto len = static_cast<uint32_t>(footer.size());
   char tail[8];
   std::memcpy(tail, &len, 4);
