@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <set>
 
 namespace orderlake::aws {
 namespace {
@@ -62,7 +63,7 @@ TEST_F(Services, RouterPicksTheServiceByPrefixAndVerifiesItsSigningName) {
   hs[1].second = "Nobody.Ping";
   EXPECT_EQ(type_of(open.Handle(view("{}"))), "UnknownOperationException");
 
-  JsonRouter locked({{"AKID", "secret"}});
+  JsonRouter locked(std::map<std::string, std::string>{{"AKID", "secret"}});
   locked.Mount(echo);
   locked.Mount(other);
   hs[1].second = "AmazonOther.Ping";

@@ -21,7 +21,7 @@ TEST(SigV4, TheAwsDocumentationExample) {
   EXPECT_EQ(aws::hex_sha256(creq), "f536975d06c0309214f805bb90ccff089219ecd68b2577efef23edd43b7e1a59");
   const std::string to_sign =
       "AWS4-HMAC-SHA256\n20150830T123600Z\n20150830/us-east-1/iam/aws4_request\n" + aws::hex_sha256(creq);
-  EXPECT_EQ(aws::signature({"AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", ""}, "20150830", "us-east-1",
+  EXPECT_EQ(aws::signature({"AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "", ""}, "20150830", "us-east-1",
                            "iam", to_sign),
             "5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7");
 }
