@@ -1,7 +1,5 @@
 #include "agent/config.h"
 
-#include "core/sigv4.h"
-
 #include <cstdlib>
 #include <fstream>
 #include <functional>
@@ -415,22 +413,15 @@ Result<AgentConfig> parse_config(std::string_view json_text, const Environment& 
   if (cfg.region.empty())
     cfg.region = env.get("AWS_REGION").value_or(env.get("AWS_DEFAULT_REGION").value_or("us-east-1"));
 
-  // Credentials: agent.json, then the environment, then the shared credentials file.
-  if (!key_id.empty()) {
-    cfg.credentials = {key_id, secret, "", "agent.json"};
-  } else if (auto id = env.get("AWS_ACCESS_KEY_ID"); id && !id->empty()) {
-    cfg.credentials = {*id, env.get("AWS_SECRET_ACCESS_KEY").value_or(""), env.get("AWS_SESSION_TOKEN").value_or(""),
-                       "environment"};
-  } else {
-    std::string home = env.home.empty() ? env.get("HOME").value_or("") : env.home;
-    std::string file = env.get("AWS_SHARED_CREDENTIALS_FILE").value_or(home + "/.aws/credentials");
-    std::string profile = env.get("AWS_PROFILE").value_or("default");
-    auto p = aws::read_profile(file, profile);
-    if (!p["aws_access_key_id"].empty()) {
-      cfg.credentials = {p["aws_access_key_id"], p["aws_secret_access_key"], p["aws_session_token"],
-                         file + " [" + profile + "]"};
-    }
-  }
+  // Credentials: the AWS chain (agent.json, environment, shared credentials file, config
+  // file), reading the environment through `env`.
+  aws::CredentialChain chain;
+  chain.explicit_credentials = {key_id, secret, "", "agent.json"};
+  chain.env = [&env](const char* name) { return env.get(name); };
+  chain.home = env.home;
+  auto creds = aws::resolve_credentials(chain);
+  if (!creds.ok()) return Status::Errorf("{}: credentials: {}", source, creds.status().message());
+  cfg.credentials = std::move(creds).value();
   return cfg;
 }
 

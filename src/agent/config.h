@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "aws/credentials.h"
 #include "core/status.h"
 
 namespace orderlake::agent {
@@ -53,11 +54,10 @@ struct FlowConfig {
   std::string id() const { return delivery_stream + ":" + file_pattern; }
 };
 
-struct Credentials {
-  std::string access_key_id, secret_access_key, session_token;
-  std::string source;  // where they came from, for the log (never the values)
-  bool empty() const { return access_key_id.empty(); }
-};
+// The agent's credentials come from the one AWS credential chain (aws/credentials.h):
+// agent.json's awsAccessKeyId/awsSecretAccessKey, then the environment, then
+// ~/.aws/credentials, then ~/.aws/config; `source` says which (never the values).
+using Credentials = aws::Credentials;
 
 struct AgentConfig {
   std::string endpoint;  // full URL, e.g. https://firehose.us-east-1.amazonaws.com

@@ -15,10 +15,6 @@
 namespace orderlake::cli {
 namespace {
 
-bool is_loopback(const std::string& host) {
-  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
-}
-
 // Reads an AWS-style credentials file (aws_access_key_id / aws_secret_access_key pairs, any
 // sections) or lines "ACCESS_KEY_ID SECRET".
 Status read_credentials(const std::string& path, std::map<std::string, std::string>& keys) {
@@ -129,17 +125,10 @@ Examples:
       std::fprintf(stderr, "orderlake firehose: %s\n", why.c_str());
       exit_code() = 1;
     };
+    // Flags into the options; the options' Validate() is the one rule (as for `up` and tests).
     firehose::ServerOptions so;
-    auto colon = a->listen.rfind(':');
-    if (colon == std::string::npos) return fail("--listen must be HOST:PORT, got " + a->listen);
-    so.host = a->listen.substr(0, colon);
-    if (so.host.size() > 2 && so.host.front() == '[' && so.host.back() == ']') so.host = so.host.substr(1, so.host.size() - 2);
-    try {
-      so.port = std::stoi(a->listen.substr(colon + 1));
-    } catch (const std::exception&) {
-      return fail("--listen must be HOST:PORT, got " + a->listen);
-    }
     so.threads = a->threads;
+    if (Status st = so.SetListen(a->listen); !st.ok()) return fail(st.message());
     if (a->access_keys.size() != a->secret_keys.size())
       return fail("give as many --secret-key as --access-key options");
     for (size_t i = 0; i < a->access_keys.size(); ++i) so.keys[a->access_keys[i]] = a->secret_keys[i];
@@ -147,12 +136,12 @@ Examples:
       Status st = read_credentials(a->credentials_file, so.keys);
       if (!st.ok()) return fail(st.message());
     }
-    if (so.keys.empty()) {
-      if (!is_loopback(so.host))
-        return fail("refusing to listen on " + so.host +
-                    " without access keys: give --access-key/--secret-key or --credentials-file");
-      spdlog::warn("firehose: no access keys configured: accepting unsigned requests (loopback only)");
-    }
+    if (Status st = so.Validate(); !st.ok()) return fail(st.message());
+    if (so.keys.empty()) spdlog::warn("firehose: no access keys configured: accepting unsigned requests (loopback only)");
+    a->opt.data_dir = a->data_dir;
+    a->opt.max_buffer_bytes = a->max_buffer_mb << 20;
+    a->opt.wal_segment_bytes = std::min<uint64_t>(a->segment_mb << 20, std::max<uint64_t>(a->opt.max_buffer_bytes / 4, 1 << 20));
+    if (Status st = a->opt.Validate(); !st.ok()) return fail(st.message());
     // SIGINT/SIGTERM stop the server from a dedicated thread (signals blocked elsewhere).
     sigset_t set;
     sigemptyset(&set);
@@ -160,9 +149,6 @@ Examples:
     sigaddset(&set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
-    a->opt.data_dir = a->data_dir;
-    a->opt.max_buffer_bytes = a->max_buffer_mb << 20;
-    a->opt.wal_segment_bytes = std::min<uint64_t>(a->segment_mb << 20, std::max<uint64_t>(a->opt.max_buffer_bytes / 4, 1 << 20));
     auto svc = firehose::FirehoseService::Open(a->opt);
     if (!svc.ok()) return fail(svc.status().message());
     firehose::FirehoseServer server(**svc, so);

@@ -2,51 +2,47 @@
 
 #include <httplib.h>
 
-#include <atomic>
-#include <random>
-
+#include "aws/json_service.h"
 #include "core/log.h"
-#include "firehose/sigv4.h"
 
 namespace orderlake::firehose {
+
+Status ServerOptions::SetListen(std::string_view listen) {
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string_view::npos) return Status::Errorf("--listen must be HOST:PORT, got {}", listen);
+  std::string h(listen.substr(0, colon));
+  if (h.size() > 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  const std::string_view p = listen.substr(colon + 1);
+  int value = 0;
+  if (p.empty() || p.size() > 5 || p.find_first_not_of("0123456789") != std::string_view::npos)
+    return Status::Errorf("--listen must be HOST:PORT, got {}", listen);
+  for (char c : p) value = value * 10 + (c - '0');
+  host = std::move(h);
+  port = value;
+  return Status::OK();
+}
+
+Status ServerOptions::Validate() const {
+  if (host.empty()) return Status::Error("--listen needs a host (HOST:PORT), got an empty one");
+  if (port < 0 || port > 65535) return Status::Errorf("--listen port must be between 0 and 65535, got {}", port);
+  if (threads < 2 || threads > 1024) return Status::Errorf("--threads must be between 2 and 1024, got {}", threads);
+  for (const auto& [id, secret] : keys)
+    if (id.empty() || secret.empty())
+      return Status::Errorf("--access-key/--secret-key: an access key id and its secret must both be non-empty{}",
+                            id.empty() ? "" : " (key " + id + ")");
+  if (Status st = aws::check_unsigned_listener(host, keys); !st.ok())
+    return Status::Error(st.message() + ": give --access-key/--secret-key or --credentials-file");
+  return Status::OK();
+}
 
 struct FirehoseServer::Impl {
   FirehoseService& service;
   ServerOptions opt;
   httplib::Server http;
-  std::atomic<uint64_t> counter{0};
-  uint64_t salt = std::random_device{}();
-  Impl(FirehoseService& s, ServerOptions o) : service(s), opt(std::move(o)) {}
-
-  std::string request_id() {
-    uint64_t n = counter.fetch_add(1) ^ (salt << 20);
-    uint64_t r = salt * 0x9e3779b97f4a7c15ULL + n;
-    return fmt::format("{:08x}-{:04x}-{:04x}-{:04x}-{:012x}", static_cast<uint32_t>(r >> 32), (r >> 16) & 0xffff,
-                       r & 0xffff, (n >> 48) & 0xffff, n & 0xffffffffffffULL);
-  }
-
-  void Api(const httplib::Request& req, httplib::Response& res) {
-    res.set_header("x-amzn-RequestId", request_id());
-    ApiResponse out;
-    if (!opt.keys.empty()) {
-      SigV4Request sr;
-      sr.method = req.method;
-      sr.path = req.path;
-      for (auto& [k, v] : req.headers) sr.headers.emplace_back(k, v);
-      sr.body = req.body;
-      auto q = req.target.find('?');
-      if (q != std::string::npos) sr.query = req.target.substr(q + 1);
-      SigV4Result v = verify_sigv4(sr, opt.keys);
-      if (!v.ok) {
-        out = api_error(403, v.error_type, v.message);
-        res.status = out.status;
-        res.set_content(out.body, "application/x-amz-json-1.1");
-        return;
-      }
-    }
-    out = service.Handle(req.get_header_value("X-Amz-Target"), req.body, req.get_header_value("X-Orderlake-Batch"));
-    res.status = out.status;
-    res.set_content(std::move(out.body), "application/x-amz-json-1.1");
+  aws::RequestIds ids;
+  aws::JsonRouter router;
+  Impl(FirehoseService& s, ServerOptions o) : service(s), opt(std::move(o)), router(opt.keys) {
+    router.Mount(service.api());
   }
 };
 
@@ -61,28 +57,24 @@ FirehoseServer::FirehoseServer(FirehoseService& service, ServerOptions options)
   h.set_keep_alive_timeout(5);
   h.set_read_timeout(30);
   h.set_tcp_nodelay(true);
-  h.set_payload_max_length(8u << 20);  // 4 MiB of records, base64, plus JSON
-  h.Post("/", [m](const httplib::Request& req, httplib::Response& res) { m->Api(req, res); });
+  aws::JsonHttpOptions api;
+  api.max_body_bytes = 8u << 20;  // 4 MiB of records, base64, plus JSON
+  api.routes_help = "only POST / (the Firehose API), GET /metrics and GET /health exist";
+  aws::install_json_api(h, m->router, m->ids, api);
   h.Get("/metrics", [m](const httplib::Request&, httplib::Response& res) {
-    res.set_header("x-amzn-RequestId", m->request_id());
-    res.set_content(m->service.Metrics(), "text/plain; version=0.0.4");
+    res.set_header("x-amzn-RequestId", m->ids.Next());
+    res.set_content(m->service.metrics().Text(), "text/plain; version=0.0.4");
   });
   h.Get("/health", [m](const httplib::Request&, httplib::Response& res) {
-    res.set_header("x-amzn-RequestId", m->request_id());
+    res.set_header("x-amzn-RequestId", m->ids.Next());
     res.set_content("{\"status\":\"ok\"}", "application/json");
-  });
-  h.set_error_handler([m](const httplib::Request&, httplib::Response& res) {
-    if (!res.body.empty()) return;
-    res.set_header("x-amzn-RequestId", m->request_id());
-    std::string type = res.status == 413 ? "InvalidArgumentException" : "UnknownOperationException";
-    auto e = api_error(res.status, type, fmt::format("HTTP {}: only POST / (the Firehose API), GET /metrics and GET /health exist", res.status));
-    res.set_content(e.body, "application/x-amz-json-1.1");
   });
 }
 
 FirehoseServer::~FirehoseServer() { Stop(); }
 
 Result<int> FirehoseServer::Bind() {
+  ORDERLAKE_RETURN_IF_ERROR(impl_->opt.Validate());
   auto& h = impl_->http;
   if (impl_->opt.port == 0) {
     int p = h.bind_to_any_port(impl_->opt.host);

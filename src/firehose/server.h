@@ -1,21 +1,29 @@
 // The HTTP face of the Firehose service on one listener: POST / is the Firehose API (JSON
-// 1.1, X-Amz-Target, SigV4-verified when keys are configured), GET /metrics the Prometheus
-// counters, GET /health a liveness answer. Every response carries x-amzn-RequestId.
+// 1.1, X-Amz-Target, SigV4-verified for service "firehose" when keys are configured; see
+// aws/json_service.h), GET /metrics the Prometheus counters, GET /health a liveness answer.
+// Every response carries x-amzn-RequestId.
 #pragma once
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "core/status.h"
 #include "firehose/service.h"
 
 namespace orderlake::firehose {
 
+// The listener's options, with their only defaults. Validate() names the CLI flags.
 struct ServerOptions {
-  std::string host = "127.0.0.1";
-  int port = 4573;  // 0 = any free port
-  std::map<std::string, std::string> keys;  // access key id -> secret; empty = unsigned accepted
-  int threads = 64;  // workers; each open connection holds one
+  std::string host = "127.0.0.1";           // --listen HOST
+  int port = 4573;                          // --listen PORT; 0 = any free port
+  std::map<std::string, std::string> keys;  // --access-key/--secret-key, --credentials-file: id -> secret;
+                                            // empty = unsigned requests accepted (loopback only)
+  int threads = 64;                         // --threads: workers; each open connection holds one
+
+  // Sets host and port from "HOST:PORT" ("[::1]:PORT" for IPv6).
+  Status SetListen(std::string_view listen);
+  Status Validate() const;
 };
 
 class FirehoseServer {

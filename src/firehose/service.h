@@ -43,6 +43,8 @@
 #include <string_view>
 #include <thread>
 
+#include "aws/json_service.h"
+#include "core/metrics.h"
 #include "core/status.h"
 
 namespace orderlake::firehose {
@@ -54,27 +56,29 @@ struct DeliveredObject {
   int64_t oldest_arrival_ms = 0;  // when the service accepted the object's first record (Unix ms)
 };
 
+// The service's options, with their only defaults. Validate() names the `orderlake firehose`
+// flag of each option; Open() refuses options that do not validate.
 struct FirehoseOptions {
-  std::filesystem::path data_dir = "./orderlake-data";
-  std::string region = "us-east-1";
-  std::string account_id = "123456789012";
-  uint64_t max_buffer_bytes = 256ull << 20;   // undelivered bytes before back-pressure
-  uint64_t wal_segment_bytes = 64ull << 20;   // WAL segment rotation size
-  double delivery_retry_seconds = 300;        // then records go to the error output
-  // Where the streams' buckets live: empty or "local" = the directories <data_dir>/s3/<bucket>/;
-  // "s3" = the real buckets of that name on S3 (store::s3_options_from_env: endpoint,
-  // region, credentials), written through the object store (a PUT is atomic there).
+  std::filesystem::path data_dir = "./orderlake-data";  // --data-dir
+  std::string region = "us-east-1";                     // --region (shown in ARNs)
+  std::string account_id = "123456789012";              // shown in ARNs and errors (12 digits)
+  uint64_t max_buffer_bytes = 256ull << 20;   // --max-buffer-mb: undelivered bytes before back-pressure
+  uint64_t wal_segment_bytes = 64ull << 20;   // --wal-segment-mb: WAL segment rotation size
+  double delivery_retry_seconds = 300;        // --delivery-retry-seconds: then records go to the error output
+  // --buckets: where the streams' buckets live: empty or "local" = the directories
+  // <data_dir>/s3/<bucket>/; "s3" = the real buckets of that name on S3
+  // (store::s3_options_from_env: endpoint, region, credentials), written through the object
+  // store (a PUT is atomic there).
   std::string bucket_store;
   // Called on the delivery thread after each object is in place in the raw store (not for
   // error output): `orderlake up` wakes its etl with it. Must be quick and must not call
   // back into the service.
   std::function<void(const DeliveredObject&)> on_delivered;
+
+  Status Validate() const;
 };
 
-struct ApiResponse {
-  int status = 200;
-  std::string body;
-};
+using ApiResponse = aws::JsonResponse;
 
 class FirehoseService {
  public:
@@ -86,7 +90,12 @@ class FirehoseService {
 
   // One API call: `target` is the X-Amz-Target header, `batch_key` the X-Orderlake-Batch one.
   ApiResponse Handle(std::string_view target, std::string_view body, std::string_view batch_key = {});
-  // Prometheus text exposition of the counters.
+  // The Firehose API (target prefix Firehose_20150804, SigV4 service "firehose"), to mount
+  // on an aws::JsonRouter.
+  const aws::JsonService& api() const;
+  // The counters, gauges and their HELP texts, per stream (label "stream").
+  const metrics::Registry& metrics() const;
+  // Prometheus text exposition of metrics().
   std::string Metrics() const;
   // Stops delivery (buffered records stay in the WAL for the next start).
   void Stop();
@@ -99,6 +108,8 @@ class FirehoseService {
 };
 
 // An AWS error document {"__type": type, "message": message}.
-ApiResponse api_error(int status, std::string_view type, std::string_view message);
+inline ApiResponse api_error(int status, std::string_view type, std::string_view message) {
+  return aws::json_error(status, type, message);
+}
 
 }  // namespace orderlake::firehose

@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "core/sigv4.h"
+#include "aws/credentials.h"
 #include "core/status.h"
 
 namespace orderlake::store {
@@ -23,11 +23,14 @@ struct ObjectInfo {
   std::string etag;      // S3's ETag; empty for local files
 };
 
+// How to reach S3. The defaults below are the only ones; OpenS3 checks Validate().
 struct S3Options {
   std::string endpoint;   // e.g. http://127.0.0.1:5000; empty = AWS (https://s3.<region>.amazonaws.com)
   std::string region;     // empty = AWS_REGION / AWS_DEFAULT_REGION / us-east-1
   bool path_style = true;  // http://endpoint/bucket/key, else http://bucket.endpoint/key
-  aws::Credentials credentials;  // empty = the usual AWS sources
+  // Empty = the AWS credential chain (aws/credentials.h: environment, ~/.aws/credentials,
+  // ~/.aws/config); anonymous requests when that finds none.
+  aws::Credentials credentials;
   size_t multipart_threshold = size_t{16} << 20;  // larger objects go up in parts
   size_t part_size = size_t{8} << 20;              // S3's minimum is 5 MiB
   int max_attempts = 5;                            // on throttling, 5xx and network errors
@@ -35,10 +38,12 @@ struct S3Options {
   // "HOST:PORT:CONNECT-HOST:CONNECT-PORT" entries (curl's CONNECT_TO): reach a
   // virtual-host name such as bucket.localhost:9000 at another address.
   std::vector<std::string> connect_to;
+
+  // The options are set from the environment (s3_options_from_env), so errors name the
+  // variables: AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL for the endpoint.
+  Status Validate() const;
 };
 
-// S3 options from the environment: AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, the region
-// variables, ORDERLAKE_S3_VIRTUAL_HOST=1 for virtual-host addressing.
 S3Options s3_options_from_env();
 
 class ObjectStore {

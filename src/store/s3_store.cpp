@@ -1,5 +1,5 @@
 // The S3 implementation of ObjectStore: REST over libcurl, signed with SigV4
-// (core/sigv4.h), path-style or virtual-host addressing, ListObjectsV2 with pagination,
+// (aws/sigv4.h), path-style or virtual-host addressing, ListObjectsV2 with pagination,
 // multipart upload for large objects, conditional create, retries with exponential backoff
 // and jitter on throttling, 5xx and network errors.
 #include <curl/curl.h>
@@ -13,6 +13,7 @@
 #include <random>
 #include <thread>
 
+#include "aws/sigv4.h"
 #include "core/log.h"
 #include "store/object_store.h"
 
@@ -30,6 +31,24 @@ S3Options s3_options_from_env() {
   const char* vh = std::getenv("ORDERLAKE_S3_VIRTUAL_HOST");
   o.path_style = !(vh && std::string_view(vh) == "1");
   return o;
+}
+
+Status S3Options::Validate() const {
+  if (!endpoint.empty() && endpoint.rfind("http://", 0) != 0 && endpoint.rfind("https://", 0) != 0 &&
+      endpoint.find("://") != std::string::npos)
+    return Status::Errorf("AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL must be an http:// or https:// URL, got {}", endpoint);
+  if (part_size < (size_t{5} << 20))
+    return Status::Errorf("S3 part_size must be at least 5 MiB (S3's minimum part size), got {} bytes", part_size);
+  if (multipart_threshold < part_size)
+    return Status::Errorf("S3 multipart_threshold ({} bytes) must not be below part_size ({} bytes)",
+                          multipart_threshold, part_size);
+  if (max_attempts < 1 || max_attempts > 100)
+    return Status::Errorf("S3 max_attempts must be between 1 and 100, got {}", max_attempts);
+  if (connect_timeout_ms < 1) return Status::Errorf("S3 connect_timeout_ms must be positive, got {}", connect_timeout_ms);
+  for (const auto& c : connect_to)
+    if (std::count(c.begin(), c.end(), ':') < 3)
+      return Status::Errorf("S3 connect_to entries are HOST:PORT:CONNECT-HOST:CONNECT-PORT, got '{}'", c);
+  return Status::OK();
 }
 
 namespace {
@@ -148,7 +167,6 @@ class S3Store final : public ObjectStore {
     while (!prefix_.empty() && prefix_.front() == '/') prefix_.erase(0, 1);
     if (!prefix_.empty() && prefix_.back() != '/') prefix_.push_back('/');
     if (opt_.region.empty()) opt_.region = aws::default_region();
-    if (opt_.credentials.empty()) opt_.credentials = aws::default_credentials();
     std::string ep = opt_.endpoint.empty() ? fmt::format("https://s3.{}.amazonaws.com", opt_.region) : opt_.endpoint;
     while (!ep.empty() && ep.back() == '/') ep.pop_back();
     if (ep.find("://") == std::string::npos) ep = "https://" + ep;
@@ -348,7 +366,7 @@ class S3Store final : public ObjectStore {
     if (method == "PUT" || method == "POST") req.headers.emplace("content-type", "application/octet-stream");
     req.payload_sha256 = aws::hex_sha256(body);
     req.headers["x-amz-content-sha256"] = req.payload_sha256;
-    aws::sign(req, opt_.credentials.empty() ? aws::Credentials{"anonymous", "anonymous", ""} : opt_.credentials,
+    aws::sign(req, opt_.credentials.empty() ? aws::Credentials{"anonymous", "anonymous", "", "anonymous"} : opt_.credentials,
               opt_.region, "s3");
     std::string url = scheme_ + "://" + host + path;
     for (size_t i = 0; i < query.size(); ++i)
@@ -401,7 +419,14 @@ class S3Store final : public ObjectStore {
 
 Result<std::unique_ptr<ObjectStore>> OpenS3(std::string_view bucket, std::string_view prefix, const S3Options& options) {
   if (bucket.empty()) return Status::Error("S3 location without a bucket");
-  auto s = std::make_unique<S3Store>(std::string(bucket), std::string(prefix), options);
+  ORDERLAKE_RETURN_IF_ERROR(options.Validate());
+  S3Options resolved = options;
+  if (resolved.credentials.empty()) {
+    auto creds = aws::resolve_credentials(aws::CredentialChain{});
+    if (!creds.ok()) return Status::Errorf("s3://{}: {}", bucket, creds.status().message());
+    resolved.credentials = std::move(creds).value();
+  }
+  auto s = std::make_unique<S3Store>(std::string(bucket), std::string(prefix), std::move(resolved));
   if (const char* page = std::getenv("ORDERLAKE_S3_LIST_PAGE_SIZE")) s->set_list_page_size(std::atoi(page));
   return std::unique_ptr<ObjectStore>(std::move(s));
 }

@@ -87,6 +87,24 @@ TEST(AgentConfig, CredentialsPrecedence) {
   EXPECT_EQ(r.value().credentials.secret_access_key, "cfgsecret");
 }
 
+TEST(AgentConfig, CredentialsFromTheConfigFileAndHalfPairs) {
+  // The agent uses the one AWS chain: after the credentials file comes ~/.aws/config.
+  testing::TempDir dir;
+  testing::write_file(dir.path() / ".aws/config", "[profile p]\naws_access_key_id=CONF\naws_secret_access_key=cs\n");
+  Environment env = empty_env();
+  env.home = dir.str();
+  env.overrides = {{"AWS_PROFILE", "p"}};
+  const char* flows = R"("flows":[{"filePattern":"/a/*","deliveryStream":"s"}])";
+  auto r = parse_config(std::string("{") + flows + "}", env);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r.value().credentials.access_key_id, "CONF");
+  EXPECT_NE(r.value().credentials.source.find("[profile p]"), std::string::npos);
+  env.overrides = {{"AWS_ACCESS_KEY_ID", "ENVKEY"}};
+  r = parse_config(std::string("{") + flows + "}", env);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("AWS_SECRET_ACCESS_KEY"), std::string::npos) << r.status().message();
+}
+
 TEST(AgentConfig, RefusedOptionsNameTheKey) {
   EXPECT_EQ(error_of(R"({"flows":[{"filePattern":"/a/*","kinesisStream":"k"}]})"),
             "agent.json: flows[0].kinesisStream: Kinesis Data Streams is not supported; use deliveryStream");

@@ -1,5 +1,6 @@
 // Unit tests of the firehose stage's parts: prefix expressions and timestamp patterns,
-// base64, SigV4 verification, the WAL (group commit, replay, torn tails, segment release).
+// base64, the WAL (group commit, replay, torn tails, segment release).
+// SigV4 is tested with the aws module (tests/aws/sigv4_test.cpp).
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -10,7 +11,6 @@
 #include "core/base64.h"
 #include "firehose/base64_fast.h"
 #include "firehose/prefix.h"
-#include "firehose/sigv4.h"
 #include "firehose/wal.h"
 #include "test_util.h"
 
@@ -71,37 +71,6 @@ TEST(FirehoseBase64, MatchesCore) {
   EXPECT_FALSE(base64_decode_append("a=bc", out));
   EXPECT_FALSE(base64_decode_append("====", out));
   EXPECT_TRUE(out.empty());
-}
-
-TEST(FirehoseSigV4, SignedRequestVerifies) {
-  SigV4Request r;
-  r.method = "POST";
-  r.path = "/";
-  char now[32];
-  std::time_t t = std::time(nullptr);
-  std::strftime(now, sizeof now, "%Y%m%dT%H%M%SZ", std::gmtime(&t));
-  r.headers = {{"Host", "127.0.0.1:4573"},
-               {"X-Amz-Date", now},
-               {"X-Amz-Target", "Firehose_20150804.ListDeliveryStreams"},
-               {"Content-Type", "application/x-amz-json-1.1"}};
-  r.body = "{}";
-  std::string auth = sigv4_authorization(r, "AKID", "secret", "eu-west-1", now);
-  r.headers.emplace_back("Authorization", auth);
-  std::map<std::string, std::string> keys{{"AKID", "secret"}};
-  EXPECT_TRUE(verify_sigv4(r, keys).ok);
-  SigV4Request tampered = r;
-  tampered.body = "{ }";
-  EXPECT_EQ(verify_sigv4(tampered, keys).error_type, "InvalidSignatureException");
-  EXPECT_EQ(verify_sigv4(r, {{"AKID", "other"}}).error_type, "InvalidSignatureException");
-  EXPECT_EQ(verify_sigv4(r, {{"OTHER", "secret"}}).error_type, "UnrecognizedClientException");
-  SigV4Request old = r;
-  old.headers[1].second = "20200101T000000Z";
-  old.headers.back().second = sigv4_authorization(SigV4Request{old.method, old.path, old.query,
-      {old.headers.begin(), old.headers.end() - 1}, old.body}, "AKID", "secret", "eu-west-1", "20200101T000000Z");
-  EXPECT_EQ(verify_sigv4(old, keys).error_type, "InvalidSignatureException");
-  EXPECT_NE(verify_sigv4(old, keys).message.find("expired"), std::string::npos);
-  r.headers.pop_back();
-  EXPECT_EQ(verify_sigv4(r, keys).error_type, "MissingAuthenticationTokenException");
 }
 
 TEST(FirehoseWal, GroupCommitReplayAndRelease) {

@@ -1,0 +1,309 @@
+// Delivery: cutting buffered chunks into objects by size and time, the durable intent
+// before each object, writing it (local directory with fsync + rename, or the S3 store),
+// retries with backoff and the error output after delivery_retry_seconds.
+#include <fcntl.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
+#include "core/base64.h"
+#include "core/clock.h"
+#include "core/fs.h"
+#include "core/log.h"
+#include "firehose/service_impl.h"
+
+namespace orderlake::firehose {
+namespace {
+
+std::string object_time(int64_t ms) {
+  auto r = format_timestamp("yyyy-MM-dd-HH-mm-ss", ms);
+  return r.ok() ? *r : "";
+}
+
+std::string uuid_for(uint64_t id, int version, uint64_t first) {
+  uint64_t a = mix64(id * 0x100000001b3ULL ^ mix64(static_cast<uint64_t>(version) + (first << 8)));
+  uint64_t b = mix64(a ^ first);
+  return fmt::format("{:08x}-{:04x}-{:04x}-{:04x}-{:012x}", a >> 32, (a >> 16) & 0xffff, a & 0xffff, b >> 48,
+                     b & 0xffffffffffffULL);
+}
+
+Result<std::string> gzip_bytes(std::string_view in) {
+  z_stream z{};
+  if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+    return Status::Error("deflateInit2 failed");
+  std::string out;
+  out.resize(deflateBound(&z, in.size()) + 32);
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  z.avail_in = static_cast<uInt>(in.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  int rc = deflate(&z, Z_FINISH);
+  size_t n = z.total_out;
+  deflateEnd(&z);
+  if (rc != Z_STREAM_END) return Status::Error("gzip compression failed");
+  out.resize(n);
+  return out;
+}
+
+// Publishes an object: a temporary ".<name>.tmp" beside it (a fixed name, so a delivery
+// redone after a crash reuses and replaces it), fsync, rename, fsync of the directory and of
+// every directory created on the way, so a delivered object survives a crash.
+Status write_object(const stdfs::path& path, std::string_view data) {
+  stdfs::path dir = path.parent_path();
+  stdfs::path existing = dir;
+  while (!existing.empty() && !stdfs::exists(existing)) existing = existing.parent_path();
+  ORDERLAKE_RETURN_IF_ERROR(fs::create_directories(dir));
+  stdfs::path tmp = dir / ("." + path.filename().string() + ".tmp");
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::Errorf("cannot create {}: {}", tmp.string(), std::strerror(errno));
+  const char* p = data.data();
+  size_t left = data.size();
+  while (left > 0) {
+    ssize_t n = ::write(fd, p, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int e = errno;
+      ::close(fd);
+      return Status::Errorf("cannot write {}: {}", tmp.string(), std::strerror(e));
+    }
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0) {
+    int e = errno;
+    ::close(fd);
+    return Status::Errorf("fsync {} failed: {}", tmp.string(), std::strerror(e));
+  }
+  ::close(fd);
+  if (::rename(tmp.c_str(), path.c_str()) != 0)
+    return Status::Errorf("cannot rename {} to {}: {}", tmp.string(), path.string(), std::strerror(errno));
+  for (stdfs::path d = dir;; d = d.parent_path()) {
+    ORDERLAKE_RETURN_IF_ERROR(fs::fsync_path(d));
+    if (d == existing || d.empty() || d == d.parent_path()) break;
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+std::optional<FirehoseService::Impl::Batch> FirehoseService::Impl::NextBatch(int64_t now, int64_t& wait_ms) {
+  uint64_t durable = wal->durable_lsn();
+  wait_ms = 1000;
+  bool pressure = total_buffered * 2 > opt.max_buffer_bytes;
+  std::shared_ptr<Stream> largest;
+  for (auto& [id, sp] : by_id) {
+    Stream& s = *sp;
+    if (s.status == "DELETING" && s.chunks.empty()) {
+      Batch b;
+      b.stream = sp;
+      b.finish_delete = true;
+      return b;
+    }
+    if (s.chunks.empty() || s.chunks.front()->lsn > durable) continue;
+    if (now < s.next_attempt_ms) {
+      wait_ms = std::min(wait_ms, s.next_attempt_ms - now);
+      continue;
+    }
+    uint64_t dbytes = 0;
+    for (auto& c : s.chunks) {
+      if (c->lsn > durable) break;
+      dbytes += c->data.size();
+      if (dbytes >= s.size_bytes) break;
+    }
+    int64_t age = now - s.chunks.front()->arrival_ms;
+    bool due = s.intent || dbytes >= s.size_bytes || age >= s.interval_ms || s.status == "DELETING";
+    if (!due) {
+      wait_ms = std::min(wait_ms, s.interval_ms - age);
+      if (!largest || s.buffered_bytes > largest->buffered_bytes) largest = sp;
+      continue;
+    }
+    return Cut(sp, durable, now);
+  }
+  if (pressure && largest) return Cut(largest, durable, now);
+  return std::nullopt;
+}
+
+FirehoseService::Impl::Batch FirehoseService::Impl::Cut(const std::shared_ptr<Stream>& sp, uint64_t durable, int64_t now) {
+  Stream& s = *sp;
+  Batch b;
+  b.stream = sp;
+  if (s.intent) {
+    b.intent = *s.intent;
+    for (auto& c : s.chunks) {
+      if (c->first_seq > b.intent.last) break;
+      b.chunks.push_back(c);
+    }
+  } else {
+    uint64_t bytes = 0;
+    for (auto& c : s.chunks) {
+      if (c->lsn > durable) break;
+      if (!b.chunks.empty() && bytes + c->data.size() > s.size_bytes) break;
+      b.chunks.push_back(c);
+      bytes += c->data.size();
+    }
+    b.intent = {b.chunks.front()->first_seq, b.chunks.back()->last_seq()};
+    s.intent = b.intent;
+    b.new_intent = true;
+  }
+  b.to_error = s.first_failure_ms > 0 && now - s.first_failure_ms >= static_cast<int64_t>(opt.delivery_retry_seconds * 1000);
+  return b;
+}
+
+Status FirehoseService::Impl::WriteObject(const Batch& b, std::string& key_out) {
+  const Stream& s = *b.stream;
+  const Chunk& first = *b.chunks.front();
+  uint64_t seed = mix64(s.id ^ mix64(b.intent.first));
+  std::string name = fmt::format("{}-{}-{}-{}", s.name, s.version, object_time(first.arrival_ms),
+                                 uuid_for(s.id, s.version, b.intent.first));
+  std::string body;
+  std::string key;
+  if (!b.to_error) {
+    key = s.prefix.Evaluate(first.arrival_ms, seed) + name;
+    size_t total = 0;
+    for (auto& c : b.chunks) total += c->data.size();
+    body.reserve(total);
+    for (auto& c : b.chunks) body += c->data;
+  } else {
+    key = s.error_prefix.Evaluate(first.arrival_ms, seed, "delivery-failed") + name;
+    for (auto& c : b.chunks) {
+      uint32_t start = 0;
+      for (uint32_t e : c->ends) {
+        json doc{{"attemptsMade", s.attempts},
+                 {"arrivalTimestamp", c->arrival_ms},
+                 {"lastErrorCode", "S3.WriteFailed"},
+                 {"lastErrorMessage", s.last_error},
+                 {"rawData", base64_encode(std::string_view(c->data).substr(start, e - start))}};
+        body += doc.dump();
+        body += '\n';
+        start = e;
+      }
+    }
+  }
+  if (s.gzip) {
+    auto z = gzip_bytes(body);
+    if (!z.ok()) return z.status();
+    body = std::move(z).value();
+  }
+  if (!s.file_extension.empty()) key += s.file_extension;
+  else if (s.gzip) key += ".gz";
+  if (key.size() > 1024) return Status::Errorf("object key longer than 1024 characters: {}", key);
+  key_out = key;
+  if (opt.bucket_store == "s3") {
+    auto it = buckets.find(s.bucket);
+    if (it == buckets.end()) {
+      auto st = store::Open("s3://" + s.bucket);
+      if (!st.ok()) return st.status();
+      it = buckets.emplace(s.bucket, std::move(st).value()).first;
+    }
+    return it->second->Put(key, body);
+  }
+  return write_object(opt.data_dir / "s3" / s.bucket / key, body);
+}
+
+void FirehoseService::Impl::DeliveryLoop() {
+  for (;;) {
+    std::optional<Batch> b;
+    {
+      std::unique_lock lk(mu);
+      for (;;) {
+        if (stop) return;
+        int64_t wait_ms = 1000;
+        b = NextBatch(clock::unix_ms(), wait_ms);
+        if (b) break;
+        cv.wait_for(lk, std::chrono::milliseconds(std::clamp<int64_t>(wait_ms, 1, 1000)));
+      }
+    }
+    Deliver(*b);
+  }
+}
+
+void FirehoseService::Impl::Deliver(Batch& b) {
+  Stream& s = *b.stream;
+  if (b.finish_delete) {
+    std::error_code ec;
+    stdfs::remove(streams_dir / (s.name + ".json"), ec);
+    {
+      std::lock_guard lk(mu);
+      by_id.erase(s.id);
+      auto it = streams.find(s.name);
+      if (it != streams.end() && it->second.get() == &s) streams.erase(it);
+    }
+    Status st = SaveCheckpoint();
+    if (!st.ok()) spdlog::error("firehose: {}", st.message());
+    spdlog::info("firehose: delivery stream {} deleted", s.name);
+    return;
+  }
+  if (b.new_intent) {
+    Status st = SaveCheckpoint();
+    if (!st.ok()) {
+      Fail(s, "cannot persist the delivery intent: " + st.message());
+      return;
+    }
+  }
+  std::string key;
+  Status st = WriteObject(b, key);
+  if (!st.ok()) {
+    Fail(s, st.message());
+    return;
+  }
+  uint64_t records = 0;
+  {
+    std::lock_guard lk(mu);
+    while (!s.chunks.empty() && s.chunks.front()->first_seq <= b.intent.last) {
+      auto& c = s.chunks.front();
+      records += c->ends.size();
+      s.buffered_bytes -= c->data.size();
+      s.buffered_records -= c->ends.size();
+      total_buffered -= c->data.size();
+      s.chunks.pop_front();
+    }
+    s.delivered_seq = b.intent.last;
+    s.intent.reset();
+    if (b.to_error) s.delivery_failures += records;
+    else s.records_delivered += records;
+    ++s.objects_delivered;
+    s.attempts = 0;
+    s.first_failure_ms = 0;
+    s.next_attempt_ms = 0;
+  }
+  spdlog::debug("firehose: {} records [{}, {}] of {} -> s3/{}/{}", records, b.intent.first, b.intent.last, s.name,
+                s.bucket, key);
+  if (!b.to_error && opt.on_delivered) {
+    DeliveredObject d;
+    d.stream = s.name;
+    d.bucket = s.bucket;
+    d.key = key;
+    d.records = records;
+    for (auto& c : b.chunks) d.bytes += c->data.size();
+    d.oldest_arrival_ms = b.chunks.front()->arrival_ms;
+    opt.on_delivered(d);
+  }
+  st = SaveCheckpoint();
+  if (!st.ok()) {
+    spdlog::error("firehose: cannot save the delivery checkpoint: {}", st.message());
+    return;
+  }
+  std::lock_guard lk(mu);
+  wal->Release([&](uint64_t id, uint64_t max_seq) {
+    auto it = by_id.find(id);
+    return it == by_id.end() || it->second->delivered_seq >= max_seq;
+  });
+}
+
+void FirehoseService::Impl::Fail(Stream& s, const std::string& why) {
+  std::lock_guard lk(mu);
+  int64_t now = clock::unix_ms();
+  ++s.attempts;
+  if (s.first_failure_ms == 0) s.first_failure_ms = now;
+  s.last_error = why;
+  int64_t backoff = std::min<int64_t>(60000, 1000ll << std::min(s.attempts - 1, 6));
+  s.next_attempt_ms = now + backoff;
+  spdlog::warn("firehose: delivery for stream {} failed (attempt {}, retry in {} ms): {}", s.name, s.attempts,
+               backoff, why);
+}
+
+}  // namespace orderlake::firehose
