@@ -20,6 +20,7 @@
 #include "query/lake_mirror.h"
 #include "query/engine.h"
 #include "query/format.h"
+#include "query/query_options.h"
 #include "query/script.h"
 
 namespace orderlake::cli {
@@ -27,17 +28,8 @@ namespace {
 namespace fs = std::filesystem;
 using query::Engine;
 using query::OutputFormat;
+using query::QueryOptions;
 using query::Statement;
-
-struct QueryOptions {
-  std::string lake;
-  std::string data_dir = "./orderlake-data";
-  std::string catalog;
-  std::string format = "table";
-  std::string file;
-  std::vector<std::string> sql;
-  bool timing = false;
-};
 
 constexpr const char* kExamples = R"(Examples:
   orderlake query --lake ./orderlake-data/lake "SELECT Region, count(*) FROM orders GROUP BY Region"
@@ -309,7 +301,14 @@ void add_query_command(CLI::App& app) {
   auto* sql = cmd->add_option("sql", opts->sql, "SQL to run (several statements separated by ';')");
   file->excludes(sql);
   cmd->footer(kExamples);
-  cmd->callback([opts] { exit_code() = RunQuery(*opts); });
+  cmd->callback([opts] {
+    if (Status st = opts->Validate(); !st.ok()) {
+      std::cerr << "orderlake query: " << st.message() << std::endl;
+      exit_code() = 2;
+      return;
+    }
+    exit_code() = RunQuery(*opts);
+  });
 }
 
 }  // namespace orderlake::cli

@@ -65,6 +65,11 @@ void Serve(const ServeCliOptions& o) {
   opt.sql_timeout = std::chrono::seconds(o.sql_timeout);
   opt.poll = std::chrono::milliseconds(o.poll_ms);
   opt.web_dir = o.web_dir;
+  if (Status st = opt.Validate(); !st.ok()) {
+    std::fprintf(stderr, "orderlake serve: %s\n", st.message().c_str());
+    exit_code() = 1;
+    return;
+  }
 
   // SIGINT/SIGTERM are taken by one thread (sigwait), which stops the server; every other
   // thread, started below, inherits the blocked mask.

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "core/sql.h"
+
 namespace orderlake::dashboard {
 namespace {
 
@@ -58,8 +60,8 @@ void SortUnique(std::vector<std::string>& v) {
 }
 
 std::string InList(std::string_view column, const std::vector<std::string>& names) {
-  std::string s = fmt::format("\"{}\" IN (", column);
-  for (size_t i = 0; i < names.size(); ++i) s += (i ? ", " : "") + SqlQuote(names[i]);
+  std::string s = sql::ident(column) + " IN (";
+  for (size_t i = 0; i < names.size(); ++i) s += (i ? ", " : "") + sql::literal(names[i]);
   return s + ")";
 }
 
@@ -77,15 +79,6 @@ bool IsIsoDate(std::string_view s) {
   std::chrono::year_month_day d{std::chrono::year(num(0, 4)), std::chrono::month(static_cast<unsigned>(num(5, 2))),
                                 std::chrono::day(static_cast<unsigned>(num(8, 2)))};
   return d.ok() && num(0, 4) >= 1;
-}
-
-std::string SqlQuote(std::string_view s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') out += '\'';
-    out += c;
-  }
-  return out + "'";
 }
 
 Result<Filters> ParseFilters(const Params& params, const std::set<std::string>& also_allowed) {

@@ -8,7 +8,7 @@
 //   region=NAME         Region equals one of the names; same forms
 //
 // Names are 1-100 bytes of UTF-8 without control characters; at most 100 of each. In SQL
-// they become string literals with quotes doubled (never spliced in unescaped), dates are
+// they become string literals with quotes doubled by core/sql.h (never spliced in unescaped), dates are
 // emitted only after they parsed as dates. Anything else (an unknown parameter, a bad date,
 // an empty name) is an error whose message names the parameter and says what is expected.
 #pragma once
@@ -48,8 +48,5 @@ Result<Filters> ParseFilters(const Params& params, const std::set<std::string>& 
 
 // True for "YYYY-MM-DD" naming a real date.
 bool IsIsoDate(std::string_view s);
-
-// A SQL string literal: 'text' with single quotes doubled.
-std::string SqlQuote(std::string_view s);
 
 }  // namespace orderlake::dashboard

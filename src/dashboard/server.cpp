@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cmath>
 #include <condition_variable>
 #include <fstream>
 #include <mutex>
@@ -17,7 +16,9 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "core/metrics.h"
 #include "dashboard/assets.h"
+#include "dashboard/endpoints.h"
 #include "dashboard/filters.h"
 #include "dashboard/snapshot.h"
 #include "query/engine.h"
@@ -35,32 +36,6 @@ using query::Value;
 constexpr size_t kMaxSqlBytes = 100 * 1024;
 constexpr int kMaxAttempts = 40;
 constexpr size_t kMaxCachedBytes = 1 << 20;
-
-json ToJson(const Value& v) {
-  switch (v.kind()) {
-    case Value::Kind::kNull: return nullptr;
-    case Value::Kind::kBool: return v.as_bool();
-    case Value::Kind::kInt: return v.as_int();
-    case Value::Kind::kDouble: return std::isfinite(v.as_double()) ? json(v.as_double()) : json(nullptr);
-    case Value::Kind::kNumber: {
-      json j = json::parse(v.text(), nullptr, false);
-      return j.is_number() ? j : json(v.text());
-    }
-    case Value::Kind::kText: return v.text();
-  }
-  return nullptr;
-}
-
-// Rows as objects keyed by column name.
-json Objects(const QueryResult& r) {
-  json out = json::array();
-  for (const auto& row : r.rows) {
-    json o = json::object();
-    for (size_t c = 0; c < r.columns.size() && c < row.size(); ++c) o[r.columns[c].name] = ToJson(row[c]);
-    out.push_back(std::move(o));
-  }
-  return out;
-}
 
 std::string ErrorBody(std::string_view message) { return json{{"error", message}}.dump(); }
 
@@ -180,144 +155,26 @@ class Watchdog {
   std::thread thread_;
 };
 
-// One dashboard endpoint: its name, the parameters it takes beyond the filters, whether
-// the filters apply, and how it computes its data on an engine.
-struct Endpoint {
-  std::string name;
-  std::set<std::string> extra;
-  bool filtered = true;
-  std::function<Result<json>(Engine&, const Filters&, const Params&)> run;
-};
-
-Result<QueryResult> Run(Engine& e, const std::string& sql) {
-  auto r = e.Execute(sql);
-  if (!r.ok()) return Status::Errorf("query failed: {} [SQL: {}]", r.status().message(), query::OneLine(sql, 400));
-  return std::move(r).value();
-}
-
-Result<int> ParseLimit(const Params& p, int def, int max) {
-  auto it = p.find("limit");
-  if (it == p.end()) return def;
-  const std::string& s = it->second;
-  if (s.empty() || s.size() > 4 || s.find_first_not_of("0123456789") != std::string::npos)
-    return Status::Errorf("parameter 'limit': '{}' is not a whole number from 1 to {}", s.substr(0, 20), max);
-  int v = std::stoi(s);
-  if (v < 1 || v > max) return Status::Errorf("parameter 'limit': {} is out of range (1 to {})", v, max);
-  return v;
-}
-
-std::vector<Endpoint> MakeEndpoints(const fs::path& lake) {
-  std::vector<Endpoint> eps;
-  eps.push_back({"summary", {}, true, [](Engine& e, const Filters& f, const Params&) -> Result<json> {
-                   auto r = Run(e, fmt::format(
-                                       "SELECT count(*) AS orders, coalesce(sum(TotalAmountUSD), 0) AS revenue_usd, "
-                                       "avg(TotalAmountUSD) AS avg_order_value_usd, "
-                                       "count(*) FILTER (WHERE OrderTag = 'High') AS high_orders FROM orders WHERE {}",
-                                       f.Where()));
-                   if (!r.ok()) return r.status();
-                   json o = Objects(*r).at(0);
-                   int64_t n = o["orders"].get<int64_t>();
-                   o["high_share"] = n ? json(static_cast<double>(o["high_orders"].get<int64_t>()) / static_cast<double>(n))
-                                       : json(nullptr);
-                   return o;
-                 }});
-  eps.push_back({"daily", {}, true, [](Engine& e, const Filters& f, const Params&) -> Result<json> {
-                   auto r = Run(e, fmt::format("SELECT CAST(InvoiceDateOnly AS VARCHAR) AS date, count(*) AS orders, "
-                                               "sum(TotalAmountUSD) AS revenue_usd FROM orders WHERE {} "
-                                               "GROUP BY InvoiceDateOnly ORDER BY InvoiceDateOnly",
-                                               f.Where()));
-                   if (!r.ok()) return r.status();
-                   return Objects(*r);
-                 }});
-  eps.push_back({"heatmap", {}, true, [](Engine& e, const Filters& f, const Params&) -> Result<json> {
-                   auto r = Run(e, fmt::format("SELECT Region AS region, InvoiceHour AS hour, count(*) AS orders "
-                                               "FROM orders WHERE {} GROUP BY Region, InvoiceHour ORDER BY Region, InvoiceHour",
-                                               f.Where()));
-                   if (!r.ok()) return r.status();
-                   return Objects(*r);
-                 }});
-  eps.push_back({"hourly", {}, true, [](Engine& e, const Filters& f, const Params&) -> Result<json> {
-                   auto r = Run(e, fmt::format("SELECT InvoiceHour AS hour, count(*) AS orders, sum(TotalAmountUSD) AS "
-                                               "revenue_usd FROM orders WHERE {} GROUP BY InvoiceHour ORDER BY InvoiceHour",
-                                               f.Where()));
-                   if (!r.ok()) return r.status();
-                   return Objects(*r);
-                 }});
-  eps.push_back({"top-orders", {"limit"}, true, [](Engine& e, const Filters& f, const Params& p) -> Result<json> {
-                   auto limit = ParseLimit(p, 10, 100);
-                   if (!limit.ok()) return limit.status();
-                   auto r = Run(e, fmt::format("SELECT OrderID, InvoiceNo, StockCode, Description, CustomerID, Country, "
-                                               "CAST(InvoiceDateOnly AS VARCHAR) AS InvoiceDateOnly, Quantity, UnitPrice, "
-                                               "TotalAmount, TotalAmountUSD FROM orders WHERE {} "
-                                               "ORDER BY TotalAmountUSD DESC, OrderID LIMIT {}",
-                                               f.Where({"OrderTag = 'High'"}), *limit));
-                   if (!r.ok()) return r.status();
-                   return Objects(*r);
-                 }});
-  eps.push_back({"aov-by-country", {}, true, [](Engine& e, const Filters& f, const Params&) -> Result<json> {
-                   auto r = Run(e, fmt::format("SELECT Country AS country, count(*) AS orders, avg(TotalAmountUSD) AS "
-                                               "avg_order_value_usd FROM orders WHERE {} GROUP BY Country "
-                                               "ORDER BY avg_order_value_usd DESC, Country",
-                                               f.Where()));
-                   if (!r.ok()) return r.status();
-                   return Objects(*r);
-                 }});
-  eps.push_back({"filters", {}, false, [](Engine& e, const Filters&, const Params&) -> Result<json> {
-                   // One scan for every choice; the lists come back as JSON text.
-                   auto r = Run(e, "SELECT CAST(to_json(coalesce(list(DISTINCT Country ORDER BY Country) FILTER "
-                                   "(WHERE Country IS NOT NULL), [])) AS VARCHAR) AS countries, "
-                                   "CAST(to_json(coalesce(list(DISTINCT Region ORDER BY Region) FILTER "
-                                   "(WHERE Region IS NOT NULL), [])) AS VARCHAR) AS regions, "
-                                   "CAST(min(InvoiceDateOnly) AS VARCHAR) AS date_min, "
-                                   "CAST(max(InvoiceDateOnly) AS VARCHAR) AS date_max FROM orders");
-                   if (!r.ok()) return r.status();
-                   json o = Objects(*r).at(0);
-                   for (const char* k : {"countries", "regions"}) {
-                     json list = o[k].is_string() ? json::parse(o[k].get<std::string>(), nullptr, false) : json();
-                     o[k] = list.is_array() ? list : json::array();
-                   }
-                   return o;
-                 }});
-  eps.push_back({"quality", {}, false, [lake](Engine&, const Filters&, const Params&) -> Result<json> {
-                   json out = {{"runs", 0}, {"records", 0}, {"kept", 0}, {"empty_lines", 0},
-                               {"filtered_total", 0}, {"quarantined_total", 0},
-                               {"filtered", json::object()}, {"quarantined", json::object()},
-                               {"scope", "every published run of the table (not affected by the filters)"}};
-                   std::error_code ec;
-                   std::vector<fs::path> files;
-                   for (fs::directory_iterator it(lake / "_orderlake" / "orders" / "runs", ec), end; !ec && it != end;
-                        it.increment(ec)) {
-                     std::string n = it->path().filename().string();
-                     if (!n.empty() && n[0] != '.' && it->path().extension() == ".json") files.push_back(it->path());
-                   }
-                   auto add = [](json& slot, const json& v) {
-                     if (v.is_number_unsigned() || v.is_number_integer()) slot = slot.get<uint64_t>() + v.get<uint64_t>();
-                   };
-                   for (const auto& p : files) {
-                     std::ifstream in(p);
-                     json j = json::parse(in, nullptr, false);
-                     if (j.is_discarded() || !j.is_object())
-                       return Status::Errorf("run summary {} is not valid JSON", p.string());
-                     out["runs"] = out["runs"].get<uint64_t>() + 1;
-                     for (const char* k : {"records", "kept", "empty_lines", "filtered_total", "quarantined_total"})
-                       if (j.contains(k)) add(out[k], j[k]);
-                     for (const char* k : {"filtered", "quarantined"}) {
-                       if (!j.contains(k) || !j[k].is_object()) continue;
-                       for (auto& [reason, n] : j[k].items()) {
-                         if (!out[k].contains(reason)) out[k][reason] = 0;
-                         add(out[k][reason], n);
-                       }
-                     }
-                   }
-                   return out;
-                 }});
-  return eps;
-}
-
 }  // namespace
 
 bool IsLoopback(const std::string& host) {
   return host == "localhost" || host == "::1" || host == "[::1]" || host.rfind("127.", 0) == 0;
+}
+
+Status ServeOptions::Validate() const {
+  if (lake.empty()) return Status::Error("--lake must name the lake directory (or give --data-dir for DATA_DIR/lake)");
+  if (host.empty()) return Status::Error("--listen needs a host: HOST:PORT (e.g. 127.0.0.1:8080)");
+  if (port < 0 || port > 65535) return Status::Errorf("--listen port must be between 0 and 65535, got {}", port);
+  if (!IsLoopback(host) && token.empty())
+    return Status::Errorf("listening on {} (beyond this machine) needs an access token: give --token", host);
+  if (engines < 1 || engines > 16) return Status::Errorf("--engines must be between 1 and 16, got {}", engines);
+  if (sql_timeout.count() < 1 || sql_timeout.count() > 3600)
+    return Status::Errorf("--sql-timeout must be between 1 and 3600 seconds, got {}", sql_timeout.count());
+  if (poll.count() < 20 || poll.count() > 3600 * 1000)
+    return Status::Errorf("--poll-ms must be between 20 and 3600000, got {}", poll.count());
+  if (sql_max_rows < 1) return Status::Error("sql_max_rows must be at least 1");
+  if (csv_max_rows < 1) return Status::Error("csv_max_rows must be at least 1");
+  return Status::OK();
 }
 
 struct DashboardServer::Impl {
@@ -533,8 +390,8 @@ struct DashboardServer::Impl {
           return data;
         },
         !csv, &hit);
-    ++sql_statements;
-    if (a->status != 200) ++sql_errors;
+    sql_statements->Inc();
+    if (a->status != 200) sql_errors->Inc();
     res.set_header("X-Orderlake-Cache", hit ? "hit" : "miss");
     res.set_header("Cache-Control", "no-store");
     if (a->status != 200 || !csv) {
@@ -595,26 +452,30 @@ struct DashboardServer::Impl {
     res.set_content(std::string(data), std::string(a->content_type));
   }
 
-  std::atomic<uint64_t> sql_statements{0}, sql_errors{0};
+  // The dashboard's own metrics (GET /metrics starts with them): the table version and the
+  // cache are read at scrape time; the SQL console's statements are counted as they run.
+  metrics::Registry registry;
+  metrics::Counter* sql_statements = nullptr;
+  metrics::Counter* sql_errors = nullptr;
 
-  // The dashboard's counters in the Prometheus text format.
-  std::string MetricsText() const {
-    const TableVersion v = watcher->Current();
-    std::string o;
-    auto one = [&o](std::string_view name, std::string_view type, std::string_view help, auto value) {
-      o += fmt::format("# HELP orderlake_dashboard_{0} {1}\n# TYPE orderlake_dashboard_{0} {2}\norderlake_dashboard_{0} {3}\n",
-                       name, help, type, value);
-    };
-    one("table_version", "gauge", "Table versions seen since start (+1 at every change of the published runs)", v.version);
-    one("table_runs", "gauge", "Published etl runs in the table", v.runs);
-    one("table_published_timestamp_seconds", "gauge", "When the newest run was published (Unix time; 0 = none)",
-        static_cast<double>(v.published_ms) / 1000.0);
-    one("cache_entries", "gauge", "Answers held in the cache", cache.size());
-    one("cache_hits_total", "counter", "Answers served from the cache", cache.hits());
-    one("cache_misses_total", "counter", "Answers computed", cache.misses());
-    one("sql_statements_total", "counter", "Statements run through POST /api/sql", sql_statements.load());
-    one("sql_errors_total", "counter", "Statements of POST /api/sql answered with an error", sql_errors.load());
-    return o;
+  void RegisterMetrics() {
+    auto& r = registry;
+    r.gauge_fn("orderlake_dashboard_table_version",
+               "Table versions seen since start (+1 at every change of the published runs)",
+               [this] { return static_cast<double>(watcher->Current().version); });
+    r.gauge_fn("orderlake_dashboard_table_runs", "Published etl runs in the table",
+               [this] { return static_cast<double>(watcher->Current().runs); });
+    r.gauge_fn("orderlake_dashboard_table_published_timestamp_seconds",
+               "When the newest run was published (Unix time; 0 = none)",
+               [this] { return static_cast<double>(watcher->Current().published_ms) / 1000.0; });
+    r.gauge_fn("orderlake_dashboard_cache_entries", "Answers held in the cache",
+               [this] { return static_cast<double>(cache.size()); });
+    r.counter_fn("orderlake_dashboard_cache_hits_total", "Answers served from the cache",
+                 [this] { return static_cast<double>(cache.hits()); });
+    r.counter_fn("orderlake_dashboard_cache_misses_total", "Answers computed",
+                 [this] { return static_cast<double>(cache.misses()); });
+    sql_statements = &r.counter("orderlake_dashboard_sql_statements_total", "Statements run through POST /api/sql");
+    sql_errors = &r.counter("orderlake_dashboard_sql_errors_total", "Statements of POST /api/sql answered with an error");
   }
 
   void Routes() {
@@ -664,7 +525,7 @@ struct DashboardServer::Impl {
     });
     svr.Get("/api/events", [this](const httplib::Request& req, httplib::Response& res) { HandleEvents(req, res); });
     svr.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-      std::string text = MetricsText();
+      std::string text = registry.Text();
       if (opt.more_metrics) text += opt.more_metrics();
       res.set_header("Cache-Control", "no-store");
       res.set_content(text, "text/plain; version=0.0.4; charset=utf-8");
@@ -686,17 +547,16 @@ DashboardServer::DashboardServer(std::unique_ptr<Impl> impl) : impl_(std::move(i
 DashboardServer::~DashboardServer() { Stop(); }
 
 Result<std::unique_ptr<DashboardServer>> DashboardServer::Start(const ServeOptions& options) {
+  ORDERLAKE_RETURN_IF_ERROR(options.Validate());
   auto impl = std::make_unique<Impl>();
   impl->opt = options;
-  if (!IsLoopback(options.host) && options.token.empty())
-    return Status::Errorf("listening on {} (beyond this machine) needs an access token: give --token", options.host);
-  if (options.port < 0 || options.port > 65535) return Status::Errorf("port {} is out of range", options.port);
   ORDERLAKE_RETURN_IF_ERROR(impl->pool.Open(options.lake, options.engines));
   std::error_code ec;
   impl->opt.lake = fs::canonical(options.lake, ec);
   if (ec) impl->opt.lake = options.lake;
   impl->endpoints = MakeEndpoints(impl->opt.lake);
   impl->watcher = std::make_unique<TableWatcher>(impl->opt.lake, "orders", options.poll);
+  impl->RegisterMetrics();
   impl->Routes();
   std::string host = options.host;
   if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
@@ -731,7 +591,9 @@ void DashboardServer::TableChanged() {
   if (!impl_->stopping) impl_->watcher->Rescan();
 }
 
-std::string DashboardServer::MetricsText() const { return impl_->MetricsText(); }
+const metrics::Registry& DashboardServer::metrics() const { return impl_->registry; }
+
+std::string DashboardServer::MetricsText() const { return metrics().Text(); }
 
 int DashboardServer::port() const { return impl_->port; }
 

@@ -24,8 +24,14 @@
 
 #include "core/status.h"
 
+namespace orderlake::metrics {
+class Registry;
+}
+
 namespace orderlake::dashboard {
 
+// The service's options, defaults in one place. Validate() is the one rule (Start runs it;
+// `orderlake serve` and `up` only fill the struct); its errors name the serve flag.
 struct ServeOptions {
   std::filesystem::path lake;          // the lake directory (must exist)
   std::string host = "127.0.0.1";      // listen address
@@ -42,6 +48,10 @@ struct ServeOptions {
   // body), or {"status": "up"} when unset. `orderlake up` adds every stage through these.
   std::function<std::string()> more_metrics;
   std::function<std::pair<int, std::string>()> health;
+
+  // The lake is named; port 0-65535; a token beyond loopback; engines 1-16; sql_timeout
+  // 1-3600 s; poll 20 ms to 1 h; row limits at least 1.
+  Status Validate() const;
 };
 
 // True for addresses that only this machine can reach (127.0.0.0/8, ::1, localhost).
@@ -49,7 +59,7 @@ bool IsLoopback(const std::string& host);
 
 class DashboardServer {
  public:
-  // Checks the options, opens the engines and binds the socket (so port() is known).
+  // Checks the options (ServeOptions::Validate), opens the engines and binds the socket (so port() is known).
   static Result<std::unique_ptr<DashboardServer>> Start(const ServeOptions& options);
   ~DashboardServer();
   DashboardServer(const DashboardServer&) = delete;
@@ -63,7 +73,9 @@ class DashboardServer {
   // etl under `orderlake up`) calls this after each commit, so answers move on at once.
   void TableChanged();
 
-  // The dashboard's own counters (Prometheus text), as GET /metrics starts with.
+  // The dashboard's own metrics (table version, cache, SQL console), as GET /metrics
+  // starts with; MetricsText() is their text.
+  const metrics::Registry& metrics() const;
   std::string MetricsText() const;
 
   int port() const;

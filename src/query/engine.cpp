@@ -1,6 +1,5 @@
 #include "query/engine.h"
 
-#include <cctype>
 #include <chrono>
 #include <system_error>
 
@@ -11,7 +10,9 @@
 #include "core/sql.h"
 #include "query/athena_ddl.h"
 #include "query/duckdb_convert.h"
+#include "query/duckdb_handles.h"
 #include "query/lake_mirror.h"
+#include "query/read_only.h"
 #include "query/schema.h"
 #include "query/table_source.h"
 #include "store/object_store.h"
@@ -19,7 +20,11 @@
 
 namespace orderlake::query {
 namespace fs = std::filesystem;
+using internal::Extracted;
 using internal::IsNumericType;
+using internal::OneLineError;
+using internal::OwnedResult;
+using internal::Prepared;
 using internal::ReadValue;
 using internal::TypeName;
 
@@ -44,6 +49,17 @@ std::string Lower(std::string_view s) {
   return out;
 }
 
+// False for keys with a path segment starting with '.' or '_' (hidden, as Hive has it).
+bool VisibleKey(std::string_view key) {
+  for (size_t start = 0; start < key.size();) {
+    if (key[start] == '.' || key[start] == '_') return false;
+    size_t slash = key.find('/', start);
+    if (slash == std::string_view::npos) break;
+    start = slash + 1;
+  }
+  return true;
+}
+
 bool IsS3(std::string_view url) { return StartsWith(url, "s3://"); }
 
 // A file:// URL's path.
@@ -60,201 +76,6 @@ std::string AllowedDir(const fs::path& dir) {
   if (s.empty() || s.back() != '/') s += '/';
   return s;
 }
-
-// DuckDB's message condensed to one line: the first line, plus a "Did you mean" hint.
-std::string OneLineError(const char* msg) {
-  std::string_view m = msg ? msg : "unknown error";
-  std::string out;
-  size_t pos = 0;
-  bool first = true;
-  while (pos <= m.size()) {
-    size_t eol = m.find('\n', pos);
-    std::string_view line = m.substr(pos, eol == std::string_view::npos ? std::string_view::npos : eol - pos);
-    if (first) {
-      out = std::string(line);
-      first = false;
-    } else if (StartsWith(line, "Did you mean")) {
-      out += " " + std::string(line);
-    } else if (line.empty() || StartsWith(line, "LINE ")) {
-      break;
-    }
-    if (eol == std::string_view::npos) break;
-    pos = eol + 1;
-  }
-  return out;
-}
-
-const char* KindName(duckdb_statement_type t) {
-  switch (t) {
-    case DUCKDB_STATEMENT_TYPE_INSERT: return "INSERT";
-    case DUCKDB_STATEMENT_TYPE_UPDATE: return "UPDATE";
-    case DUCKDB_STATEMENT_TYPE_DELETE: return "DELETE";
-    case DUCKDB_STATEMENT_TYPE_PREPARE: return "PREPARE";
-    case DUCKDB_STATEMENT_TYPE_EXECUTE: return "EXECUTE";
-    case DUCKDB_STATEMENT_TYPE_CREATE: return "CREATE";
-    case DUCKDB_STATEMENT_TYPE_CREATE_FUNC: return "CREATE FUNCTION";
-    case DUCKDB_STATEMENT_TYPE_ALTER: return "ALTER";
-    case DUCKDB_STATEMENT_TYPE_DROP: return "DROP";
-    case DUCKDB_STATEMENT_TYPE_TRANSACTION: return "transaction (BEGIN/COMMIT/ROLLBACK)";
-    case DUCKDB_STATEMENT_TYPE_COPY: return "COPY";
-    case DUCKDB_STATEMENT_TYPE_EXPORT: return "EXPORT";
-    case DUCKDB_STATEMENT_TYPE_ANALYZE:
-    case DUCKDB_STATEMENT_TYPE_VACUUM: return "ANALYZE/VACUUM";
-    case DUCKDB_STATEMENT_TYPE_VARIABLE_SET:
-    case DUCKDB_STATEMENT_TYPE_SET: return "SET/RESET/USE";
-    case DUCKDB_STATEMENT_TYPE_PRAGMA: return "PRAGMA (one that changes settings)";
-    case DUCKDB_STATEMENT_TYPE_CALL: return "CALL";
-    case DUCKDB_STATEMENT_TYPE_LOAD: return "INSTALL/LOAD";
-    case DUCKDB_STATEMENT_TYPE_EXTENSION: return "extension";
-    case DUCKDB_STATEMENT_TYPE_ATTACH: return "ATTACH";
-    case DUCKDB_STATEMENT_TYPE_DETACH: return "DETACH";
-    case DUCKDB_STATEMENT_TYPE_MULTI: return "multi-part";
-    default: return "this kind of";
-  }
-}
-
-Status Refused(const char* kind) {
-  return Status::Errorf(
-      "refused: {} statements are not allowed: the query endpoint is read-only (allowed: SELECT, WITH, "
-      "VALUES, DESCRIBE, SHOW, SUMMARIZE, read-only PRAGMAs and EXPLAIN of a query)",
-      kind);
-}
-
-std::string_view SkipSpaceAndComments(std::string_view s) {
-  for (;;) {
-    size_t i = 0;
-    while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
-    s.remove_prefix(i);
-    if (StartsWith(s, "--")) {
-      size_t eol = s.find('\n');
-      s.remove_prefix(eol == std::string_view::npos ? s.size() : eol + 1);
-    } else if (StartsWith(s, "/*")) {
-      size_t close = s.find("*/", 2);
-      s.remove_prefix(close == std::string_view::npos ? s.size() : close + 2);
-    } else {
-      return s;
-    }
-  }
-}
-
-// Consumes `word` (case-insensitive, whole word) at the start of s.
-bool ConsumeKeyword(std::string_view& s, std::string_view word) {
-  std::string_view t = SkipSpaceAndComments(s);
-  if (t.size() < word.size()) return false;
-  for (size_t i = 0; i < word.size(); ++i)
-    if (std::toupper(static_cast<unsigned char>(t[i])) != word[i]) return false;
-  if (t.size() > word.size() && (std::isalnum(static_cast<unsigned char>(t[word.size()])) || t[word.size()] == '_'))
-    return false;
-  s = t.substr(word.size());
-  return true;
-}
-
-// The leading keyword of a statement (upper case), after comments, opening parentheses
-// and empty statements.
-std::string LeadingKeyword(std::string_view s) {
-  for (;;) {
-    s = SkipSpaceAndComments(s);
-    if (!StartsWith(s, "(") && !StartsWith(s, ";")) break;
-    s.remove_prefix(1);
-  }
-  std::string word;
-  for (char c : s) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') break;
-    word += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  }
-  return word;
-}
-
-// PRAGMAs that only report (DuckDB turns them into queries).
-bool IsReadOnlyPragma(std::string_view sql) {
-  std::string_view rest = sql;
-  if (!ConsumeKeyword(rest, "PRAGMA")) return false;
-  std::string name = LeadingKeyword(rest);
-  for (const char* ok : {"TABLE_INFO", "SHOW_TABLES", "SHOW_TABLES_EXPANDED", "SHOW_DATABASES", "DATABASE_LIST",
-                         "DATABASE_SIZE", "SHOW", "VERSION", "PLATFORM", "FUNCTIONS", "COLLATIONS", "STORAGE_INFO",
-                         "METADATA_INFO", "USER_AGENT"})
-    if (name == ok) return true;
-  return false;
-}
-
-// The first line of defence, before DuckDB even binds the statement (binding can act:
-// EXPORT DATABASE creates its directory while being prepared): the statement must start
-// like a query. The statement type DuckDB reports after preparing is checked as well.
-Status CheckLeadingKeyword(std::string_view sql, int depth) {
-  std::string word = LeadingKeyword(sql);
-  for (const char* ok : {"SELECT", "WITH", "VALUES", "FROM", "TABLE", "DESCRIBE", "DESC", "SHOW", "SUMMARIZE",
-                         "PIVOT", "UNPIVOT", "PIVOT_WIDER", "PIVOT_LONGER"})
-    if (word == ok) return Status::OK();
-  if (word == "PRAGMA") {
-    if (IsReadOnlyPragma(SkipSpaceAndComments(sql))) return Status::OK();
-    return Refused("PRAGMA (other than the read-only ones)");
-  }
-  if (word == "EXPLAIN") {
-    if (depth > 3) return Status::Error("refused: EXPLAIN nested too deeply");
-    std::string_view rest = sql;
-    for (;;) {  // skip to EXPLAIN past any opening parentheses
-      rest = SkipSpaceAndComments(rest);
-      if (!StartsWith(rest, "(")) break;
-      rest.remove_prefix(1);
-    }
-    ConsumeKeyword(rest, "EXPLAIN");
-    if (!ConsumeKeyword(rest, "ANALYZE")) ConsumeKeyword(rest, "ANALYSE");
-    Status direct = CheckLeadingKeyword(rest, depth + 1);
-    if (direct.ok()) return direct;
-    // EXPLAIN (FORMAT json, ANALYZE) <statement>: skip the option list.
-    std::string_view t = SkipSpaceAndComments(rest);
-    if (StartsWith(t, "(")) {
-      size_t close = t.find(')');
-      if (close != std::string_view::npos) return CheckLeadingKeyword(t.substr(close + 1), depth + 1);
-    }
-    return direct;
-  }
-  if (word.empty()) {
-    if (SkipSpaceAndComments(sql).find_first_not_of("(; \t\r\n") == std::string_view::npos)
-      return Status::Error("no SQL statement given");
-    return Status::Error("refused: the statement does not start with a keyword");
-  }
-  return Refused(word.c_str());
-}
-
-class Prepared {
- public:
-  Prepared() = default;
-  ~Prepared() { duckdb_destroy_prepare(&st_); }
-  Prepared(const Prepared&) = delete;
-  Prepared& operator=(const Prepared&) = delete;
-  duckdb_prepared_statement* out() { return &st_; }
-  duckdb_prepared_statement get() const { return st_; }
-  std::string error() const { return OneLineError(duckdb_prepare_error(st_)); }
-
- private:
-  duckdb_prepared_statement st_ = nullptr;
-};
-
-class Extracted {
- public:
-  Extracted() = default;
-  ~Extracted() { duckdb_destroy_extracted(&ex_); }
-  Extracted(const Extracted&) = delete;
-  Extracted& operator=(const Extracted&) = delete;
-  duckdb_extracted_statements* out() { return &ex_; }
-  duckdb_extracted_statements get() const { return ex_; }
-
- private:
-  duckdb_extracted_statements ex_ = nullptr;
-};
-
-class OwnedResult {
- public:
-  OwnedResult() = default;
-  ~OwnedResult() { duckdb_destroy_result(&r_); }
-  OwnedResult(const OwnedResult&) = delete;
-  OwnedResult& operator=(const OwnedResult&) = delete;
-  duckdb_result* get() { return &r_; }
-
- private:
-  duckdb_result r_{};
-};
 
 }  // namespace
 
@@ -422,15 +243,6 @@ struct Engine::Impl {
       parts = std::move(p).value();
     }
     const std::string prefix = t.location + "/";
-    auto visible = [](std::string_view key) {
-      for (size_t start = 0; start < key.size();) {
-        if (key[start] == '.' || key[start] == '_') return false;
-        size_t slash = key.find('/', start);
-        if (slash == std::string_view::npos) break;
-        start = slash + 1;
-      }
-      return true;
-    };
     if (IsS3(t.location)) {
       // Only the registered partitions' objects are copied.
       std::set<std::string, std::less<>> rel_dirs;
@@ -438,7 +250,7 @@ struct Engine::Impl {
         if (StartsWith(p.location, prefix)) rel_dirs.insert(p.location.substr(prefix.size()));
       const bool partitioned = !t.partition_keys.empty();
       auto root = Mirror(t.location, [&](std::string_view key) {
-        if (!visible(key)) return false;
+        if (!VisibleKey(key)) return false;
         if (!partitioned) return true;
         for (size_t slash = key.find('/'); slash != std::string_view::npos; slash = key.find('/', slash + 1))
           if (rel_dirs.count(key.substr(0, slash))) return true;
@@ -478,6 +290,16 @@ struct Engine::Impl {
       spec.partitions.emplace();
       return spec;
     }
+    auto local = LocalPartitions(t, parts, spec, dirs);
+    if (!local.ok()) return local.status();
+    spec.partitions = std::move(local).value();
+    return spec;
+  }
+
+  // Where each registered partition of a catalog table is read from (mirrored when remote).
+  Result<std::vector<LocalPartition>> LocalPartitions(const catalog::Table& t, const std::vector<catalog::Partition>& parts,
+                                                      const SourceSpec& spec, std::set<std::string>& dirs) {
+    const std::string prefix = t.location + "/";
     std::vector<LocalPartition> local;
     for (const auto& p : parts) {
       LocalPartition lp;
@@ -490,7 +312,7 @@ struct Engine::Impl {
           hive_rel += (i ? "/" : "") + hive::segment(t.partition_keys[i].name, p.values[i]);
         lp.hive_layout = rel == hive_rel;
       } else if (IsS3(p.location)) {
-        auto dir = Mirror(p.location, visible);
+        auto dir = Mirror(p.location, VisibleKey);
         if (!dir.ok()) return Status::Errorf("table {}: partition at {}: {}", spec.table, p.location, dir.status().message());
         lp.dir = *dir;
         dirs.insert(AllowedDir(lp.dir));
@@ -500,8 +322,7 @@ struct Engine::Impl {
       }
       local.push_back(std::move(lp));
     }
-    spec.partitions = std::move(local);
-    return spec;
+    return local;
   }
 
   // Installs a view when its SELECT changed.
@@ -691,28 +512,15 @@ struct Engine::Impl {
   Status CheckPrepared(duckdb_prepared_statement p, std::string_view sql, int depth) {
     duckdb_statement_type t = duckdb_prepared_statement_type(p);
     if (t == DUCKDB_STATEMENT_TYPE_SELECT) return Status::OK();
-    if (t != DUCKDB_STATEMENT_TYPE_EXPLAIN) return Refused(KindName(t));
+    if (t != DUCKDB_STATEMENT_TYPE_EXPLAIN) return internal::Refused(internal::StatementKindName(t));
     if (depth > 3) return Status::Error("refused: EXPLAIN nested too deeply");
     // EXPLAIN [ANALYZE] [(options)] <statement>: the statement must itself be allowed,
     // since EXPLAIN ANALYZE runs it.
-    std::string_view rest = sql;
-    if (!ConsumeKeyword(rest, "EXPLAIN")) return Status::Error("refused: cannot find the statement inside EXPLAIN");
-    if (!ConsumeKeyword(rest, "ANALYZE")) ConsumeKeyword(rest, "ANALYSE");
-    std::vector<std::string_view> candidates = {rest};
-    std::string_view t2 = SkipSpaceAndComments(rest);
-    if (StartsWith(t2, "(")) {
-      int level = 0;
-      size_t i = 0;
-      for (; i < t2.size(); ++i) {
-        if (t2[i] == '(') ++level;
-        if (t2[i] == ')' && --level == 0) break;
-      }
-      if (i < t2.size()) candidates.push_back(t2.substr(i + 1));
-    }
+    auto candidates = internal::ExplainedStatements(sql);
+    if (!candidates) return Status::Error("refused: cannot find the statement inside EXPLAIN");
     std::string first_error;
-    for (std::string_view cand : candidates) {
+    for (const std::string& text : *candidates) {
       Prepared inner;
-      std::string text(cand);
       if (duckdb_prepare(con, text.c_str(), inner.out()) == DuckDBSuccess) return CheckPrepared(inner.get(), text, depth + 1);
       if (first_error.empty()) first_error = inner.error();
     }
@@ -731,7 +539,7 @@ struct Engine::Impl {
         return Status::Error("no SQL statement given");
       }
       if (n > 1) return Status::Errorf("expected one statement, got {}: run them one at a time", n);
-      if (attempt == 0) ORDERLAKE_RETURN_IF_ERROR(CheckLeadingKeyword(sql, 0));
+      if (attempt == 0) ORDERLAKE_RETURN_IF_ERROR(internal::CheckLeadingKeyword(sql));
       if (duckdb_prepare_extracted_statement(con, ex.get(), 0, prepared.out()) != DuckDBSuccess) {
         std::string err = prepared.error();
         // The lake may have been emptied (or filled) since the last look: look again once.
@@ -754,10 +562,23 @@ struct Engine::Impl {
   }
 };
 
+Status EngineOptions::Validate() const {
+  std::error_code ec;
+  if (!catalog.empty() && fs::is_directory(catalog, ec))
+    return Status::Errorf("--catalog '{}' is a directory: give the catalog file (e.g. DATA_DIR/catalog/catalog.db)",
+                          catalog.string());
+  if (!cache_root.empty() && fs::exists(cache_root, ec) && !fs::is_directory(cache_root, ec))
+    return Status::Errorf("the mirror cache root '{}' is not a directory", cache_root.string());
+  if (!lake_url.empty() && !StartsWith(lake_url, "s3://") && !StartsWith(lake_url, "file://"))
+    return Status::Errorf("--lake '{}': the lake's URL must be s3://bucket/prefix or file://DIR", lake_url);
+  return Status::OK();
+}
+
 Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Engine::~Engine() = default;
 
 Result<std::unique_ptr<Engine>> Engine::Open(const fs::path& lake_dir, const EngineOptions& options) {
+  ORDERLAKE_RETURN_IF_ERROR(options.Validate());
   std::error_code ec;
   if (!fs::exists(lake_dir, ec)) return Status::Errorf("lake directory '{}' does not exist", lake_dir.string());
   if (!fs::is_directory(lake_dir, ec)) return Status::Errorf("lake '{}' is not a directory", lake_dir.string());

@@ -47,6 +47,8 @@ namespace orderlake::query {
 inline constexpr std::string_view kOrdersTable = "orders";
 inline constexpr std::string_view kLegacyOrdersTable = "tbsm_red_transformed";
 
+// The engine's options, defaults in place. Validate() is what Engine::Open checks first;
+// its errors name the `orderlake query` option the user sets.
 struct EngineOptions {
   // The Data Catalog file (SQLite, see catalog.h) whose tables are queryable and which
   // Athena DDL changes; empty: none (a read-only endpoint such as the dashboard's). The
@@ -57,11 +59,16 @@ struct EngineOptions {
   // The lake's URL as the user named it (s3://… when the lake directory is a mirror), for
   // SHOW and DESCRIBE; empty: the lake directory.
   std::string lake_url;
+
+  // The catalog path is not a directory; cache_root, when it exists, is one; lake_url is
+  // empty, s3://… or file://….
+  Status Validate() const;
 };
 
 class Engine {
  public:
-  // Opens the lake directory (which must exist; its orders/ folder need not yet).
+  // Opens the lake directory (which must exist; its orders/ folder need not yet), after
+  // options.Validate().
   static Result<std::unique_ptr<Engine>> Open(const std::filesystem::path& lake, const EngineOptions& options = {});
   // Calls `before_statement` before every statement (and Check/Tables), e.g. to bring a
   // mirrored copy of a remote lake up to date; its error fails that statement.

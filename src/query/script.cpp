@@ -2,12 +2,10 @@
 
 #include <cctype>
 
+#include "query/sql_scanner.h"
+
 namespace orderlake::query {
 namespace {
-
-bool IsIdentChar(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || static_cast<unsigned char>(c) >= 0x80;
-}
 
 std::string Trim(std::string_view s) {
   size_t b = 0, e = s.size();
@@ -20,8 +18,7 @@ std::string Trim(std::string_view s) {
 
 SplitResult SplitStatements(std::string_view text) {
   SplitResult out;
-  const size_t n = text.size();
-  int line = 1;
+  const ScanResult scan = ScanSql(text);
   bool started = false;  // the current statement has a token
   size_t start = 0;
   int start_line = 0;
@@ -36,92 +33,33 @@ SplitResult SplitStatements(std::string_view text) {
     title.clear();
     return st;
   };
-  auto begin_token = [&](size_t at) {
+  auto begin_token = [&](size_t at, int line) {
     if (!started) {
       started = true;
       start = at;
       start_line = line;
     }
   };
-  // Advances i past `len` characters, counting lines.
-  auto skip_to = [&](size_t& i, size_t to) {
-    for (; i < to && i < n; ++i)
-      if (text[i] == '\n') ++line;
-  };
-
-  size_t i = 0;
-  while (i < n) {
-    char c = text[i];
-    if (c == '\n') {
-      ++line;
-      ++i;
-    } else if (std::isspace(static_cast<unsigned char>(c))) {
-      ++i;
-    } else if (c == '-' && i + 1 < n && text[i + 1] == '-') {
-      size_t eol = text.find('\n', i);
-      if (eol == std::string_view::npos) eol = n;
-      if (!started) title = Trim(text.substr(i + 2, eol - i - 2));
-      i = eol;
-    } else if (c == '/' && i + 1 < n && text[i + 1] == '*') {
-      size_t close = text.find("*/", i + 2);
-      if (close == std::string_view::npos) {
-        out.open_quote = true;
-        skip_to(i, n);
-      } else {
-        skip_to(i, close + 2);
-      }
-    } else if (c == ';') {
-      if (started) out.statements.push_back(finish(i));
+  for (const Token& t : scan.tokens) {
+    if (t.kind == TokenKind::kLineComment) {
+      if (!started) title = Trim(t.text);
+    } else if (t.kind == TokenKind::kBlockComment) {
+      continue;
+    } else if (t.IsOperator(";")) {
+      if (started) out.statements.push_back(finish(t.offset));
       title.clear();
-      ++i;
-      out.rest_offset = i;
-    } else if (c == '\'' || c == '"') {
-      begin_token(i);
-      bool backslash = c == '\'' && i > 0 && (text[i - 1] == 'E' || text[i - 1] == 'e') &&
-                       (i < 2 || !IsIdentChar(text[i - 2]));
-      size_t j = i + 1;
-      bool closed = false;
-      while (j < n) {
-        if (backslash && text[j] == '\\') {
-          j += 2;
-        } else if (text[j] == c) {
-          if (j + 1 < n && text[j + 1] == c) {
-            j += 2;
-          } else {
-            closed = true;
-            ++j;
-            break;
-          }
-        } else {
-          ++j;
-        }
-      }
-      if (!closed) out.open_quote = true;
-      skip_to(i, j);
-    } else if (c == '$' && (i == 0 || !IsIdentChar(text[i - 1])) && i + 1 < n &&
-               !std::isdigit(static_cast<unsigned char>(text[i + 1]))) {
-      begin_token(i);
-      // $tag$ ... $tag$ with an optional identifier tag.
-      size_t j = i + 1;
-      while (j < n && IsIdentChar(text[j]) && text[j] != '$') ++j;
-      if (j < n && text[j] == '$') {
-        std::string_view tag = text.substr(i, j - i + 1);
-        size_t close = text.find(tag, j + 1);
-        if (close == std::string_view::npos) {
-          out.open_quote = true;
-          skip_to(i, n);
-        } else {
-          skip_to(i, close + tag.size());
-        }
-      } else {
-        ++i;
-      }
+      out.rest_offset = t.end();
     } else {
-      begin_token(i);
-      ++i;
+      begin_token(t.offset, t.line);
     }
   }
-  if (started) out.unterminated = finish(n);
+  if (scan.error) {
+    // The text ends inside a string, quoted name, dollar quote or block comment; an open
+    // comment is not the start of a statement.
+    out.open_quote = true;
+    if (text.substr(scan.error->offset, 2) != "/*") begin_token(scan.error->offset, scan.error->line);
+  }
+  if (started) out.unterminated = finish(text.size());
   return out;
 }
 

@@ -1,6 +1,6 @@
 // Splitting SQL scripts into statements: at ';' outside string literals ('...', E'...'),
 // quoted identifiers ("..."), dollar-quoted strings ($tag$...$tag$) and comments (-- and
-// /* */). Each statement remembers the line it starts on and the last "--" comment line
+// /* */, which nest), as the SQL scanner (sql_scanner.h) reads them. Each statement remembers the line it starts on and the last "--" comment line
 // before it, which serves as its title ("-- 3. Orders per day" -> "3. Orders per day").
 #pragma once
 #include <optional>
