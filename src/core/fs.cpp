@@ -55,13 +55,20 @@ Status create_directories(const std::filesystem::path& path) {
   return Status::OK();
 }
 
-Status write_file_atomic(const std::filesystem::path& path, std::string_view data) {
+Status write_file_atomic(const std::filesystem::path& path, std::string_view data, TempName temp) {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   auto dir = path.parent_path();
   if (dir.empty()) dir = ".";
+  // The deepest directory that exists already: the ones below it are created here, and
+  // each new entry must be synced in its parent as well.
+  std::filesystem::path existing = dir;
+  std::error_code ec;
+  while (!existing.empty() && !std::filesystem::exists(existing, ec)) existing = existing.parent_path();
   ORDERLAKE_RETURN_IF_ERROR(fs::create_directories(dir));
-  auto tmp = dir / fmt::format(".{}.{:x}.tmp", path.filename().string(), rng());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  const bool fixed = temp == TempName::kFixed;
+  auto tmp = dir / (fixed ? fmt::format(".{}.tmp", path.filename().string())
+                          : fmt::format(".{}.{:x}.tmp", path.filename().string(), rng()));
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | (fixed ? O_TRUNC : O_EXCL) | O_CLOEXEC, 0644);
   if (fd < 0) return Status::Errorf("cannot create {}: {}", tmp.string(), std::strerror(errno));
   const char* p = data.data();
   size_t left = data.size();
@@ -89,7 +96,11 @@ Status write_file_atomic(const std::filesystem::path& path, std::string_view dat
     ::unlink(tmp.c_str());
     return Status::Errorf("cannot rename {} to {}: {}", tmp.string(), path.string(), std::strerror(e));
   }
-  return fsync_path(dir);
+  for (std::filesystem::path d = dir;; d = d.parent_path()) {
+    ORDERLAKE_RETURN_IF_ERROR(fsync_path(d));
+    if (d == existing || d.empty() || d == d.parent_path()) break;
+  }
+  return Status::OK();
 }
 
 std::filesystem::path cache_dir() {

@@ -11,8 +11,14 @@
 namespace orderlake::fs {
 
 Result<std::string> read_file(const std::filesystem::path& path);
-// Writes `data` to a temporary beside `path`, fsyncs, renames over `path`, fsyncs the dir.
-Status write_file_atomic(const std::filesystem::path& path, std::string_view data);
+// How write_file_atomic names its temporary: unique per call (writers may race), or the
+// fixed ".<name>.tmp", so a write redone after a crash reuses and replaces the temporary the
+// crashed one left instead of leaving it behind (one writer per path).
+enum class TempName { kUnique, kFixed };
+// Writes `data` to a temporary beside `path`, fsyncs it, renames it over `path`, and fsyncs
+// the directory and every directory created on the way, so the file survives a crash.
+Status write_file_atomic(const std::filesystem::path& path, std::string_view data,
+                         TempName temp = TempName::kUnique);
 Status fsync_path(const std::filesystem::path& path);  // a file or a directory
 // Flushes every dirty page of the file system holding `path` (one call for many files).
 Status sync_filesystem(const std::filesystem::path& path);

@@ -49,45 +49,6 @@ Result<std::string> gzip_bytes(std::string_view in) {
   return out;
 }
 
-// Publishes an object: a temporary ".<name>.tmp" beside it (a fixed name, so a delivery
-// redone after a crash reuses and replaces it), fsync, rename, fsync of the directory and of
-// every directory created on the way, so a delivered object survives a crash.
-Status write_object(const stdfs::path& path, std::string_view data) {
-  stdfs::path dir = path.parent_path();
-  stdfs::path existing = dir;
-  while (!existing.empty() && !stdfs::exists(existing)) existing = existing.parent_path();
-  ORDERLAKE_RETURN_IF_ERROR(fs::create_directories(dir));
-  stdfs::path tmp = dir / ("." + path.filename().string() + ".tmp");
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return Status::Errorf("cannot create {}: {}", tmp.string(), std::strerror(errno));
-  const char* p = data.data();
-  size_t left = data.size();
-  while (left > 0) {
-    ssize_t n = ::write(fd, p, left);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int e = errno;
-      ::close(fd);
-      return Status::Errorf("cannot write {}: {}", tmp.string(), std::strerror(e));
-    }
-    p += n;
-    left -= static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0) {
-    int e = errno;
-    ::close(fd);
-    return Status::Errorf("fsync {} failed: {}", tmp.string(), std::strerror(e));
-  }
-  ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0)
-    return Status::Errorf("cannot rename {} to {}: {}", tmp.string(), path.string(), std::strerror(errno));
-  for (stdfs::path d = dir;; d = d.parent_path()) {
-    ORDERLAKE_RETURN_IF_ERROR(fs::fsync_path(d));
-    if (d == existing || d.empty() || d == d.parent_path()) break;
-  }
-  return Status::OK();
-}
-
 }  // namespace
 
 std::optional<FirehoseService::Impl::Batch> FirehoseService::Impl::NextBatch(int64_t now, int64_t& wait_ms) {
@@ -201,7 +162,8 @@ Status FirehoseService::Impl::WriteObject(const Batch& b, std::string& key_out) 
     }
     return it->second->Put(key, body);
   }
-  return write_object(opt.data_dir / "s3" / s.bucket / key, body);
+  // A fixed temporary name: a delivery redone after a crash replaces the one it left.
+  return fs::write_file_atomic(opt.data_dir / "s3" / s.bucket / key, body, fs::TempName::kFixed);
 }
 
 void FirehoseService::Impl::DeliveryLoop() {
