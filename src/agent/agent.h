@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "agent/config.h"
+#include "core/metrics.h"
 #include "core/status.h"
 
 namespace orderlake::agent {
@@ -42,9 +43,17 @@ struct FlowCounters {
   std::atomic<uint64_t> queued_batches{0};
 };
 
+// How the agent runs (agent.json says what it reads and where it sends). `orderlake agent`
+// maps its flags here; Agent::Create checks Validate() for every caller.
 struct AgentOptions {
-  bool once = false;          // send what the files hold now, then stop
-  int max_attempts = 0;       // per batch; 0 = retry until stopped (default in daemon mode)
+  std::string config_file = "/etc/aws-kinesis/agent.json";  // --config (read by the CLI)
+  std::string metrics_listen;  // --metrics-listen HOST:PORT; empty = no /metrics endpoint
+  bool once = false;           // --once: send what the files hold now, then stop
+  int max_attempts = 0;        // --max-attempts per batch; 0 = retry until stopped
+  static constexpr int kOnceMaxAttempts = 8;  // --once without --max-attempts
+
+  // Errors name the flag: "--max-attempts must be between 0 and 1000000, got -1".
+  Status Validate() const;
 };
 
 class Agent {
@@ -67,13 +76,16 @@ class Agent {
   // Writes the checkpoint file if it changed; the caller runs this periodically.
   Status FlushCheckpoints();
 
-  std::string MetricsText() const;
+  // The flows' counters (orderlake_agent_*, labelled flow, stream and pattern).
+  const metrics::Registry& metrics() const;
+  std::string MetricsText() const;  // metrics().Text()
   std::string ProgressLine();
   const AgentConfig& config() const { return cfg_; }
 
  private:
   struct Impl;
   Agent(AgentConfig cfg, AgentOptions opt);
+  void RegisterMetrics();
   AgentConfig cfg_;
   AgentOptions opt_;
   std::unique_ptr<Impl> impl_;

@@ -9,9 +9,9 @@
 
 #include "agent/agent.h"
 #include "agent/config.h"
-#include "agent/metrics_server.h"
 #include "cli/commands.h"
 #include "core/log.h"
+#include "core/metrics_server.h"
 
 namespace orderlake::cli {
 namespace {
@@ -23,10 +23,8 @@ void on_signal(int sig) { g_signal = sig; }
 
 void add_agent_command(CLI::App& app) {
   struct Args {
-    std::string config = "/etc/aws-kinesis/agent.json";
-    std::string metrics_listen;
-    bool once = false;
-    int max_attempts = -1;
+    agent::AgentOptions opt;
+    int max_attempts = -1;  // -1: not given (unlimited, or AgentOptions::kOnceMaxAttempts with --once)
   };
   auto a = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("agent", "Tail log files and ship every line to a delivery stream (the Kinesis Agent)");
@@ -46,23 +44,29 @@ Examples:
   orderlake agent --config /etc/aws-kinesis/agent.json
   orderlake agent --config config/agent.json --metrics-listen 127.0.0.1:9102
   orderlake agent --config backfill.json --once        # send what the files hold, then exit)");
-  cmd->add_option("--config,-c", a->config, "agent.json (the Kinesis Agent's format)")->capture_default_str();
-  cmd->add_option("--metrics-listen", a->metrics_listen, "Serve Prometheus metrics on HOST:PORT at /metrics");
-  cmd->add_flag("--once", a->once, "Send every complete line the files hold now, then exit (backfills, tests)");
+  cmd->add_option("--config,-c", a->opt.config_file, "agent.json (the Kinesis Agent's format)")->capture_default_str();
+  cmd->add_option("--metrics-listen", a->opt.metrics_listen,
+                  "Serve Prometheus metrics on HOST:PORT at /metrics (and /health)");
+  cmd->add_flag("--once", a->opt.once, "Send every complete line the files hold now, then exit (backfills, tests)");
   cmd->add_option("--max-attempts", a->max_attempts,
                   "Attempts per batch before giving up (default: unlimited, 8 with --once)")
       ->check(CLI::Range(0, 1'000'000));
 
   cmd->callback([a] {
-    auto cfg = agent::load_config(a->config);
+    agent::AgentOptions opt = a->opt;
+    if (a->max_attempts >= 0) opt.max_attempts = a->max_attempts;
+    else opt.max_attempts = opt.once ? agent::AgentOptions::kOnceMaxAttempts : 0;
+    if (Status v = opt.Validate(); !v.ok()) {
+      std::fprintf(stderr, "orderlake agent: %s\n", v.message().c_str());
+      exit_code() = 2;
+      return;
+    }
+    auto cfg = agent::load_config(opt.config_file);
     if (!cfg.ok()) {
       std::fprintf(stderr, "orderlake agent: %s\n", cfg.status().message().c_str());
       exit_code() = 2;
       return;
     }
-    agent::AgentOptions opt;
-    opt.once = a->once;
-    opt.max_attempts = a->max_attempts >= 0 ? a->max_attempts : (a->once ? 8 : 0);
     auto ag = agent::Agent::Create(std::move(cfg).value(), opt);
     if (!ag.ok()) {
       std::fprintf(stderr, "orderlake agent: %s\n", ag.status().message().c_str());
@@ -70,16 +74,16 @@ Examples:
       return;
     }
     agent::Agent& agent = *ag.value();
-    std::unique_ptr<agent::MetricsServer> metrics;
-    if (!a->metrics_listen.empty()) {
-      auto m = agent::MetricsServer::Start(a->metrics_listen, [&agent] { return agent.MetricsText(); });
+    std::unique_ptr<MetricsServer> metrics;
+    if (!opt.metrics_listen.empty()) {
+      auto m = MetricsServer::Start(opt.metrics_listen, agent.metrics());
       if (!m.ok()) {
         std::fprintf(stderr, "orderlake agent: %s\n", m.status().message().c_str());
         exit_code() = 2;
         return;
       }
       metrics = std::move(m).value();
-      spdlog::info("agent: metrics on http://{}/metrics (port {})", a->metrics_listen, metrics->port());
+      spdlog::info("agent: metrics on http://{}/metrics (port {})", opt.metrics_listen, metrics->port());
     }
     struct sigaction sa {};
     sa.sa_handler = on_signal;

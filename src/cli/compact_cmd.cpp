@@ -7,20 +7,75 @@
 
 #include "cli/commands.h"
 #include "core/log.h"
+#include "core/metrics_server.h"
 #include "table/compact.h"
 
 namespace orderlake::cli {
+namespace {
+
+struct Args {
+  std::string data_dir = "./orderlake-data";
+  std::string lake;
+  table::CompactOptions opt;
+  uint64_t small_mb = 32, target_mb = 128;
+  double retention_minutes = 10;
+  bool no_vacuum = false, json = false;
+};
+
+int fail(const std::string& why, int code) {
+  std::fprintf(stderr, "orderlake compact: %s\n", why.c_str());
+  return code;
+}
+
+void print(const table::CompactSummary& s, bool every, bool json) {
+  if (!every || s.files_removed || s.files_vacuumed || s.checkpoint >= 0) std::fputs(s.to_text().c_str(), stderr);
+  if (json) {
+    std::printf("%s\n", s.to_json().dump().c_str());
+    std::fflush(stdout);
+  }
+}
+
+int run_once(const table::CompactOptions& opt, bool json) {
+  auto c = table::Compactor::Open(opt);
+  if (!c.ok()) return fail(c.status().message(), 1);
+  auto s = c.value()->RunOnce();
+  if (!s.ok()) return fail(s.status().message(), 1);
+  print(s.value(), false, json);
+  return 0;
+}
+
+// --every: a pass every so often until a signal, with /metrics and /health on
+// --metrics-listen.
+int run_every(const table::CompactOptions& opt, bool json) {
+  static std::atomic<bool> stop{false};
+  std::signal(SIGINT, [](int) { stop.store(true); });
+  std::signal(SIGTERM, [](int) { stop.store(true); });
+  table::CompactMetrics metrics;
+  std::unique_ptr<MetricsServer> server;
+  if (!opt.metrics_listen.empty()) {
+    auto m = MetricsServer::Start(opt.metrics_listen, metrics.registry(), [&metrics] { return metrics.Health(); });
+    if (!m.ok()) return fail(m.status().message(), 2);
+    server = std::move(m).value();
+    std::fprintf(stderr, "orderlake compact: metrics on http://%s/metrics, health on http://%s/health\n",
+                 server->address().c_str(), server->address().c_str());
+  }
+  Status st = table::compact_loop(
+      opt, opt.every_s, stop,
+      [&](const table::CompactSummary& s) {
+        metrics.Pass(s);
+        print(s, true, json);
+      },
+      [&](const Status& e) {
+        metrics.Failed(e);
+        std::fprintf(stderr, "orderlake compact: %s (retrying)\n", e.message().c_str());
+      });
+  if (!st.ok()) return fail(st.message(), 1);
+  return 0;
+}
+
+}  // namespace
 
 void add_compact_command(CLI::App& app) {
-  struct Args {
-    std::string data_dir = "./orderlake-data";
-    std::string lake;
-    table::CompactOptions opt;
-    uint64_t small_mb = 32, target_mb = 128;
-    double retention_minutes = 10;
-    bool no_vacuum = false, json = false;
-    double every = 0;
-  };
   auto a = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("compact", "Merge the table's small files and delete files past retention (OPTIMIZE, VACUUM)");
   cmd->footer(R"(
@@ -36,7 +91,8 @@ merged files until they are deleted: give them --retention-minutes 0, or read th
 
 Examples:
   orderlake compact --lake ./orderlake-data/lake
-  orderlake compact --lake s3://my-lake/curated --every 30 --retention-minutes 60)");
+  orderlake compact --lake s3://my-lake/curated --every 30 --retention-minutes 60
+  orderlake compact --lake ./orderlake-data/lake --every 60 --metrics-listen 127.0.0.1:9104)");
   cmd->add_option("--data-dir", a->data_dir, "Root of the defaults: lake <data-dir>/lake")->capture_default_str();
   cmd->add_option("--lake", a->lake, "Lake root (path, file:// or s3://)");
   cmd->add_option("--table", a->opt.table, "Table name")->capture_default_str();
@@ -52,8 +108,11 @@ Examples:
   cmd->add_option("--checkpoint-interval", a->opt.checkpoint_interval,
                   "Write a checkpoint of the log every this many commits (0 = never)")
       ->capture_default_str()->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
-  cmd->add_option("--every", a->every, "Keep running: compact every SECS seconds until Ctrl-C")
+  cmd->add_option("--every", a->opt.every_s, "Keep running: compact every SECS seconds until Ctrl-C")
       ->check(CLI::Range(0.1, 86400.0));
+  cmd->add_option("--metrics-listen", a->opt.metrics_listen,
+                  "With --every: serve Prometheus metrics on HOST:PORT at /metrics, and /health (port 0: any free "
+                  "port, printed on stderr)");
   cmd->add_flag("--json", a->json, "Print each summary as one JSON line on stdout");
 
   cmd->callback([a] {
@@ -63,39 +122,11 @@ Examples:
     opt.target_file_bytes = a->target_mb << 20;
     opt.retention_ms = static_cast<int64_t>(a->retention_minutes * 60000);
     opt.vacuum = !a->no_vacuum;
-    auto print = [a](const table::CompactSummary& s) {
-      if (a->every <= 0 || s.files_removed || s.files_vacuumed || s.checkpoint >= 0) std::fputs(s.to_text().c_str(), stderr);
-      if (a->json) {
-        std::printf("%s\n", s.to_json().dump().c_str());
-        std::fflush(stdout);
-      }
-    };
-    if (a->every > 0) {
-      static std::atomic<bool> stop{false};
-      std::signal(SIGINT, [](int) { stop.store(true); });
-      std::signal(SIGTERM, [](int) { stop.store(true); });
-      Status st = table::compact_loop(opt, a->every, stop, print, [](const Status& e) {
-        std::fprintf(stderr, "orderlake compact: %s (retrying)\n", e.message().c_str());
-      });
-      if (!st.ok()) {
-        std::fprintf(stderr, "orderlake compact: %s\n", st.message().c_str());
-        exit_code() = 1;
-      }
+    if (Status v = opt.Validate(); !v.ok()) {
+      exit_code() = fail(v.message(), 2);
       return;
     }
-    auto c = table::Compactor::Open(opt);
-    if (!c.ok()) {
-      std::fprintf(stderr, "orderlake compact: %s\n", c.status().message().c_str());
-      exit_code() = 1;
-      return;
-    }
-    auto s = c.value()->RunOnce();
-    if (!s.ok()) {
-      std::fprintf(stderr, "orderlake compact: %s\n", s.status().message().c_str());
-      exit_code() = 1;
-      return;
-    }
-    print(s.value());
+    exit_code() = opt.every_s > 0 ? run_every(opt, a->json) : run_once(opt, a->json);
   });
 }
 

@@ -31,6 +31,13 @@ updates the table and its partitions in the catalog (default <data-dir>/catalog/
 and prints what changed. Crawling unchanged data again changes nothing.)";
 
 int Run(const CrawlArgs& a) {
+  crawl::Options opts;
+  opts.database = a.database;
+  opts.table = a.table;
+  if (Status v = opts.Validate(); !v.ok()) {
+    std::fprintf(stderr, "orderlake crawl: %s\n", v.message().c_str());
+    return 2;
+  }
   auto store = store::Open(a.location);
   if (!store.ok()) {
     std::fprintf(stderr, "orderlake crawl: %s\n", store.status().message().c_str());
@@ -43,9 +50,6 @@ int Run(const CrawlArgs& a) {
     std::fprintf(stderr, "orderlake crawl: %s\n", cat.status().message().c_str());
     return 1;
   }
-  crawl::Options opts;
-  opts.database = a.database;
-  opts.table = a.table;
   auto rep = crawl::Crawl(*store.value(), *cat.value(), opts);
   if (!rep.ok()) {
     std::fprintf(stderr, "orderlake crawl: %s\n", rep.status().message().c_str());

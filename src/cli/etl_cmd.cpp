@@ -10,10 +10,88 @@
 #include "cli/commands.h"
 #include "core/log.h"
 #include "core/region.h"
+#include "core/metrics_server.h"
 #include "etl/job.h"
+#include "etl/metrics.h"
 #include "table/compact.h"
 
 namespace orderlake::cli {
+namespace {
+
+void fail(const std::string& why, int code) {
+  std::fprintf(stderr, "orderlake etl: %s\n", why.c_str());
+  exit_code() = code;
+}
+
+// The compactor beside `etl --follow`: micro-batches make small files.
+std::thread start_compactor(const etl::EtlOptions& opt, const etl::FollowOptions& fo, const std::atomic<bool>& stop,
+                            table::CompactMetrics& metrics) {
+  if (fo.compact_every_s <= 0) return {};
+  table::CompactOptions co;
+  co.lake = opt.lake;
+  co.table = opt.table;
+  return std::thread([co, every = fo.compact_every_s, &stop, &metrics] {
+    Status st = table::compact_loop(
+        co, every, stop,
+        [&](const table::CompactSummary& s) {
+          metrics.Pass(s);
+          if (s.files_removed || s.files_vacuumed || s.checkpoint >= 0) spdlog::info("{}", s.to_text());
+        },
+        [&](const Status& e) {
+          metrics.Failed(e);
+          spdlog::warn("compact: {}", e.message());
+        });
+    if (!st.ok()) spdlog::warn("compact: {}; the table is not compacted", st.message());
+  });
+}
+
+// `etl --follow`: a run every --interval-ms until a signal, the compactor beside it, and
+// /metrics and /health on --metrics-listen. Returns the exit code.
+int follow(const etl::EtlOptions& opt, const etl::FollowOptions& fo, bool json) {
+  static std::atomic<bool> stop{false};
+  std::signal(SIGINT, [](int) { stop.store(true); });
+  std::signal(SIGTERM, [](int) { stop.store(true); });
+  etl::EtlMetrics etl_metrics;
+  table::CompactMetrics compact_metrics;
+  std::unique_ptr<MetricsServer> server;
+  if (!fo.metrics_listen.empty()) {
+    auto m = MetricsServer::Start(
+        fo.metrics_listen, [&] { return metrics::Gather({&etl_metrics.registry(), &compact_metrics.registry()}); },
+        [&] {
+          HealthReport h = etl_metrics.Health();
+          return h.ok ? compact_metrics.Health() : h;
+        });
+    if (!m.ok()) {
+      std::fprintf(stderr, "orderlake etl: %s\n", m.status().message().c_str());
+      return 2;
+    }
+    server = std::move(m).value();
+    std::fprintf(stderr, "orderlake etl: metrics on http://%s/metrics, health on http://%s/health\n",
+                 server->address().c_str(), server->address().c_str());
+  }
+  spdlog::info("etl: following {} every {} ms (Ctrl-C stops after the current run)", opt.input, fo.interval_ms);
+  std::thread compactor = start_compactor(opt, fo, stop, compact_metrics);
+  etl::follow_etl(
+      opt, fo.interval_ms, stop,
+      [&](const etl::RunSummary& s) {
+        etl_metrics.RunCommitted(s);
+        spdlog::info("etl run {}: {} records, {} kept, {} filtered, {} quarantined, {} files, {:.2f} s", s.run_id,
+                     s.records, s.kept, s.filtered_total(), s.quarantined_total(), s.files, s.seconds);
+        if (json) {
+          std::printf("%s\n", s.to_json().dump().c_str());
+          std::fflush(stdout);
+        }
+      },
+      [&](const Status& st) {
+        etl_metrics.RunFailed(st);
+        spdlog::error("etl: {} (retrying)", st.message());
+      },
+      nullptr, [&](const etl::RunSummary& s) { etl_metrics.NothingNew(s); });
+  if (compactor.joinable()) compactor.join();
+  return 0;
+}
+
+}  // namespace
 
 void add_etl_command(CLI::App& app) {
   struct Args {
@@ -22,8 +100,7 @@ void add_etl_command(CLI::App& app) {
     etl::EtlOptions opt;
     size_t memory_mb = 1024;
     bool progress = false, no_progress = false, json = false, follow = false;
-    int interval_ms = 1000;
-    double compact_every = 10;
+    etl::FollowOptions follow_opt;
   };
   auto a = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("etl", "Transform raw order records into the curated Parquet table (the Glue job)");
@@ -40,7 +117,8 @@ data-quality summary of each run is kept in <lake>/_orderlake/<table>/runs/.
 Examples:
   orderlake etl --input ./orderlake-data/logs --lake ./orderlake-data/lake
   orderlake etl --data-dir /srv/orderlake --json > run.json
-  orderlake etl --input raw/ --lake lake/ --usd-rate 0.0125 --high-threshold 250)");
+  orderlake etl --input raw/ --lake lake/ --usd-rate 0.0125 --high-threshold 250
+  orderlake etl --data-dir /srv/orderlake --follow --metrics-listen 127.0.0.1:9103)");
   cmd->add_option("--data-dir", a->data_dir, "Root of the defaults: input <data-dir>/logs, lake <data-dir>/lake")
       ->capture_default_str();
   cmd->add_option("--input", a->input, "Raw objects: a directory (path or file://) or s3://bucket/prefix");
@@ -63,11 +141,14 @@ Examples:
   cmd->add_flag("--json", a->json, "Print the run summary as JSON on stdout (one line per run with --follow)");
   cmd->add_flag("--follow", a->follow,
                 "Keep running: process new raw objects every --interval-ms until Ctrl-C (each run as above)");
-  cmd->add_option("--interval-ms", a->interval_ms, "With --follow: time between runs")
+  cmd->add_option("--interval-ms", a->follow_opt.interval_ms, "With --follow: time between runs")
       ->capture_default_str()->check(CLI::Range(10, 3600000));
-  cmd->add_option("--compact-every", a->compact_every,
+  cmd->add_option("--compact-every", a->follow_opt.compact_every_s,
                   "With --follow: compact the table this often, in seconds (as orderlake compact; 0 = never)")
       ->capture_default_str()->check(CLI::Range(0.0, 86400.0));
+  cmd->add_option("--metrics-listen", a->follow_opt.metrics_listen,
+                  "With --follow: serve Prometheus metrics on HOST:PORT at /metrics, and /health (port 0: any free "
+                  "port, printed on stderr)");
 
   cmd->callback([a] {
     etl::EtlOptions opt = a->opt;
@@ -78,55 +159,20 @@ Examples:
     std::unique_ptr<RegionMap> regions;
     if (!a->regions.empty()) {
       auto r = RegionMap::FromFile(a->regions);
-      if (!r.ok()) {
-        std::fprintf(stderr, "orderlake etl: %s\n", r.status().message().c_str());
-        exit_code() = 2;
-        return;
-      }
+      if (!r.ok()) return fail(r.status().message(), 2);
       regions = std::make_unique<RegionMap>(std::move(r).value());
       opt.transform.regions = regions.get();
     }
+    if (Status v = opt.Validate(); !v.ok()) return fail(v.message(), 2);
     if (a->follow) {
-      static std::atomic<bool> stop{false};
-      std::signal(SIGINT, [](int) { stop.store(true); });
-      std::signal(SIGTERM, [](int) { stop.store(true); });
+      if (Status v = a->follow_opt.Validate(); !v.ok()) return fail(v.message(), 2);
       opt.progress = false;
-      spdlog::info("etl: following {} every {} ms (Ctrl-C stops after the current run)", opt.input, a->interval_ms);
-      // Micro-batches make small files: a compactor runs beside the etl.
-      std::thread compactor;
-      if (a->compact_every > 0)
-        compactor = std::thread([&] {
-          table::CompactOptions co;
-          co.lake = opt.lake;
-          co.table = opt.table;
-          Status st = table::compact_loop(
-              co, a->compact_every, stop,
-              [](const table::CompactSummary& s) {
-                if (s.files_removed || s.files_vacuumed || s.checkpoint >= 0) spdlog::info("{}", s.to_text());
-              },
-              [](const Status& e) { spdlog::warn("compact: {}", e.message()); });
-          if (!st.ok()) spdlog::warn("compact: {}; the table is not compacted", st.message());
-        });
-      etl::follow_etl(
-          opt, a->interval_ms, stop,
-          [&](const etl::RunSummary& s) {
-            spdlog::info("etl run {}: {} records, {} kept, {} filtered, {} quarantined, {} files, {:.2f} s", s.run_id,
-                         s.records, s.kept, s.filtered_total(), s.quarantined_total(), s.files, s.seconds);
-            if (a->json) {
-              std::printf("%s\n", s.to_json().dump().c_str());
-              std::fflush(stdout);
-            }
-          },
-          [](const Status& st) { spdlog::error("etl: {} (retrying)", st.message()); });
-      if (compactor.joinable()) compactor.join();
+      exit_code() = follow(opt, a->follow_opt, a->json);
       return;
     }
+    if (!a->follow_opt.metrics_listen.empty()) return fail("--metrics-listen needs --follow", 2);
     auto res = etl::run_etl(opt);
-    if (!res.ok()) {
-      std::fprintf(stderr, "orderlake etl: %s\n", res.status().message().c_str());
-      exit_code() = 1;
-      return;
-    }
+    if (!res.ok()) return fail(res.status().message(), 1);
     std::fputs(res->to_text().c_str(), stderr);
     if (a->json) std::printf("%s\n", res->to_json().dump(2).c_str());
   });

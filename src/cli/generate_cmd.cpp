@@ -119,15 +119,11 @@ int run(const Args& a) {
   o.duration_s = a.duration;
   // As fast as possible when a count is given, else a gentle live stream.
   o.rate = a.rate_opt->count() > 0 ? a.rate : (have_count ? 0.0 : 50.0);
-  if (!(o.rate >= 0) || std::isinf(o.rate)) return fail("--rate must be a number of lines per second >= 0");
-
   auto size = parse_size(a.rotate_size);
   if (!size.ok()) return fail(size.status().message());
   o.rotate_size = size.value();
-  if (!(a.rotate_interval >= 0)) return fail("--rotate-interval must be >= 0 seconds");
   o.rotate_interval_s = a.rotate_interval;
   o.progress_interval_s = a.progress_interval;
-
   auto& g = o.generator;
   g.profile = a.profile == "seed" ? Profile::kSeed : Profile::kRetail;
   g.rates = generate::DirtyRates::ForProfile(g.profile);
@@ -135,8 +131,6 @@ int run(const Args& a) {
   if (a.return_opt->count() > 0) g.rates.returns = a.return_rate;
   if (a.bad_price_opt->count() > 0) g.rates.bad_price = a.bad_price_rate;
   if (a.malformed_opt->count() > 0) g.rates.malformed = a.malformed_rate;
-  if (Status st = g.rates.validate(); !st.ok()) return fail(st.message());
-
   if (a.seed_opt->count() > 0) {
     g.seed = a.seed;
   } else {
@@ -144,20 +138,16 @@ int run(const Args& a) {
     g.seed = (static_cast<uint64_t>(rd()) << 32) ^ rd() ^
              static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
   }
-
   if (a.days_opt->count() > 0 && a.start_opt->count() == 0)
     return fail("--days needs --start YYYY-MM-DD (the first day of the back-filled range)");
   if (a.start_opt->count() > 0) {
     auto first = generate::parse_iso_date(a.start);
     if (!first.ok()) return fail("--start: " + first.status().message());
-    if (a.days < 1 || a.days > 36600) return fail("--days must be between 1 and 36600");
-    const int64_t last = first.value() + a.days - 1;
-    if (generate::civil_from_days(last).year > 9999) return fail("--start/--days: the range ends after 9999");
     g.backfill = generate::Backfill{first.value(), a.days};
     if (!have_count && a.duration_opt->count() == 0)
       return fail("--start needs --count or --duration (to know how to spread orders over the range)");
   }
-
+  if (Status st = o.Validate(); !st.ok()) return fail(st.message());
   StopSignals signals;
   auto report = generate::run_generate(o, &g_stop);
   if (!report.ok()) return fail(report.status().message());

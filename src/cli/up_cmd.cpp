@@ -65,6 +65,11 @@ Examples:
     static std::atomic<bool> stop{false};
     std::signal(SIGINT, [](int) { stop.store(true); });
     std::signal(SIGTERM, [](int) { stop.store(true); });
+    if (Status v = o->Validate(); !v.ok()) {
+      std::fprintf(stderr, "orderlake up: %s\n", v.message().c_str());
+      exit_code() = 2;
+      return;
+    }
     Status st = up::run_up(*o, stop);
     if (!st.ok()) {
       std::fprintf(stderr, "orderlake up: %s\n", st.message().c_str());

@@ -440,26 +440,25 @@ std::string Report::Describe() const {
   return fmt::format("table {} {}", name, fmt::join(parts, "; "));
 }
 
-Result<Report> Infer(store::ObjectStore& store, const Options& options) {
-  Report rep;
+Status Options::Validate() const {
+  const auto bad_name = [](const std::string& n) {
+    return n.find_first_of("./` \t\n\"") != std::string::npos;
+  };
+  if (database.empty() || bad_name(database))
+    return Status::Errorf("--database must be a name without '.', '/', quotes or spaces, got \"{}\"", database);
+  if (bad_name(table))
+    return Status::Errorf("--table must be a name without '.', '/', quotes or spaces, got \"{}\"", table);
+  if (sample_bytes < 1024 || sample_bytes > (size_t{64} << 20))
+    return Status::Errorf("the crawler's sample size must be between 1 KiB and 64 MiB, got {} bytes", sample_bytes);
+  return Status::OK();
+}
+
+namespace {
+
+// The partition keys (key=value directories, else Glue's partition_<i>), their types, and
+// the partitions, from the objects' directories; every object must sit under the same keys.
+Status InferPartitions(const std::vector<store::ObjectInfo>& objects, Report& rep) {
   Table& t = rep.table;
-  t.database = options.database;
-  t.location = store.url();
-  while (t.location.size() > 1 && t.location.back() == '/') t.location.pop_back();
-  t.name = options.table.empty() ? TableNameFor(t.location) : options.table;
-
-  auto listed = store.List("");
-  if (!listed.ok()) return listed.status();
-  std::vector<store::ObjectInfo> objects;
-  for (auto& o : listed.value()) {
-    bool hidden = false;
-    for (auto part : SplitKey(o.key)) hidden = hidden || part.starts_with('.') || part.starts_with('_');
-    if (!hidden && o.size > 0) objects.push_back(std::move(o));
-  }
-  if (objects.empty()) return Status::Errorf("{}: no objects to crawl", t.location);
-  rep.objects = objects.size();
-
-  // Partitions from the directories.
   std::vector<std::string> key_names;
   std::string key_names_from;
   std::map<std::string, Partition> partitions;  // by directory path
@@ -502,6 +501,33 @@ Result<Report> Infer(store::ObjectStore& store, const Options& options) {
   for (size_t i = 0; i < key_names.size(); ++i)
     t.partition_keys.push_back({key_names[i], key_types[i].empty() ? "string" : key_types[i]});
   for (auto& [dir, p] : partitions) rep.partitions.push_back(std::move(p));
+  return Status::OK();
+
+}
+
+}  // namespace
+
+Result<Report> Infer(store::ObjectStore& store, const Options& options) {
+  ORDERLAKE_RETURN_IF_ERROR(options.Validate());
+  Report rep;
+  Table& t = rep.table;
+  t.database = options.database;
+  t.location = store.url();
+  while (t.location.size() > 1 && t.location.back() == '/') t.location.pop_back();
+  t.name = options.table.empty() ? TableNameFor(t.location) : options.table;
+
+  auto listed = store.List("");
+  if (!listed.ok()) return listed.status();
+  std::vector<store::ObjectInfo> objects;
+  for (auto& o : listed.value()) {
+    bool hidden = false;
+    for (auto part : SplitKey(o.key)) hidden = hidden || part.starts_with('.') || part.starts_with('_');
+    if (!hidden && o.size > 0) objects.push_back(std::move(o));
+  }
+  if (objects.empty()) return Status::Errorf("{}: no objects to crawl", t.location);
+  rep.objects = objects.size();
+
+  ORDERLAKE_RETURN_IF_ERROR(InferPartitions(objects, rep));
 
   // Sample and classify every object.
   std::vector<Sample> samples;

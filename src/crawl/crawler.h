@@ -45,10 +45,14 @@
 
 namespace orderlake::crawl {
 
+// What `orderlake crawl` maps its flags to; Infer and Crawl refuse options that fail
+// Validate(), whose errors name the flags.
 struct Options {
-  std::string database = "default";
-  std::string table;                  // empty: derived from the location
-  size_t sample_bytes = size_t{64} << 10;  // bytes sampled from the start of each object
+  std::string database = "default";        // --database
+  std::string table;                       // --table; empty: derived from the location
+  size_t sample_bytes = size_t{64} << 10;  // bytes sampled from the start of each object, 1 KiB .. 64 MiB
+
+  Status Validate() const;
 };
 
 struct Report {

@@ -31,16 +31,31 @@
 
 namespace orderlake::etl {
 
+// One etl run's options; `orderlake etl` maps its flags here, and Validate() is the one
+// check for the CLI, `up` and tests (run_etl refuses options that fail it). Errors name the
+// flags: "--threads must be between 0 and 256, got 300".
 struct EtlOptions {
-  std::string input;             // directory of raw objects (a path or file:// URL)
-  std::string lake;              // lake root; the table lives in <lake>/<table>/
-  std::string table = "orders";
-  TransformConfig transform;
-  int threads = 0;                        // parsing threads; 0 = one per core
-  size_t memory_budget = size_t{1} << 30;  // column buffers held before files are written
+  std::string input;             // --input: raw objects (a path, file:// or s3:// URL)
+  std::string lake;              // --lake: lake root; the table lives in <lake>/<table>/
+  std::string table = "orders";  // --table
+  TransformConfig transform;     // --usd-rate, --high-threshold, --regions, --max-record-bytes
+  int threads = 0;                        // --threads: parsing threads; 0 = one per core
+  size_t memory_budget = size_t{1} << 30;  // --memory-mb: column buffers held before files are written
   size_t chunk_bytes = size_t{4} << 20;    // input read unit
   size_t row_group_rows = 1 << 20;
-  bool progress = false;  // progress lines on stderr every two seconds
+  bool progress = false;  // --progress: progress lines on stderr every two seconds
+
+  static constexpr size_t kMinMemoryMb = 16, kMaxMemoryMb = size_t{1} << 20;
+  Status Validate() const;
+};
+
+// Continuous mode (`etl --follow`): how often, the compactor beside it, and /metrics.
+struct FollowOptions {
+  int interval_ms = 1000;       // --interval-ms: time between runs, 10 .. 3600000
+  double compact_every_s = 10;  // --compact-every: seconds between compactions, 0 (never) .. 86400
+  std::string metrics_listen;   // --metrics-listen HOST:PORT; empty = no endpoint
+
+  Status Validate() const;
 };
 
 struct RunSummary {
@@ -67,8 +82,9 @@ struct RunSummary {
   std::string to_text() const;  // the human data-quality report
 };
 
-// Runs one batch. Fails (with nothing published) when the input is missing or unreadable
-// as a whole, or the lake cannot be written; bad records never fail a run.
+// Runs one batch. Fails (with nothing published) when the options do not validate, the
+// input is missing or unreadable as a whole, or the lake cannot be written; bad records
+// never fail a run.
 Result<RunSummary> run_etl(const EtlOptions& options);
 
 // Continuous mode: runs a batch, then waits `interval_ms` (or, with a `wakeup`, until it is

@@ -282,24 +282,13 @@ Catalog Catalog::Seed() {
   return c;
 }
 
-Result<Catalog> Catalog::Retail() {
-  Catalog c;
-  c.profile = Profile::kRetail;
-  Rng rng(kCatalogSeed);
-
-  // Countries.
-  auto countries_text = embedded("generate_countries.txt");
-  if (!countries_text.ok()) return countries_text.status();
-  auto countries = parse_countries(countries_text.value());
-  if (!countries.ok()) return countries.status();
-  c.countries = std::move(countries.value());
-  if (c.countries.size() > 65535) return Status::Error("generate_countries.txt: too many countries");
-
-  // Customers: distinct ids from 12346..18287, a block per country.
+// Customers: distinct ids from 12346..18287, a block per country, each country's with a
+// long-tailed choice (draws from `rng` in a fixed order: same seed, same catalog).
+static Status build_customers(Catalog& c, Rng& rng) {
   uint64_t wanted = 0;
   for (const auto& country : c.countries) wanted += country.customers;
   std::vector<uint32_t> ids;
-  for (uint32_t id = kFirstCustomerId; id <= kLastCustomerId; ++id) ids.push_back(id);
+  for (uint32_t id = Catalog::kFirstCustomerId; id <= Catalog::kLastCustomerId; ++id) ids.push_back(id);
   if (wanted > ids.size())
     return Status::Errorf("generate_countries.txt asks for {} customers, at most {} ids exist", wanted,
                           ids.size());
@@ -317,6 +306,23 @@ Result<Catalog> Catalog::Retail() {
     }
     c.customer_choice[ci].build(w);
   }
+  return Status::OK();
+}
+
+Result<Catalog> Catalog::Retail() {
+  Catalog c;
+  c.profile = Profile::kRetail;
+  Rng rng(kCatalogSeed);
+
+  // Countries.
+  auto countries_text = embedded("generate_countries.txt");
+  if (!countries_text.ok()) return countries_text.status();
+  auto countries = parse_countries(countries_text.value());
+  if (!countries.ok()) return countries.status();
+  c.countries = std::move(countries.value());
+  if (c.countries.size() > 65535) return Status::Error("generate_countries.txt: too many countries");
+
+  ORDERLAKE_RETURN_IF_ERROR(build_customers(c, rng));
 
   // Items: the three of the original generator, a few special codes, then the vocabulary.
   auto vocab_text = embedded("generate_vocabulary.txt");

@@ -52,6 +52,16 @@ DirtyRates DirtyRates::ForProfile(Profile p) {
   return DirtyRates{};
 }
 
+Status GeneratorConfig::Validate() const {
+  ORDERLAKE_RETURN_IF_ERROR(rates.validate());
+  if (backfill) {
+    if (backfill->days < 1 || backfill->days > 36600) return Status::Error("--days must be between 1 and 36600");
+    if (civil_from_days(backfill->first_day + backfill->days - 1).year > 9999)
+      return Status::Error("--start/--days: the range ends after 9999");
+  }
+  return Status::OK();
+}
+
 Status DirtyRates::validate() const {
   const std::pair<const char*, double> all[] = {{"--missing-customer-rate", missing_customer},
                                                 {"--return-rate", returns},

@@ -72,6 +72,9 @@ struct GeneratorConfig {
   // Live mode clock (seconds since the epoch); empty = the system's real-time clock.
   // Timestamps are its local wall-clock time (localtime_r).
   std::function<int64_t()> clock;
+
+  // The rates (--missing-customer-rate ...) and the back-filled range (--start, --days).
+  Status Validate() const;
 };
 
 // What the generator wrote on one line (for summaries and tests).

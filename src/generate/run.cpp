@@ -255,13 +255,20 @@ std::string log_file_name(int64_t unix_seconds, uint64_t seq) {
                      tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, seq);
 }
 
-Result<RunReport> run_generate(const RunOptions& options, const std::atomic<bool>* stop) {
-  if (!(options.rate >= 0) || std::isinf(options.rate))
-    return Status::Errorf("--rate must be a number of lines per second >= 0, not {}", options.rate);
-  if (!(options.duration_s >= 0)) return Status::Error("--duration must be >= 0 seconds");
-  if (!(options.rotate_interval_s >= 0)) return Status::Error("--rotate-interval must be >= 0 seconds");
-  if (options.generator.backfill && options.count == 0 && options.duration_s <= 0)
+Status RunOptions::Validate() const {
+  if (out_dir.empty()) return Status::Error("--out must name a directory for the log files");
+  if (!(rate >= 0) || std::isinf(rate))
+    return Status::Errorf("--rate must be a number of lines per second >= 0, not {}", rate);
+  if (!(duration_s >= 0) || std::isinf(duration_s)) return Status::Error("--duration must be >= 0 seconds");
+  if (!(rotate_interval_s >= 0)) return Status::Error("--rotate-interval must be >= 0 seconds");
+  if (!(progress_interval_s >= 0)) return Status::Error("--progress-interval must be >= 0 seconds");
+  if (generator.backfill && count == 0 && duration_s <= 0)
     return Status::Error("back-filled timestamps (--start) need --count or --duration to spread orders over the range");
+  return generator.Validate();
+}
+
+Result<RunReport> run_generate(const RunOptions& options, const std::atomic<bool>* stop) {
+  ORDERLAKE_RETURN_IF_ERROR(options.Validate());
 
   std::error_code ec;
   std::filesystem::create_directories(options.out_dir, ec);

@@ -21,16 +21,21 @@
 
 namespace orderlake::generate {
 
+// One generate run; `orderlake generate` maps its flags here and `up` builds one. Validate()
+// is the one check for every caller (run_generate refuses options that fail it); its errors
+// name the flags.
 struct RunOptions {
-  std::filesystem::path out_dir = "orderlake-data/logs";
-  uint64_t count = 0;                   // stop after this many lines; 0 = no limit
-  double duration_s = 0;                // stop after this many seconds; 0 = no limit
-  double rate = 0;                      // lines per second; 0 = as fast as possible
-  uint64_t rotate_size = 64ull << 20;   // start a new file before exceeding this; 0 = never
-  double rotate_interval_s = 0;         // start a new file after this many seconds; 0 = never
-  double progress_interval_s = 5;       // progress log line every so often; 0 = never
+  std::filesystem::path out_dir = "orderlake-data/logs";  // --out (or <--data-dir>/logs)
+  uint64_t count = 0;                   // --count: stop after this many lines; 0 = no limit
+  double duration_s = 0;                // --duration: stop after this many seconds; 0 = no limit
+  double rate = 0;                      // --rate: lines per second; 0 = as fast as possible
+  uint64_t rotate_size = 64ull << 20;   // --rotate-size: start a new file before exceeding this; 0 = never
+  double rotate_interval_s = 0;         // --rotate-interval: a new file after this many seconds; 0 = never
+  double progress_interval_s = 5;       // --progress-interval: progress line every so often; 0 = never
   std::atomic<uint64_t>* lines_written = nullptr;  // when set, the lines in the files so far
-  GeneratorConfig generator;
+  GeneratorConfig generator;            // --profile, --seed, the rates, --start/--days
+
+  Status Validate() const;
 };
 
 struct RunReport {

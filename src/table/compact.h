@@ -22,25 +22,35 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
+#include "core/metrics.h"
+#include "core/metrics_server.h"
 #include "core/status.h"
 
 namespace orderlake::table {
 
+// What `orderlake compact` (and the compactor beside `etl --follow` and in `up`) does; the
+// CLI maps its flags here (MiB and minutes into bytes and milliseconds). Validate() is the
+// one check for every caller; its errors name the flags.
 struct CompactOptions {
-  std::string lake;  // a path, file:// or s3:// URL
-  std::string table = "orders";
-  size_t min_files = 8;
-  uint64_t small_file_bytes = uint64_t{32} << 20;
-  uint64_t target_file_bytes = uint64_t{128} << 20;
-  int64_t retention_ms = 10 * 60 * 1000;
-  bool vacuum = true;
-  // A checkpoint of the log is written when this many commits were made since the last
-  // one (0 = never).
+  std::string lake;                                  // --lake: a path, file:// or s3:// URL
+  std::string table = "orders";                      // --table
+  size_t min_files = 8;                              // --min-files: 2 .. 2^20
+  uint64_t small_file_bytes = uint64_t{32} << 20;    // --small-mb: 1 MiB .. 1 TiB
+  uint64_t target_file_bytes = uint64_t{128} << 20;  // --target-mb: 1 MiB .. 1 TiB
+  int64_t retention_ms = 10 * 60 * 1000;             // --retention-minutes: 0 .. 10^7 minutes
+  bool vacuum = true;                                // --no-vacuum clears it
+  // --checkpoint-interval: a checkpoint of the log is written when this many commits were
+  // made since the last one (0 = never).
   int64_t checkpoint_interval = 100;
+  double every_s = 0;          // --every: keep running, a pass this often (0 = one pass)
+  std::string metrics_listen;  // --metrics-listen HOST:PORT with --every; empty = none
+
+  Status Validate() const;
 };
 
 struct CompactSummary {
@@ -68,6 +78,31 @@ class Compactor {
   struct Impl;
   explicit Compactor(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
+};
+
+// The compactor's counters in continuous mode (`compact --every`, the compactor beside
+// `etl --follow` and in `up`): passes, files merged (removed) and written, bytes, rows,
+// vacuumed files, checkpoints, failures, the last pass's duration and the table version.
+// Feed it from compact_loop's callbacks; Health() is failing while the last pass failed.
+class CompactMetrics {
+ public:
+  CompactMetrics();
+  CompactMetrics(const CompactMetrics&) = delete;
+  CompactMetrics& operator=(const CompactMetrics&) = delete;
+  void Pass(const CompactSummary& s);
+  void Failed(const Status& st);
+  bool failing(std::string* why = nullptr) const;
+  HealthReport Health() const;
+  const metrics::Registry& registry() const { return registry_; }
+
+ private:
+  metrics::Registry registry_;
+  metrics::Counter &passes_, &files_removed_, &files_added_, &bytes_removed_, &bytes_added_, &rows_, &vacuumed_,
+      &checkpoints_, &failures_;
+  metrics::Gauge &last_pass_seconds_, &version_;
+  mutable std::mutex mu_;
+  std::string last_error_;
+  bool failing_ = false;
 };
 
 // Runs a compactor every `every_s` seconds until *stop. Returns the error that kept it

@@ -1,9 +1,10 @@
 // What `orderlake up` knows about its stages while they run, and how it tells: one
 // aggregated Prometheus /metrics, a /health document, and the live status line.
 //
-// The firehose, the agent and the dashboard keep their own counters (their metrics text is
-// passed in as stage sources); the Monitor keeps the generator's and the etl's, which run
-// as threads of `up`, and two things only `up` can see across stages:
+// Each stage keeps its own counters: a stage passes its metrics::Registry (the agent, the
+// generator), or its metrics text where it has no registry yet (the firehose); the Monitor
+// keeps the etl's (an etl::EtlMetrics, fed by the etl thread of `up`) and two things only
+// `up` can see across stages:
 // - objects waiting: raw objects the firehose delivered since start that no finished etl
 //   run has taken yet (the etl's lag);
 // - freshness: for each delivered object, the time from the firehose accepting its oldest
@@ -28,7 +29,9 @@
 #include <nlohmann/json.hpp>
 
 #include "core/status.h"
+#include "core/metrics.h"
 #include "etl/job.h"
+#include "etl/metrics.h"
 
 namespace orderlake::up {
 
@@ -42,10 +45,16 @@ struct StageHealth {
 };
 
 struct Stage {
+  Stage() = default;
+  Stage(std::string n, std::function<StageHealth()> h, std::function<std::string()> text, std::function<double()> p,
+        const metrics::Registry* r = nullptr)
+      : name(std::move(n)), health(std::move(h)), metrics(std::move(text)), progress(std::move(p)), registry(r) {}
+
   std::string name;                      // generate, agent, firehose, etl, dashboard
   std::function<StageHealth()> health;
-  std::function<std::string()> metrics;  // Prometheus text; empty = none
+  std::function<std::string()> metrics;  // Prometheus text, for a stage without a registry; empty = none
   std::function<double()> progress;      // a counter that moves when the stage works
+  const metrics::Registry* registry = nullptr;  // the stage's registry (used instead of `metrics`)
 };
 
 class Monitor {
@@ -56,6 +65,8 @@ class Monitor {
 
   // Adds a stage (before the pipeline runs; stages are not added while it runs).
   void AddStage(Stage stage);
+  // Adds a registry rendered after the etl's (the compactor's); it must outlive the Monitor's use.
+  void AddRegistry(const metrics::Registry* registry);
 
   // Called by the firehose's delivery thread for every object it delivered.
   void ObjectDelivered(int64_t oldest_arrival_ms);
@@ -68,12 +79,15 @@ class Monitor {
   bool etl_failing(std::string* why) const;
   // Objects delivered and not yet taken by a finished run.
   uint64_t objects_waiting() const;
-  uint64_t etl_rows() const { return etl_kept_.load(); }
+  uint64_t etl_rows() const { return etl_.rows_kept(); }
+  const etl::EtlMetrics& etl_metrics() const { return etl_; }
+  // up's own families (orderlake_etl_objects_waiting, orderlake_up_*).
+  const metrics::Registry& registry() const { return registry_; }
 
   // Looks at every stage's progress counter and notes when it moved (call it often).
   void Sample();
 
-  // Every stage's metrics, then the etl's, then up's own (orderlake_up_*).
+  // Every stage's metrics, then the etl's, the added registries', and up's own (orderlake_up_*).
   std::string MetricsText() const;
   // {"status": "up"|"down", "stages": {name: {up, state, last_activity, idle_seconds, lag,
   // lag_unit}}, "freshness_seconds", "objects_waiting"}; HTTP 200 when every enabled stage
@@ -90,25 +104,23 @@ class Monitor {
   };
 
   void RecordFreshness(double seconds);  // under mu_
+  void RegisterMetrics();
+  std::vector<std::pair<std::string, StageHealth>> StagesHealth() const;
 
   std::vector<Stage> stages_;
+  std::vector<const metrics::Registry*> extra_;
+  etl::EtlMetrics etl_;
   mutable std::mutex mu_;
   std::map<std::string, Activity> activity_;
   std::deque<std::pair<int64_t, int64_t>> waiting_;  // (delivered at, oldest arrival), ms
-  uint64_t objects_delivered_ = 0;
-  // etl counters
-  std::atomic<uint64_t> etl_kept_{0};
-  uint64_t etl_runs_ = 0, etl_runs_nothing_new_ = 0, etl_errors_ = 0, etl_objects_ = 0, etl_bytes_ = 0, etl_records_ = 0, etl_files_ = 0;
-  std::map<std::string, uint64_t> etl_filtered_, etl_quarantined_;
-  double etl_last_run_seconds_ = 0;
-  int64_t etl_last_commit_ms_ = 0, etl_last_ok_ms_ = 0, etl_last_error_ms_ = 0;
-  std::string etl_last_run_id_, etl_last_error_;
+  // What /metrics last saw of each stage's health (orderlake_up_stage_up and _lag).
+  mutable std::vector<std::pair<std::string, StageHealth>> health_seen_;
   // freshness
   double freshness_last_ = -1;
-  std::vector<uint64_t> freshness_counts_;
-  double freshness_sum_ = 0;
-  uint64_t freshness_n_ = 0;
   double freshness_window_max_ = -1;  // worst since the previous status line
+  metrics::Registry registry_;
+  metrics::Counter& objects_delivered_;
+  metrics::Histogram& freshness_;
   // status line rates
   std::chrono::steady_clock::time_point last_status_{};
   double last_in_ = 0, last_rows_ = 0;

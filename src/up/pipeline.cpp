@@ -1,27 +1,20 @@
 #include "up/pipeline.h"
 
-#include <httplib.h>
 #include <nlohmann/json.hpp>
 
 #include <sys/stat.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <random>
+#include <regex>
 #include <thread>
 
-#include "agent/agent.h"
 #include "agent/config.h"
 #include "core/fs.h"
 #include "core/log.h"
-#include "core/wakeup.h"
-#include "dashboard/server.h"
-#include "etl/job.h"
-#include "firehose/server.h"
-#include "firehose/service.h"
-#include "generate/run.h"
-#include "table/compact.h"
-#include "up/monitor.h"
+#include "up/pipeline_internal.h"
 
 namespace orderlake::up {
 namespace {
@@ -77,291 +70,300 @@ Status ensure_stream(firehose::FirehoseService& service, const UpOptions& o) {
   return Status::Errorf("delivery stream {} did not become ACTIVE", o.stream);
 }
 
+
 }  // namespace
 
-Status run_up(const UpOptions& o, const std::atomic<bool>& stop) {
-  const stdfs::path data = stdfs::absolute(o.data_dir).lexically_normal();
-  const stdfs::path logs = o.logs.empty() ? data / "logs" : stdfs::absolute(o.logs);
+Status UpOptions::Validate() const {
+  if (data_dir.empty()) return Status::Error("--data-dir must name a directory");
+  if (!(rate > 0) || !std::isfinite(rate)) return Status::Errorf("--rate must be a number above 0, got {}", rate);
+  if (!(duration_s >= 0) || !std::isfinite(duration_s))
+    return Status::Errorf("--duration must be 0 (until Ctrl-C) or more seconds, got {}", duration_s);
+  if (host.empty()) return Status::Error("--listen-host must name an address");
+  if (dashboard_port < 0 || dashboard_port > 65535)
+    return Status::Errorf("--port must be between 0 and 65535, got {}", dashboard_port);
+  if (firehose_port < 0 || firehose_port > 65535)
+    return Status::Errorf("--firehose-port must be between 0 and 65535, got {}", firehose_port);
+  if (etl_interval_ms < 10 || etl_interval_ms > 3'600'000)
+    return Status::Errorf("--etl-interval-ms must be between 10 and 3600000, got {}", etl_interval_ms);
+  if (etl_min_gap_ms < 0 || etl_min_gap_ms > 3'600'000)
+    return Status::Errorf("--etl-min-gap-ms must be between 0 and 3600000, got {}", etl_min_gap_ms);
+  if (agent_poll_ms < 1 || agent_poll_ms > 60'000)
+    return Status::Errorf("--agent-poll-ms must be between 1 and 60000, got {}", agent_poll_ms);
+  if (agent_buffer_ms < 0 || agent_buffer_ms > 900'000)
+    return Status::Errorf("--agent-buffer-ms must be between 0 and 900000, got {}", agent_buffer_ms);
+  if (!(status_interval_s >= 0)) return Status::Errorf("--status-interval must be 0 or more seconds, got {}", status_interval_s);
+  if (!(compact_every_s >= 0 && compact_every_s <= 86400))
+    return Status::Errorf("--compact-every must be between 0 and 86400 seconds, got {}", compact_every_s);
+  if (!(retention_minutes >= 0 && retention_minutes <= 1e7))
+    return Status::Errorf("--retention-minutes must be between 0 and 10000000, got {}", retention_minutes);
+  static const std::regex kStream("[a-zA-Z0-9_.-]{1,64}");
+  if (!std::regex_match(stream, kStream))
+    return Status::Errorf("the delivery stream name must be 1 to 64 of a-z, A-Z, 0-9, '_', '.', '-', got \"{}\"", stream);
+  if (bucket.empty()) return Status::Error("the raw bucket name must not be empty");
+  return Status::OK();
+}
+
+namespace internal {
+
+Result<StageOptions> BuildStageOptions(const UpOptions& o, const stdfs::path& data, const stdfs::path& logs) {
+  StageOptions s;
   const stdfs::path raw = data / "s3" / o.bucket, lake = data / "lake";
-  for (const auto& d : {logs, raw, lake, data / "agent"}) ORDERLAKE_RETURN_IF_ERROR(fs::create_directories(d));
-  auto keys = local_keys(data);
+  s.etl.input = raw.string();
+  s.etl.lake = lake.string();
+  s.compact.lake = lake.string();
+  s.compact.retention_ms = static_cast<int64_t>(o.retention_minutes * 60000);
+  s.generate.out_dir = logs;
+  s.generate.rate = o.rate;
+  s.generate.rotate_size = 16 << 20;
+  s.generate.progress_interval_s = 0;
+  // A new seed every run: a run that repeated an earlier one's lines would write files
+  // the agent rightly takes for copies of the earlier ones.
+  std::random_device rd;
+  s.generate.generator.seed = (static_cast<uint64_t>(rd()) << 32) ^ rd() ^
+                              static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
+  ORDERLAKE_RETURN_IF_ERROR(s.etl.Validate());
+  ORDERLAKE_RETURN_IF_ERROR(s.compact.Validate());
+  ORDERLAKE_RETURN_IF_ERROR(s.agent.Validate());
+  if (o.logs.empty()) ORDERLAKE_RETURN_IF_ERROR(s.generate.Validate());
+  return s;
+}
+
+Pipeline::Pipeline(const UpOptions& o) : o_(o), etl_wakeup_(std::chrono::milliseconds(o.etl_min_gap_ms)) {}
+
+Status Pipeline::Prepare() {
+  ORDERLAKE_RETURN_IF_ERROR(o_.Validate());
+  data_ = stdfs::absolute(o_.data_dir).lexically_normal();
+  logs_ = o_.logs.empty() ? data_ / "logs" : stdfs::absolute(o_.logs);
+  raw_ = data_ / "s3" / o_.bucket;
+  lake_ = data_ / "lake";
+  auto so = BuildStageOptions(o_, data_, logs_);
+  if (!so.ok()) return so.status();
+  so_ = std::move(so).value();
+  for (const auto& d : {logs_, raw_, lake_, data_ / "agent"}) ORDERLAKE_RETURN_IF_ERROR(fs::create_directories(d));
+  auto keys = local_keys(data_);
   if (!keys.ok()) return keys.status();
+  keys_ = std::move(keys).value();
+  return Status::OK();
+}
 
-  Monitor monitor;
-  Wakeup etl_wakeup(std::chrono::milliseconds(o.etl_min_gap_ms));
-  std::atomic<bool> stopping{false};
-
-  // Firehose, on loopback, verifying the local key pair; every delivery wakes the etl.
+// Firehose, on loopback, verifying the local key pair; every delivery wakes the etl.
+Status Pipeline::StartFirehose() {
   firehose::FirehoseOptions fo;
-  fo.data_dir = data;
-  fo.on_delivered = [&](const firehose::DeliveredObject& d) {
-    monitor.ObjectDelivered(d.oldest_arrival_ms);
-    etl_wakeup.Notify();
+  fo.data_dir = data_;
+  fo.on_delivered = [this](const firehose::DeliveredObject& d) {
+    monitor_.ObjectDelivered(d.oldest_arrival_ms);
+    etl_wakeup_.Notify();
   };
   auto service = firehose::FirehoseService::Open(fo);
   if (!service.ok()) return service.status();
+  service_ = std::move(service).value();
   firehose::ServerOptions so;
   so.host = "127.0.0.1";
-  so.port = o.firehose_port;
-  so.keys[keys->first] = keys->second;
-  firehose::FirehoseServer fh_server(*service.value(), so);
-  auto fh_port = fh_server.Bind();
+  so.port = o_.firehose_port;
+  so.keys[keys_.first] = keys_.second;
+  fh_server_ = std::make_unique<firehose::FirehoseServer>(*service_, so);
+  auto fh_port = fh_server_->Bind();
   if (!fh_port.ok()) return fh_port.status();
-  std::thread fh_thread([&] { fh_server.Run(); });
-  if (Status st = ensure_stream(*service.value(), o); !st.ok()) {
-    fh_server.Stop();
-    fh_thread.join();
+  fh_port_ = fh_port.value();
+  fh_thread_ = std::thread([this] { fh_server_->Run(); });
+  if (Status st = ensure_stream(*service_, o_); !st.ok()) {
+    StopFirehose();
     return st;
   }
+  return Status::OK();
+}
 
-  // Dashboard over the lake; its port also serves up's /metrics and /health.
+void Pipeline::StopFirehose() {
+  fh_server_->Stop();
+  if (fh_thread_.joinable()) fh_thread_.join();
+}
+
+// Dashboard over the lake; its port also serves up's /metrics and /health.
+Status Pipeline::StartDashboard() {
   dashboard::ServeOptions dopt;
-  dopt.lake = lake;
-  dopt.host = o.host;
-  dopt.port = o.dashboard_port;
-  std::atomic<bool> monitor_ready{false};  // the stages are added once they all exist
-  dopt.more_metrics = [&] { return monitor_ready ? monitor.MetricsText() : std::string(); };
-  dopt.health = [&] {
-    return monitor_ready ? monitor.Health() : std::make_pair(503, json{{"status", "starting"}}.dump());
+  dopt.lake = lake_;
+  dopt.host = o_.host;
+  dopt.port = o_.dashboard_port;
+  dopt.more_metrics = [this] { return monitor_ready_ ? monitor_.MetricsText() : std::string(); };
+  dopt.health = [this] {
+    return monitor_ready_ ? monitor_.Health() : std::make_pair(503, json{{"status", "starting"}}.dump());
   };
   auto dash = dashboard::DashboardServer::Start(dopt);
-  if (!dash.ok()) {
-    fh_server.Stop();
-    fh_thread.join();
-    return dash.status();
-  }
-  std::atomic<bool> dash_running{true};
-  std::thread dash_thread([&] {
-    Status st = dash.value()->Run();
+  if (!dash.ok()) return dash.status();
+  dash_ = std::move(dash).value();
+  dash_thread_ = std::thread([this] {
+    Status st = dash_->Run();
     if (!st.ok()) spdlog::error("dashboard: {}", st.message());
-    dash_running = false;
+    dash_running_ = false;
   });
+  return Status::OK();
+}
 
-  // Agent: the Kinesis Agent configuration a user would write for this pipeline.
+// Agent: the Kinesis Agent configuration a user would write for this pipeline.
+void Pipeline::StartAgent() {
   const json agent_json = {
-      {"firehose.endpoint", fmt::format("http://127.0.0.1:{}", fh_port.value())},
-      {"awsAccessKeyId", keys->first},
-      {"awsSecretAccessKey", keys->second},
-      {"checkpointFile", (data / "agent" / "checkpoints").string()},
+      {"firehose.endpoint", fmt::format("http://127.0.0.1:{}", fh_port_)},
+      {"awsAccessKeyId", keys_.first},
+      {"awsSecretAccessKey", keys_.second},
+      {"checkpointFile", (data_ / "agent" / "checkpoints").string()},
       {"cloudwatch.emitMetrics", false},
       {"flows",
-       {{{"filePattern", (logs / "*.log").string()},
-         {"deliveryStream", o.stream},
+       {{{"filePattern", (logs_ / "*.log").string()},
+         {"deliveryStream", o_.stream},
          {"initialPosition", "START_OF_FILE"},
-         {"minTimeBetweenFilePollsMillis", o.agent_poll_ms},
+         {"minTimeBetweenFilePollsMillis", o_.agent_poll_ms},
          {"maxBufferAgeMillis", 1000}}}}};
   agent::Environment env;
   env.overrides = {{"AWS_REGION", "us-east-1"}};
   auto cfg = agent::parse_config(agent_json.dump(), env, "orderlake up's agent configuration");
-  Status result;
-  std::unique_ptr<agent::Agent> agent_ptr;
-  if (cfg.ok()) {
-    // In process only, below what agent.json may say (AWS documents 1000 ms as the least):
-    // at low rates a batch waits this long for more lines before it is sent.
-    for (auto& flow : cfg->flows) flow.max_buffer_age_ms = o.agent_buffer_ms;
-    auto a = agent::Agent::Create(std::move(cfg).value(), agent::AgentOptions{});
-    if (a.ok()) {
-      agent_ptr = std::move(a).value();
-      result = agent_ptr->Start();
-    } else {
-      result = a.status();
-    }
-  } else {
-    result = cfg.status();
+  if (!cfg.ok()) {
+    result_ = cfg.status();
+    return;
   }
+  // In process only, below what agent.json may say (AWS documents 1000 ms as the least):
+  // at low rates a batch waits this long for more lines before it is sent.
+  for (auto& flow : cfg->flows) flow.max_buffer_age_ms = o_.agent_buffer_ms;
+  auto a = agent::Agent::Create(std::move(cfg).value(), so_.agent);
+  if (!a.ok()) {
+    result_ = a.status();
+    return;
+  }
+  agent_ = std::move(a).value();
+  result_ = agent_->Start();
+}
 
-  // The etl: a batch whenever the firehose delivered something, else every interval; each
-  // commit makes the dashboard look at the table at once.
-  std::atomic<bool> stop_stages{false}, stop_gen{false}, etl_running{true};
-  etl::EtlOptions eo;
-  eo.input = raw.string();
-  eo.lake = lake.string();
-  std::thread etl_thread([&] {
+// The etl: a batch whenever the firehose delivered something, else every interval; each
+// commit makes the dashboard look at the table at once.
+void Pipeline::StartEtl() {
+  etl_thread_ = std::thread([this] {
     etl::follow_etl(
-        eo, o.etl_interval_ms, stop_stages,
-        [&](const etl::RunSummary& s) {
-          dash.value()->TableChanged();
-          monitor.EtlRun(s);
+        so_.etl, o_.etl_interval_ms, stop_stages_,
+        [this](const etl::RunSummary& s) {
+          dash_->TableChanged();
+          monitor_.EtlRun(s);
         },
-        [&](const Status& st) {
+        [this](const Status& st) {
           spdlog::error("etl: {}", st.message());
-          monitor.EtlError(st);
+          monitor_.EtlError(st);
         },
-        &etl_wakeup, [&](const etl::RunSummary& s) { monitor.EtlNothingNew(s); });
-    etl_running = false;
+        &etl_wakeup_, [this](const etl::RunSummary& s) { monitor_.EtlNothingNew(s); });
+    etl_running_ = false;
   });
+}
 
-  // Compaction beside the etl: a partition's small files merged in one commit, removed
-  // files deleted after the retention period, the log checkpointed (table/compact.h).
-  std::thread compact_thread;
-  if (o.compact_every_s > 0) {
-    compact_thread = std::thread([&] {
-      table::CompactOptions co;
-      co.lake = lake.string();
-      co.retention_ms = static_cast<int64_t>(o.retention_minutes * 60000);
-      Status st = table::compact_loop(
-          co, o.compact_every_s, stop_stages,
-          [&](const table::CompactSummary& s) {
-            if (s.files_removed || s.files_vacuumed || s.checkpoint >= 0) spdlog::debug("{}", s.to_text());
-            if (s.files_removed) dash.value()->TableChanged();
-          },
-          [](const Status& e) { spdlog::warn("compact: {}", e.message()); });
-      if (!st.ok()) spdlog::error("compact: {}", st.message());
-    });
-  }
+// Compaction beside the etl: a partition's small files merged in one commit, removed
+// files deleted after the retention period, the log checkpointed (table/compact.h).
+void Pipeline::StartCompactor() {
+  if (o_.compact_every_s <= 0) return;
+  compact_thread_ = std::thread([this] {
+    Status st = table::compact_loop(
+        so_.compact, o_.compact_every_s, stop_stages_,
+        [this](const table::CompactSummary& s) {
+          compact_metrics_.Pass(s);
+          if (s.files_removed || s.files_vacuumed || s.checkpoint >= 0) spdlog::debug("{}", s.to_text());
+          if (s.files_removed) dash_->TableChanged();
+        },
+        [this](const Status& e) {
+          compact_metrics_.Failed(e);
+          spdlog::warn("compact: {}", e.message());
+        });
+    if (!st.ok()) spdlog::error("compact: {}", st.message());
+  });
+}
 
-  // The generator, unless the user brings their own logs.
-  std::atomic<uint64_t> generated{0};
-  std::atomic<bool> gen_running{false};
-  std::string gen_error;  // set by the generator thread before gen_running goes false
-  std::thread gen_thread;
-  if (o.logs.empty() && result.ok()) {
-    gen_running = true;
-    gen_thread = std::thread([&] {
-      generate::RunOptions go;
-      go.out_dir = logs;
-      go.rate = o.rate;
-      go.rotate_size = 16 << 20;
-      go.progress_interval_s = 0;
-      // A new seed every run: a run that repeated an earlier one's lines would write files
-      // the agent rightly takes for copies of the earlier ones.
-      std::random_device rd;
-      go.generator.seed = (static_cast<uint64_t>(rd()) << 32) ^ rd() ^
-                          static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
-      go.lines_written = &generated;
-      auto r = generate::run_generate(go, &stop_gen);
-      if (!r.ok()) {
-        spdlog::error("generate: {}", r.status().message());
-        gen_error = r.status().message();
-      }
-      gen_running = false;
-    });
-  }
+// The generator, unless the user brings their own logs.
+void Pipeline::StartGenerator() {
+  generate_metrics_.counter_fn("orderlake_generate_lines_total", "Order lines written to the log files",
+                               [this] { return static_cast<double>(generated_.load()); });
+  if (!o_.logs.empty() || !result_.ok()) return;
+  gen_running_ = true;
+  gen_thread_ = std::thread([this] {
+    generate::RunOptions go = so_.generate;
+    go.lines_written = &generated_;
+    auto r = generate::run_generate(go, &stop_gen_);
+    if (!r.ok()) {
+      spdlog::error("generate: {}", r.status().message());
+      gen_error_ = r.status().message();
+    }
+    gen_running_ = false;
+  });
+}
 
-  // What /health, /metrics and the status line say about each stage.
-  const auto ended = [&](bool running) -> std::string { return running ? "running" : stopping ? "stopping" : "stopped"; };
-  monitor.AddStage({"generate",
-                    [&] {
-                      StageHealth h;
-                      h.enabled = o.logs.empty();
-                      h.up = !h.enabled || gen_running || stopping;
-                      h.state = !h.enabled ? "off (--logs)" : gen_running ? "running"
-                                           : stopping                  ? "stopping"
-                                                                       : "stopped: " + gen_error;
-                      return h;
-                    },
-                    [&] {
-                      return fmt::format("# HELP orderlake_generate_lines_total Order lines written to the log files\n"
-                                         "# TYPE orderlake_generate_lines_total counter\n"
-                                         "orderlake_generate_lines_total {}\n",
-                                         generated.load());
-                    },
-                    [&] { return static_cast<double>(generated.load()); }});
-  monitor.AddStage({"agent",
-                    [&] {
-                      StageHealth h;
-                      const bool running = agent_ptr && !agent_ptr->Done();
-                      h.up = running || stopping;
-                      h.state = agent_ptr ? ended(running) : "not started: " + result.message();
-                      h.lag = agent_ptr ? metric_value(agent_ptr->MetricsText(), "orderlake_agent_lag_bytes") : 0;
-                      h.lag_unit = "bytes";
-                      return h;
-                    },
-                    [&] { return agent_ptr ? agent_ptr->MetricsText() : std::string(); },
-                    [&] {
-                      return agent_ptr ? metric_value(agent_ptr->MetricsText(), "orderlake_agent_records_sent_total") : 0.0;
-                    }});
-  const int firehose_port = fh_port.value();
-  monitor.AddStage({"firehose",
-                    [&, firehose_port] {
-                      StageHealth h;
-                      // Asked over loopback, as the agent reaches it.
-                      httplib::Client client("127.0.0.1", firehose_port);
-                      client.set_connection_timeout(1, 0);
-                      client.set_read_timeout(2, 0);
-                      auto r = client.Get("/health");
-                      const bool answers = r && r->status == 200;
-                      h.up = answers || stopping;
-                      h.state = answers ? "running" : stopping ? "stopping" : "not answering on its port";
-                      h.lag = metric_value(service.value()->Metrics(), "orderlake_firehose_buffered_records");
-                      h.lag_unit = "records";
-                      return h;
-                    },
-                    [&] { return service.value()->Metrics(); },
-                    [&] { return metric_value(service.value()->Metrics(), "orderlake_firehose_records_in_total"); }});
-  monitor.AddStage({"etl",
-                    [&] {
-                      StageHealth h;
-                      std::string why;
-                      const bool failing = monitor.etl_failing(&why);
-                      h.up = (etl_running && !failing) || stopping;
-                      h.state = !etl_running ? ended(false) : failing ? "failing: " + why : "running";
-                      h.lag = static_cast<double>(monitor.objects_waiting());
-                      h.lag_unit = "objects";
-                      return h;
-                    },
-                    nullptr, [&] { return static_cast<double>(monitor.etl_rows()); }});
-  monitor.AddStage({"dashboard",
-                    [&] {
-                      StageHealth h;
-                      h.up = dash_running || stopping;
-                      h.state = ended(dash_running);
-                      return h;
-                    },
-                    nullptr,  // the dashboard puts its own counters first on /metrics
-                    [&] {
-                      return metric_value(dash.value()->MetricsText(), "orderlake_dashboard_table_version");
-                    }});
+void Pipeline::PrintBanner() {
+  const std::string url = dash_->url();
+  const std::string base = url.substr(0, url.find('?'));
+  std::printf("orderlake is up: dashboard at %s\n", url.c_str());
+  std::printf("  metrics at %smetrics, health at %shealth\n", base.c_str(), base.c_str());
+  std::printf("  logs %s -> agent -> firehose http://127.0.0.1:%d (stream %s) -> %s -> etl -> %s\n", logs_.c_str(),
+              fh_port_, o_.stream.c_str(), raw_.c_str(), lake_.c_str());
+  std::fflush(stdout);
+}
 
-  monitor_ready = true;
-
-  if (result.ok()) {
-    const std::string url = dash.value()->url();
-    const std::string base = url.substr(0, url.find('?'));
-    std::printf("orderlake is up: dashboard at %s\n", url.c_str());
-    std::printf("  metrics at %smetrics, health at %shealth\n", base.c_str(), base.c_str());
-    std::printf("  logs %s -> agent -> firehose http://127.0.0.1:%d (stream %s) -> %s -> etl -> %s\n",
-                logs.c_str(), fh_port.value(), o.stream.c_str(), raw.c_str(), lake.c_str());
-    std::fflush(stdout);
-  }
+void Pipeline::Loop(const std::atomic<bool>& stop) {
   const auto start = std::chrono::steady_clock::now();
   auto next_status = start;
-  while (result.ok() && !stop.load()) {
+  while (result_.ok() && !stop.load()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    monitor.Sample();
+    monitor_.Sample();
     const auto now = std::chrono::steady_clock::now();
-    if (o.duration_s > 0 && std::chrono::duration<double>(now - start).count() >= o.duration_s) break;
-    if (o.status_interval_s > 0 && now >= next_status) {
-      next_status = now + std::chrono::milliseconds(static_cast<int>(o.status_interval_s * 1000));
-      std::fprintf(stderr, "%s\n", monitor.StatusLine().c_str());
+    if (o_.duration_s > 0 && std::chrono::duration<double>(now - start).count() >= o_.duration_s) break;
+    if (o_.status_interval_s > 0 && now >= next_status) {
+      next_status = now + std::chrono::milliseconds(static_cast<int>(o_.status_interval_s * 1000));
+      std::fprintf(stderr, "%s\n", monitor_.StatusLine().c_str());
     }
   }
+}
 
-  // Stop in flow order: no new lines, the agent drains, the firehose delivers, the etl
-  // takes what arrived, then the page goes away.
+// Stop in flow order: no new lines, the agent drains, the firehose delivers, the etl
+// takes what arrived, then the page goes away.
+void Pipeline::Shutdown() {
   spdlog::info("up: stopping");
-  stopping = true;
-  stop_gen = true;
-  if (gen_thread.joinable()) gen_thread.join();
-  if (agent_ptr) {
-    agent_ptr->RequestStop();
-    Status st = agent_ptr->Wait();
+  stopping_ = true;
+  stop_gen_ = true;
+  if (gen_thread_.joinable()) gen_thread_.join();
+  if (agent_) {
+    agent_->RequestStop();
+    Status st = agent_->Wait();
     if (!st.ok()) spdlog::warn("agent: {}", st.message());
   }
   // Let the firehose deliver what it buffered (bounded), then one last etl batch.
-  for (int i = 0; i < 100 && metric_value(service.value()->Metrics(), "orderlake_firehose_buffered_records") > 0; ++i)
+  for (int i = 0; i < 100 && metric_value(service_->Metrics(), "orderlake_firehose_buffered_records") > 0; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  stop_stages = true;
-  etl_wakeup.Notify();
-  etl_thread.join();
-  if (compact_thread.joinable()) compact_thread.join();
-  if (auto last = etl::run_etl(eo); !last.ok()) spdlog::warn("etl: {}", last.status().message());
-  fh_server.Stop();
-  fh_thread.join();
-  service.value()->Stop();
-  dash.value()->Stop();
-  dash_thread.join();
-  return result;
+  stop_stages_ = true;
+  etl_wakeup_.Notify();
+  etl_thread_.join();
+  if (compact_thread_.joinable()) compact_thread_.join();
+  if (auto last = etl::run_etl(so_.etl); !last.ok()) spdlog::warn("etl: {}", last.status().message());
+  StopFirehose();
+  service_->Stop();
+  dash_->Stop();
+  dash_thread_.join();
+}
+
+Status Pipeline::Run(const std::atomic<bool>& stop) {
+  ORDERLAKE_RETURN_IF_ERROR(Prepare());
+  ORDERLAKE_RETURN_IF_ERROR(StartFirehose());
+  if (Status st = StartDashboard(); !st.ok()) {
+    StopFirehose();
+    return st;
+  }
+  StartAgent();
+  StartEtl();
+  StartCompactor();
+  StartGenerator();
+  RegisterStages();
+  monitor_ready_ = true;
+  if (result_.ok()) PrintBanner();
+  Loop(stop);
+  Shutdown();
+  return result_;
+}
+
+}  // namespace internal
+
+Status run_up(const UpOptions& options, const std::atomic<bool>& stop) {
+  internal::Pipeline pipeline(options);
+  return pipeline.Run(stop);
 }
 
 }  // namespace orderlake::up

@@ -31,6 +31,8 @@
 
 namespace orderlake::up {
 
+// What `orderlake up` maps its flags to; run_up checks Validate() (errors name the flags)
+// and then the options it builds for each stage through that stage's own Validate().
 struct UpOptions {
   std::filesystem::path data_dir = "./orderlake-data";
   double rate = 100;          // generated order lines per second
@@ -48,10 +50,13 @@ struct UpOptions {
   double retention_minutes = 10;  // files compaction removed are deleted after this long
   std::string stream = "tbsm-red-fire";
   std::string bucket = "orderlake-raw";
+
+  Status Validate() const;
 };
 
 // Runs until options.duration_s passed or *stop became true; prints the dashboard URL on
-// stdout once everything is up. Returns the first error that stopped the pipeline.
+// stdout once everything is up. Returns the first error that stopped the pipeline (or the
+// first option that failed validation, before anything started).
 Status run_up(const UpOptions& options, const std::atomic<bool>& stop);
 
 }  // namespace orderlake::up

@@ -1,0 +1,156 @@
+// Records and batches: lines into records (header lines, footers, multi-line records,
+// truncation, processing options) and records into the batches the sender delivers.
+#include <algorithm>
+#include <cstring>
+
+#include "agent/flow.h"
+#include "core/log.h"
+
+namespace orderlake::agent::internal {
+
+void Flow::append_capped(TrackedFile& f, const char* p, size_t n) {
+  size_t cap = static_cast<size_t>(cfg_.max_record_size) + 1;
+  if (f.line.size() < cap) f.line.append(p, std::min(n, cap - f.line.size()));
+  if (f.line.size() >= cap) f.line_overflow = true;
+}
+
+void Flow::process_chunk(TrackedFile& f, const char* buf, size_t n) {
+  const char* p = buf;
+  const char* e = buf + n;
+  while (p < e && !f.footer_seen) {
+    uint64_t off = f.pos + static_cast<uint64_t>(p - buf);
+    const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(e - p)));
+    if (f.line.empty() && !f.line_overflow) f.line_start = off;
+    if (!nl) {
+      append_capped(f, p, static_cast<size_t>(e - p));
+      break;
+    }
+    size_t len = static_cast<size_t>(nl + 1 - p);
+    uint64_t end = off + len;
+    if (f.line.empty() && !f.line_overflow) {
+      bool over = len > static_cast<size_t>(cfg_.max_record_size);
+      on_line(f, std::string_view(p, len), f.line_start, end, over);
+    } else {
+      append_capped(f, p, len);
+      on_line(f, f.line, f.line_start, end, f.line_overflow || f.line.size() > static_cast<size_t>(cfg_.max_record_size));
+      f.line.clear();
+      f.line_overflow = false;
+    }
+    p = nl + 1;
+  }
+}
+
+void Flow::on_line(TrackedFile& f, std::string_view line, uint64_t start, uint64_t end, bool over) {
+  ++c_.records_read;
+  if (f.header_left > 0) {
+    --f.header_left;
+    ++c_.header_lines_skipped;
+    return;
+  }
+  if (footer_re_) {
+    std::string_view body = line;
+    while (!body.empty() && (body.back() == '\n' || body.back() == '\r')) body.remove_suffix(1);
+    if (std::regex_search(body.begin(), body.end(), *footer_re_)) {
+      spdlog::info("agent: {}: footer line at offset {}; the rest of the file is not read", f.path, start);
+      f.footer_seen = true;
+      return;
+    }
+  }
+  if (!start_re_) {
+    emit(f, line, start, end, over);
+    return;
+  }
+  std::string_view body = line;
+  while (!body.empty() && (body.back() == '\n' || body.back() == '\r')) body.remove_suffix(1);
+  bool is_start = std::regex_search(body.begin(), body.end(), *start_re_, std::regex_constants::match_continuous);
+  if (is_start || !f.rec_open) {
+    emit_pending_rec(f);
+    f.rec.assign(line.substr(0, std::min<size_t>(line.size(), cfg_.max_record_size + 1)));
+    f.rec_start = start;
+    f.rec_end = end;
+    f.rec_open = true;
+    f.rec_overflow = over;
+    return;
+  }
+  size_t cap = static_cast<size_t>(cfg_.max_record_size) + 1;
+  if (f.rec.size() < cap) f.rec.append(line.substr(0, cap - f.rec.size()));
+  if (f.rec.size() >= cap) f.rec_overflow = true;
+  f.rec_end = end;
+}
+
+void Flow::emit_pending_rec(TrackedFile& f) {
+  if (!f.rec_open) return;
+  f.rec_open = false;
+  emit(f, f.rec, f.rec_start, f.rec_end, f.rec_overflow || f.rec.size() > static_cast<size_t>(cfg_.max_record_size));
+  f.rec.clear();
+}
+
+void Flow::emit(TrackedFile& f, std::string_view raw, uint64_t start, uint64_t end, bool over) {
+  std::string_view out = raw;
+  if (over) {
+    scratch_.assign(raw);
+    RecordProcessor::truncate(scratch_, static_cast<size_t>(cfg_.max_record_size), cfg_.truncated_record_terminator);
+    ++c_.records_truncated;
+    if (c_.records_truncated <= 10)
+      spdlog::warn("agent: {}: record at offset {} is longer than {} bytes; truncated", f.path, start,
+                   cfg_.max_record_size);
+    out = scratch_;
+  }
+  if (processor_.transforms()) {
+    if (!processor_.process(out, processed_)) {
+      ++c_.records_rejected;
+      if (c_.records_rejected <= 10)
+        spdlog::warn("agent: {}: record at offset {} does not match the flow's processing options; skipped",
+                     f.path, start);
+      if (f.has_batch) f.batch.end = end;
+      return;
+    }
+    if (RecordProcessor::truncate(processed_, std::min<size_t>(kFirehoseMaxRecord, cfg_.max_record_size),
+                                  cfg_.truncated_record_terminator))
+      ++c_.records_truncated;
+    out = processed_;
+  }
+  // After a restart, cut at the ends the last run used (a replay the service can recognise).
+  while (!f.plan.empty() && f.plan.front() <= start) f.plan.pop_front();
+  if (f.has_batch && (f.batch.ends.size() + 1 > static_cast<size_t>(cfg_.max_buffer_size_records) ||
+                      f.batch.data.size() + out.size() > static_cast<size_t>(cfg_.max_buffer_size_bytes)))
+    push_batch(f);
+  if (!f.has_batch) {
+    f.has_batch = true;
+    f.batch = Batch{};
+    f.batch.id = f.id;
+    f.batch.path = f.path;
+    f.batch.start = start;
+    f.batch.created = Clock::now();
+    f.batch.data.reserve(std::min<size_t>(static_cast<size_t>(cfg_.max_buffer_size_bytes), 1 << 20));
+  }
+  f.batch.data.append(out);
+  open_bytes_ += out.size();
+  f.batch.ends.push_back(static_cast<uint32_t>(f.batch.data.size()));
+  f.batch.end = end;
+  if (open_bytes_ > kOpenBatchBudget) {
+    push_batch(f);
+    return;
+  }
+  if (!f.plan.empty() && f.plan.front() <= end) {
+    bool exact = f.plan.front() == end;
+    while (!f.plan.empty() && f.plan.front() <= end) f.plan.pop_front();
+    if (exact) {
+      push_batch(f);
+      return;
+    }
+  }
+  if (f.batch.ends.size() >= static_cast<size_t>(cfg_.max_buffer_size_records)) push_batch(f);
+}
+
+void Flow::push_batch(TrackedFile& f) {
+  if (!f.has_batch) return;
+  f.has_batch = false;
+  open_bytes_ -= std::min(open_bytes_, f.batch.data.size());
+  last_pushed_end_[f.batch.id.source_id()] = f.batch.end;
+  ++c_.queued_batches;
+  if (!queue_.push(std::move(f.batch))) --c_.queued_batches;
+  f.batch = Batch{};
+}
+
+}  // namespace orderlake::agent::internal

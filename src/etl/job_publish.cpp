@@ -1,0 +1,195 @@
+// Publishing a run, all or nothing: 1. staged files durable (the quarantine file staged
+// beside the data files); 2. a journal naming them durable; 3. the files moved (or
+// uploaded) into their partitions; 4. one commit to the log (the moment the batch becomes
+// visible, with its bookmark entries); 5. the run's summary and the bookmark cache.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <set>
+
+#include "core/clock.h"
+#include "core/fs.h"
+#include "core/hive.h"
+#include "core/log.h"
+#include "core/parquet_writer.h"
+#include "etl/job_internal.h"
+
+namespace orderlake::etl::internal {
+
+// The quarantine file (staged like the data files; not part of the table).
+Status Job::StageQuarantine(std::vector<StagedFile>* all) {
+  std::string quarantine;
+  for (auto& w : workers_) quarantine += w->quarantine;
+  if (quarantine.empty()) return Status::OK();
+  StagedFile q;
+  q.final = fmt::format("_quarantine/{}/{}.jsonl", opt_.table, sum_.run_id);
+  const stdfs::path staged = stage_ / q.final;
+  ORDERLAKE_RETURN_IF_ERROR(fs::create_directories(staged.parent_path()));
+  int fd = ::open(staged.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::Errorf("cannot create {}: {}", staged.string(), std::strerror(errno));
+  parquet::FdSink sink(fd);
+  Status st = sink.Append(quarantine);
+  if (st.ok()) st = sink.Flush();
+  if (st.ok() && ::fsync(fd) != 0) st = Status::Errorf("fsync {}: {}", staged.string(), std::strerror(errno));
+  ::close(fd);
+  ORDERLAKE_RETURN_IF_ERROR(st);
+  all->push_back(q);
+  sum_.quarantine_file = q.final;
+  return Status::OK();
+}
+
+// The bookmark entries of this run: how far each object it read was read.
+Bookmark Job::RunBookmark() const {
+  Bookmark update;
+  for (size_t i = 0; i < objects_.size(); ++i) {
+    if (!done_[i]) continue;
+    BookmarkEntry e = *done_[i];
+    e.run = sum_.run_id;
+    update[objects_[i].path] = e;
+  }
+  return update;
+}
+
+// Moves (or uploads) the staged files to their places in the lake; for a local lake, makes
+// the renames durable.
+Status Job::MoveIntoPlace(const std::vector<StagedFile>& all) {
+  bool first = true;
+  for (auto& f : all) {
+    if (!first) crash_point("mid_publish");
+    first = false;
+    if (!local_lake_.empty()) {
+      ORDERLAKE_RETURN_IF_ERROR(fs::create_directories((local_lake_ / f.final).parent_path()));
+      if (::rename((stage_ / f.final).c_str(), (local_lake_ / f.final).c_str()) != 0)
+        return Status::Errorf("cannot publish {}: {} (the next run rolls this one back)",
+                              (local_lake_ / f.final).string(), std::strerror(errno));
+    } else {
+      auto data = fs::read_file(stage_ / f.final);
+      if (!data.ok()) return data.status();
+      Status st = lake_store_->Put(f.final, data.value());
+      if (!st.ok())
+        return Status::Errorf("cannot publish {}/{}: {} (the next run rolls this one back)", opt_.lake, f.final,
+                              st.message());
+    }
+  }
+  if (local_lake_.empty()) return Status::OK();
+  // The renames durable: every directory that gained an entry (a partition's directory,
+  // and its parents up to the lake, which may be new themselves).
+  std::set<stdfs::path> dirs;
+  for (auto& f : all)
+    for (stdfs::path d = (local_lake_ / f.final).parent_path(); d != local_lake_ && d.has_relative_path();
+         d = d.parent_path())
+      if (!dirs.insert(d).second) break;
+  dirs.insert(local_lake_);
+  for (const auto& d : dirs) ORDERLAKE_RETURN_IF_ERROR(fs::fsync_path(d));
+  return Status::OK();
+}
+
+// The first commit creates the table; a lake written before the table had a log brings its
+// files along (all but `ours`, this run's).
+Result<std::vector<json>> Job::FirstCommitActions(const std::set<std::string>& ours) {
+  const std::string table_prefix = opt_.table + "/";
+  std::vector<json> first_actions = {table::protocol_action(),
+                                     table::metadata_action(delta_schema(), {"Country", "InvoiceDateOnly"})};
+  auto existing = lake_store_->List(table_prefix);
+  if (!existing.ok()) return Status::Errorf("cannot list {}/{}: {}", opt_.lake, table_prefix, existing.status().message());
+  for (const auto& o : existing.value()) {
+    if (!o.key.ends_with(".parquet") || ours.count(o.key) || has_hidden_part(o.key)) continue;
+    const std::string rel = o.key.substr(table_prefix.size());
+    table::DataFile d;
+    d.path = table::encode_path(rel);
+    d.partition_values = {{"Country", hive::value_in_path(rel, "Country")},
+                          {"InvoiceDateOnly", hive::value_in_path(rel, "InvoiceDateOnly")}};
+    d.size = o.size;
+    d.modification_time = o.mtime_ms;
+    first_actions.push_back(table::add_action(d, true));
+  }
+  return first_actions;
+}
+
+// One commit: the txn action of `batch`, an add per data file, and the commitInfo with the
+// run's bookmark entries and summary. A commit lost to another writer of the same batch
+// removes this run's files.
+Status Job::Commit(const std::vector<StagedFile>& all, const Bookmark& update, int64_t batch, const json& journal,
+                   const std::string& journal_key) {
+  const std::string app = AppId();
+  const int64_t now = clock::unix_ms();
+  std::vector<json> actions;
+  actions.push_back(table::txn_action(app, batch));
+  std::set<std::string> ours;
+  const std::string table_prefix = opt_.table + "/";
+  for (auto& f : all) {
+    if (!f.final.starts_with(table_prefix)) continue;  // the quarantine file
+    table::DataFile d;
+    d.path = table::encode_path(f.final.substr(table_prefix.size()));
+    d.partition_values = {{"Country", f.country}, {"InvoiceDateOnly", f.date}};
+    d.size = f.size;
+    d.modification_time = now;
+    d.stats = f.stats;
+    ours.insert(f.final);
+    actions.push_back(table::add_action(d, true));
+  }
+  actions.push_back(table::commit_info_action(
+      "STREAMING UPDATE", {{"outputMode", "Append"}, {"queryId", app}, {"epochId", std::to_string(batch)}},
+      {{"orderlake",
+        {{"app", app}, {"run_id", sum_.run_id}, {"bookmark", bookmark_to_json(update)}, {"summary", sum_.to_json()}}}}));
+  std::vector<json> first_actions;
+  if (snap_.version < 0) {
+    auto fa = FirstCommitActions(ours);
+    if (!fa.ok()) return fa.status();
+    first_actions = std::move(fa).value();
+  }
+  table::DeltaLog log(lake_store_.get(), opt_.table);
+  auto committed = log.Commit(
+      &snap_, actions,
+      [&](const std::vector<table::LogCommit>&, const table::Snapshot& now_snap) -> Status {
+        if (now_snap.txn_version(app) >= batch)
+          return Status::Errorf("another etl committed batch {} of table {} first", batch, opt_.table);
+        return Status::OK();
+      },
+      [&] { return first_actions; });
+  if (!committed.ok()) {
+    if (snap_.txn_version(app) >= batch) {
+      // Lost to another writer of the same batch: this run's files must go.
+      ORDERLAKE_RETURN_IF_ERROR(RollBack(journal));
+      ORDERLAKE_RETURN_IF_ERROR(lake_store_->Delete(journal_key));
+    }
+    return Status::Errorf("cannot commit to {}/{}: {}", opt_.lake, opt_.table, committed.status().message());
+  }
+  sum_.version = committed.value();
+  return Status::OK();
+}
+
+Status Job::Publish(const Bookmark& bm) {
+  std::vector<StagedFile> all = staged_;
+  ORDERLAKE_RETURN_IF_ERROR(StageQuarantine(&all));
+  const Bookmark update = RunBookmark();
+  spdlog::debug("etl: staged files synced at {:.3f} s", Elapsed());
+  crash_point("before_journal");
+  const int64_t batch = snap_.txn_version(AppId()) + 1;
+  json files = json::array();
+  for (auto& f : all) files.push_back(f.final);
+  json journal = {{"run_id", sum_.run_id}, {"txn_version", batch}, {"files", files}, {"summary", sum_.to_json()}};
+  const std::string jkey = MetaKey("pending/" + sum_.run_id + ".json");
+  ORDERLAKE_RETURN_IF_ERROR(lake_store_->Put(jkey, journal.dump(1)));
+  crash_point("after_journal");
+  ORDERLAKE_RETURN_IF_ERROR(MoveIntoPlace(all));
+  spdlog::debug("etl: published at {:.3f} s", Elapsed());
+  crash_point("before_commit");
+  ORDERLAKE_RETURN_IF_ERROR(Commit(all, update, batch, journal, jkey));
+  spdlog::debug("etl: committed version {} at {:.3f} s", sum_.version, Elapsed());
+  crash_point("before_bookmark");
+  ORDERLAKE_RETURN_IF_ERROR(lake_store_->Put(MetaKey("runs/" + sum_.run_id + ".json"), sum_.to_json().dump(2)));
+  if (legacy_bookmark_ || snap_.version - cache_version_ >= kBookmarkEvery) {
+    Bookmark merged = bm;
+    for (auto& [k, v] : update) merged[k] = v;
+    json cache = bookmark_to_json(merged);
+    cache["version"] = 2;
+    cache["delta_version"] = snap_.version;
+    cache["txn_version"] = batch;
+    ORDERLAKE_RETURN_IF_ERROR(lake_store_->Put(MetaKey("bookmark.json"), cache.dump(1)));
+  }
+  return lake_store_->Delete(jkey);
+}
+
+}  // namespace orderlake::etl::internal
