@@ -27,23 +27,6 @@ std::string lag_text(const StageHealth& h) {
 
 }  // namespace
 
-double metric_value(const std::string& text, std::string_view name) {
-  double sum = 0;
-  size_t pos = 0;
-  while ((pos = text.find(name, pos)) != std::string::npos) {
-    const bool line_start = pos == 0 || text[pos - 1] == '\n';
-    const size_t after = pos + name.size();
-    const char next = after < text.size() ? text[after] : '\0';
-    if (line_start && (next == ' ' || next == '{')) {
-      size_t sp = next == '{' ? text.find('}', after) : after;
-      if (sp != std::string::npos) sp = text.find(' ', sp);
-      if (sp != std::string::npos) sum += std::strtod(text.c_str() + sp + 1, nullptr);
-    }
-    pos = after;
-  }
-  return sum;
-}
-
 Monitor::Monitor()
     : objects_delivered_(registry_.counter("orderlake_up_objects_delivered_total",
                                            "Raw objects the firehose delivered (each one wakes the etl)")),
@@ -159,10 +142,8 @@ void Monitor::Sample() {
 
 std::string Monitor::MetricsText() const {
   std::string o;
-  for (const Stage& s : stages_) {
+  for (const Stage& s : stages_)
     if (s.registry) s.registry->AppendText(o);
-    else if (s.metrics) o += s.metrics();
-  }
   auto health = StagesHealth();
   {
     std::lock_guard lock(mu_);

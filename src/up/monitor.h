@@ -46,15 +46,13 @@ struct StageHealth {
 
 struct Stage {
   Stage() = default;
-  Stage(std::string n, std::function<StageHealth()> h, std::function<std::string()> text, std::function<double()> p,
-        const metrics::Registry* r = nullptr)
-      : name(std::move(n)), health(std::move(h)), metrics(std::move(text)), progress(std::move(p)), registry(r) {}
+  Stage(std::string n, std::function<StageHealth()> h, std::function<double()> p, const metrics::Registry* r = nullptr)
+      : name(std::move(n)), health(std::move(h)), progress(std::move(p)), registry(r) {}
 
-  std::string name;                      // generate, agent, firehose, etl, dashboard
+  std::string name;                  // generate, agent, firehose, etl, dashboard
   std::function<StageHealth()> health;
-  std::function<std::string()> metrics;  // Prometheus text, for a stage without a registry; empty = none
-  std::function<double()> progress;      // a counter that moves when the stage works
-  const metrics::Registry* registry = nullptr;  // the stage's registry (used instead of `metrics`)
+  std::function<double()> progress;  // a counter that moves when the stage works
+  const metrics::Registry* registry = nullptr;  // the stage's counters on /metrics; null = none there
 };
 
 class Monitor {
@@ -125,8 +123,5 @@ class Monitor {
   std::chrono::steady_clock::time_point last_status_{};
   double last_in_ = 0, last_rows_ = 0;
 };
-
-// The sum of one metric over its label sets in a Prometheus text exposition; 0 when absent.
-double metric_value(const std::string& text, std::string_view name);
 
 }  // namespace orderlake::up

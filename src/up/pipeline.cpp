@@ -327,7 +327,7 @@ void Pipeline::Shutdown() {
     if (!st.ok()) spdlog::warn("agent: {}", st.message());
   }
   // Let the firehose deliver what it buffered (bounded), then one last etl batch.
-  for (int i = 0; i < 100 && metric_value(service_->Metrics(), "orderlake_firehose_buffered_records") > 0; ++i)
+  for (int i = 0; i < 100 && service_->metrics().Value("orderlake_firehose_buffered_records") > 0; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   stop_stages_ = true;
   etl_wakeup_.Notify();

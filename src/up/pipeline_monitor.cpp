@@ -1,6 +1,6 @@
 // What /health, /metrics and the status line of `up` say about each stage: the stages'
-// registrations with the Monitor (up/monitor.h). The agent and the generator give their
-// registries; the firehose and the dashboard their metrics text, until they have registries.
+// registrations with the Monitor (up/monitor.h): each gives its health, a progress counter
+// and its metrics registry, gathered on /metrics as they are.
 #include <httplib.h>
 
 #include "up/pipeline_internal.h"
@@ -21,7 +21,7 @@ void Pipeline::RegisterStages() {
                                                                   : "stopped: " + gen_error_;
               return h;
             },
-            nullptr, [this] { return static_cast<double>(generated_.load()); }};
+            [this] { return static_cast<double>(generated_.load()); }};
   gen.registry = &generate_metrics_;
   monitor_.AddStage(std::move(gen));
 
@@ -35,7 +35,6 @@ void Pipeline::RegisterStages() {
                 h.lag_unit = "bytes";
                 return h;
               },
-              nullptr,
               [this] { return agent_ ? agent_->metrics().Value("orderlake_agent_records_sent_total") : 0.0; }};
   if (agent_) agent.registry = &agent_->metrics();
   monitor_.AddStage(std::move(agent));
@@ -51,12 +50,12 @@ void Pipeline::RegisterStages() {
                        const bool answers = r && r->status == 200;
                        h.up = answers || stopping_;
                        h.state = answers ? "running" : stopping_ ? "stopping" : "not answering on its port";
-                       h.lag = metric_value(service_->Metrics(), "orderlake_firehose_buffered_records");
+                       h.lag = service_->metrics().Value("orderlake_firehose_buffered_records");
                        h.lag_unit = "records";
                        return h;
                      },
-                     [this] { return service_->Metrics(); },
-                     [this] { return metric_value(service_->Metrics(), "orderlake_firehose_records_in_total"); }});
+                     [this] { return service_->metrics().Value("orderlake_firehose_records_in_total"); },
+                     &service_->metrics()});
 
   monitor_.AddStage({"etl",
                      [this, ended] {
@@ -69,7 +68,7 @@ void Pipeline::RegisterStages() {
                        h.lag_unit = "objects";
                        return h;
                      },
-                     nullptr, [this] { return static_cast<double>(monitor_.etl_rows()); }});
+                     [this] { return static_cast<double>(monitor_.etl_rows()); }});
 
   monitor_.AddStage({"dashboard",
                      [this, ended] {
@@ -78,8 +77,8 @@ void Pipeline::RegisterStages() {
                        h.state = ended(dash_running_);
                        return h;
                      },
-                     nullptr,  // the dashboard puts its own counters first on /metrics
-                     [this] { return metric_value(dash_->MetricsText(), "orderlake_dashboard_table_version"); }});
+                     // No registry here: the dashboard puts its own counters first on /metrics.
+                     [this] { return dash_->metrics().Value("orderlake_dashboard_table_version"); }});
 
   // The compactor is not a stage of /health (its failures are retried and logged); its
   // counters are on /metrics after the etl's.
