@@ -297,40 +297,9 @@ std::string region_from_endpoint(std::string_view endpoint) {
   return "";
 }
 
-Result<AgentConfig> parse_config(std::string_view json_text, const Environment& env, std::string_view source_view) {
-  const std::string source(source_view);
-  json root;
-  try {
-    root = json::parse(json_text.begin(), json_text.end());
-  } catch (const json::parse_error& e) {
-    return Status::Errorf("{}: not valid JSON: {}", source, e.what());
-  }
-  if (!root.is_object()) return Status::Errorf("{}: expected a JSON object at the top, got {}", source, type_name(root));
-  AgentConfig cfg;
-  ObjectReader r(root, "");
-  r.set_source(source);
-
-  ORDERLAKE_RETURN_IF_ERROR(r.refuse("assumeRoleARN", "assuming an IAM role is not supported; give keys with "
-                                                      "awsAccessKeyId/awsSecretAccessKey or the AWS environment"));
-  ORDERLAKE_RETURN_IF_ERROR(r.refuse("assumeRoleExternalId", "assuming an IAM role is not supported"));
-  ORDERLAKE_RETURN_IF_ERROR(r.refuse("userDefinedCredentialsProvider.classname",
-                                     "Java credential provider classes cannot be loaded by this native agent"));
-  ORDERLAKE_RETURN_IF_ERROR(r.refuse("userDefinedCredentialsProvider.location",
-                                     "Java credential provider classes cannot be loaded by this native agent"));
-  ORDERLAKE_RETURN_IF_ERROR(r.refuse("kinesis.endpoint", "Kinesis Data Streams is not supported; use firehose.endpoint"));
-  ORDERLAKE_RETURN_IF_ERROR(r.refuse("kinesis.region", "Kinesis Data Streams is not supported"));
-
-  std::string endpoint;
-  ORDERLAKE_RETURN_IF_ERROR(r.str("firehose.endpoint", endpoint));
-  std::string key_id, secret;
-  ORDERLAKE_RETURN_IF_ERROR(r.str("awsAccessKeyId", key_id));
-  ORDERLAKE_RETURN_IF_ERROR(r.str("awsSecretAccessKey", secret));
-  if (key_id.empty() != secret.empty())
-    return r.error(key_id.empty() ? "awsAccessKeyId" : "awsSecretAccessKey",
-                   "awsAccessKeyId and awsSecretAccessKey go together");
-  ORDERLAKE_RETURN_IF_ERROR(r.str("checkpointFile", cfg.checkpoint_file));
-  if (cfg.checkpoint_file.empty()) return r.error("checkpointFile", "must not be empty");
-  ORDERLAKE_RETURN_IF_ERROR(r.integer("shutdownTimeoutMillis", cfg.shutdown_timeout_ms, 0, 3'600'000));
+// The top-level settings of the Kinesis Agent beside the flows: CloudWatch, sending threads,
+// timeouts, logging, user agent. Those this agent has no use for are accepted with a note.
+Status parse_agent_settings(ObjectReader& r, AgentConfig& cfg) {
   ORDERLAKE_RETURN_IF_ERROR(r.boolean("cloudwatch.emitMetrics", cfg.emit_metrics));
   if (r.has("cloudwatch.emitMetrics"))
     cfg.notes.push_back("cloudwatch.emitMetrics: metrics are served in the Prometheus format on /metrics "
@@ -383,6 +352,64 @@ Result<AgentConfig> parse_config(std::string_view json_text, const Environment& 
     if (!trimmed(ua).empty()) cfg.user_agent = trimmed(ua) + " " + cfg.user_agent;
     if (r.has("userAgentOverride")) cfg.user_agent = ua_override;
   }
+  return Status::OK();
+}
+
+// firehose.endpoint as a URL (a host name gets https://; none: the AWS endpoint of the
+// environment's region), and the region it names (else the environment's).
+Status resolve_endpoint(ObjectReader& r, const Environment& env, std::string endpoint, AgentConfig& cfg) {
+  if (endpoint.empty()) {
+    std::string region = env.get("AWS_REGION").value_or(env.get("AWS_DEFAULT_REGION").value_or("us-east-1"));
+    endpoint = "https://firehose." + region + ".amazonaws.com";
+  } else if (endpoint.find("://") == std::string::npos) {
+    endpoint = "https://" + endpoint;
+  } else if (endpoint.rfind("http://", 0) != 0 && endpoint.rfind("https://", 0) != 0) {
+    return r.error("firehose.endpoint", "must be an http:// or https:// URL or a host name");
+  }
+  while (endpoint.size() > 8 && endpoint.back() == '/') endpoint.pop_back();
+  cfg.endpoint = endpoint;
+  cfg.region = region_from_endpoint(endpoint);
+  if (cfg.region.empty())
+    cfg.region = env.get("AWS_REGION").value_or(env.get("AWS_DEFAULT_REGION").value_or("us-east-1"));
+
+  return Status::OK();
+}
+
+Result<AgentConfig> parse_config(std::string_view json_text, const Environment& env, std::string_view source_view) {
+  const std::string source(source_view);
+  json root;
+  try {
+    root = json::parse(json_text.begin(), json_text.end());
+  } catch (const json::parse_error& e) {
+    return Status::Errorf("{}: not valid JSON: {}", source, e.what());
+  }
+  if (!root.is_object()) return Status::Errorf("{}: expected a JSON object at the top, got {}", source, type_name(root));
+  AgentConfig cfg;
+  ObjectReader r(root, "");
+  r.set_source(source);
+
+  ORDERLAKE_RETURN_IF_ERROR(r.refuse("assumeRoleARN", "assuming an IAM role is not supported; give keys with "
+                                                      "awsAccessKeyId/awsSecretAccessKey or the AWS environment"));
+  ORDERLAKE_RETURN_IF_ERROR(r.refuse("assumeRoleExternalId", "assuming an IAM role is not supported"));
+  ORDERLAKE_RETURN_IF_ERROR(r.refuse("userDefinedCredentialsProvider.classname",
+                                     "Java credential provider classes cannot be loaded by this native agent"));
+  ORDERLAKE_RETURN_IF_ERROR(r.refuse("userDefinedCredentialsProvider.location",
+                                     "Java credential provider classes cannot be loaded by this native agent"));
+  ORDERLAKE_RETURN_IF_ERROR(r.refuse("kinesis.endpoint", "Kinesis Data Streams is not supported; use firehose.endpoint"));
+  ORDERLAKE_RETURN_IF_ERROR(r.refuse("kinesis.region", "Kinesis Data Streams is not supported"));
+
+  std::string endpoint;
+  ORDERLAKE_RETURN_IF_ERROR(r.str("firehose.endpoint", endpoint));
+  std::string key_id, secret;
+  ORDERLAKE_RETURN_IF_ERROR(r.str("awsAccessKeyId", key_id));
+  ORDERLAKE_RETURN_IF_ERROR(r.str("awsSecretAccessKey", secret));
+  if (key_id.empty() != secret.empty())
+    return r.error(key_id.empty() ? "awsAccessKeyId" : "awsSecretAccessKey",
+                   "awsAccessKeyId and awsSecretAccessKey go together");
+  ORDERLAKE_RETURN_IF_ERROR(r.str("checkpointFile", cfg.checkpoint_file));
+  if (cfg.checkpoint_file.empty()) return r.error("checkpointFile", "must not be empty");
+  ORDERLAKE_RETURN_IF_ERROR(r.integer("shutdownTimeoutMillis", cfg.shutdown_timeout_ms, 0, 3'600'000));
+  ORDERLAKE_RETURN_IF_ERROR(parse_agent_settings(r, cfg));
 
   const json* flows = r.raw("flows");
   if (!flows) return r.error("flows", "is required (an array of flows)");
@@ -398,20 +425,7 @@ Result<AgentConfig> parse_config(std::string_view json_text, const Environment& 
     cfg.flows.push_back(std::move(f));
   }
 
-  // Endpoint and region.
-  if (endpoint.empty()) {
-    std::string region = env.get("AWS_REGION").value_or(env.get("AWS_DEFAULT_REGION").value_or("us-east-1"));
-    endpoint = "https://firehose." + region + ".amazonaws.com";
-  } else if (endpoint.find("://") == std::string::npos) {
-    endpoint = "https://" + endpoint;
-  } else if (endpoint.rfind("http://", 0) != 0 && endpoint.rfind("https://", 0) != 0) {
-    return r.error("firehose.endpoint", "must be an http:// or https:// URL or a host name");
-  }
-  while (endpoint.size() > 8 && endpoint.back() == '/') endpoint.pop_back();
-  cfg.endpoint = endpoint;
-  cfg.region = region_from_endpoint(endpoint);
-  if (cfg.region.empty())
-    cfg.region = env.get("AWS_REGION").value_or(env.get("AWS_DEFAULT_REGION").value_or("us-east-1"));
+  ORDERLAKE_RETURN_IF_ERROR(resolve_endpoint(r, env, endpoint, cfg));
 
   // Credentials: the AWS chain (agent.json, environment, shared credentials file, config
   // file), reading the environment through `env`.

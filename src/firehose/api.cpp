@@ -54,7 +54,7 @@ const json* member(const json& j, const char* k) {
 }
 }  // namespace
 
-// CreateDeliveryStream is ~120 lines on purpose: it is the API's list of rules, checked in
+// size: CreateDeliveryStream is ~120 lines on purpose: it is the API's list of rules, checked in
 // the order the AWS documentation gives them, each with its own error message; split up it
 // would only scatter that list.
 ApiResponse FirehoseService::Impl::Create(const json& req) {
