@@ -19,6 +19,29 @@ namespace {
 std::atomic<int> g_signal{0};
 void on_signal(int sig) { g_signal = sig; }
 
+// Until the agent is done: stops it on SIGINT/SIGTERM, flushes its checkpoints, and logs
+// its progress every log.statusReportingPeriodSeconds.
+void watch(agent::Agent& agent) {
+  auto period = std::chrono::seconds(agent.config().log_status_reporting_period_s);
+  auto next_progress = std::chrono::steady_clock::now() + period;
+  bool stopping = false;
+  while (!agent.Done()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (g_signal && !stopping) {
+      spdlog::info("agent: signal {}: stopping (delivering what was read, at most {} ms)", g_signal.load(),
+                   agent.config().shutdown_timeout_ms);
+      agent.RequestStop();
+      stopping = true;
+    }
+    Status cs = agent.FlushCheckpoints();
+    if (!cs.ok()) spdlog::error("agent: {}", cs.message());
+    if (std::chrono::steady_clock::now() >= next_progress) {
+      spdlog::info("{}", agent.ProgressLine());
+      next_progress += period;
+    }
+  }
+}
+
 }  // namespace
 
 void add_agent_command(CLI::App& app) {
@@ -96,24 +119,7 @@ Examples:
       exit_code() = 1;
       return;
     }
-    auto period = std::chrono::seconds(agent.config().log_status_reporting_period_s);
-    auto next_progress = std::chrono::steady_clock::now() + period;
-    bool stopping = false;
-    while (!agent.Done()) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      if (g_signal && !stopping) {
-        spdlog::info("agent: signal {}: stopping (delivering what was read, at most {} ms)", g_signal.load(),
-                     agent.config().shutdown_timeout_ms);
-        agent.RequestStop();
-        stopping = true;
-      }
-      Status cs = agent.FlushCheckpoints();
-      if (!cs.ok()) spdlog::error("agent: {}", cs.message());
-      if (std::chrono::steady_clock::now() >= next_progress) {
-        spdlog::info("{}", agent.ProgressLine());
-        next_progress += period;
-      }
-    }
+    watch(agent);
     st = agent.Wait();
     spdlog::info("{}", agent.ProgressLine());
     if (!st.ok()) {

@@ -48,10 +48,7 @@ Status read_credentials(const std::string& path, std::map<std::string, std::stri
   return Status::OK();
 }
 
-}  // namespace
-
-void add_firehose_command(CLI::App& app) {
-  struct Args {
+struct FirehoseArgs {
     std::string listen = "127.0.0.1:4573";
     std::string data_dir = "./orderlake-data";
     std::vector<std::string> access_keys, secret_keys;
@@ -60,8 +57,66 @@ void add_firehose_command(CLI::App& app) {
     uint64_t max_buffer_mb = 256;
     uint64_t segment_mb = 64;
     int threads = 64;
+};
+
+// Flags into the options; the options' Validate() is the one rule (as for `up` and tests).
+Status to_options(FirehoseArgs& a, firehose::ServerOptions& so) {
+  so.threads = a.threads;
+  ORDERLAKE_RETURN_IF_ERROR(so.SetListen(a.listen));
+  if (a.access_keys.size() != a.secret_keys.size())
+    return Status::Error("give as many --secret-key as --access-key options");
+  for (size_t i = 0; i < a.access_keys.size(); ++i) so.keys[a.access_keys[i]] = a.secret_keys[i];
+  if (!a.credentials_file.empty()) ORDERLAKE_RETURN_IF_ERROR(read_credentials(a.credentials_file, so.keys));
+  ORDERLAKE_RETURN_IF_ERROR(so.Validate());
+  a.opt.data_dir = a.data_dir;
+  a.opt.max_buffer_bytes = a.max_buffer_mb << 20;
+  a.opt.wal_segment_bytes = std::min<uint64_t>(a.segment_mb << 20, std::max<uint64_t>(a.opt.max_buffer_bytes / 4, 1 << 20));
+  return a.opt.Validate();
+}
+
+// Serves until SIGINT or SIGTERM; the exit code (2: bad options, 1: the service failed).
+int run_firehose(const std::shared_ptr<FirehoseArgs>& a) {
+  auto fail = [](const std::string& why, int code) {
+    std::fprintf(stderr, "orderlake firehose: %s\n", why.c_str());
+    return code;
   };
-  auto a = std::make_shared<Args>();
+  firehose::ServerOptions so;
+  if (Status st = to_options(*a, so); !st.ok()) return fail(st.message(), 2);
+  if (so.keys.empty()) spdlog::warn("firehose: no access keys configured: accepting unsigned requests (loopback only)");
+  // SIGINT/SIGTERM stop the server from a dedicated thread (signals blocked elsewhere).
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+
+  auto svc = firehose::FirehoseService::Open(a->opt);
+  if (!svc.ok()) return fail(svc.status().message(), 1);
+  firehose::FirehoseServer server(**svc, so);
+  auto port = server.Bind();
+  if (!port.ok()) return fail(port.status().message(), 1);
+  std::printf("listening on %s:%d\n", so.host.c_str(), *port);
+  std::fflush(stdout);
+  spdlog::info("firehose: listening on {}:{}, data in {}", so.host, *port, a->data_dir);
+  std::atomic<bool> signalled{false};
+  std::thread sig([&server, &signalled, set] {
+    int s = 0;
+    sigwait(&set, &s);
+    signalled = true;
+    spdlog::info("firehose: signal {}, stopping", s);
+    server.Stop();
+  });
+  server.Run();
+  (*svc)->Stop();
+  if (!signalled) pthread_kill(sig.native_handle(), SIGTERM);
+  sig.join();
+  return 0;
+}
+
+}  // namespace
+
+void add_firehose_command(CLI::App& app) {
+  auto a = std::make_shared<FirehoseArgs>();
   auto* cmd = app.add_subcommand("firehose", "Run the Kinesis Data Firehose-compatible delivery-stream service");
   cmd->footer(R"(
 Speaks the Firehose API (JSON 1.1 over HTTP, X-Amz-Target Firehose_20150804.<Action>):
@@ -120,56 +175,7 @@ Examples:
   cmd->add_option("--threads", a->threads, "HTTP worker threads (one per open connection)")
       ->capture_default_str()->check(CLI::Range(2, 1024));
 
-  cmd->callback([a] {
-    auto fail = [](const std::string& why) {
-      std::fprintf(stderr, "orderlake firehose: %s\n", why.c_str());
-      exit_code() = 1;
-    };
-    // Flags into the options; the options' Validate() is the one rule (as for `up` and tests).
-    firehose::ServerOptions so;
-    so.threads = a->threads;
-    if (Status st = so.SetListen(a->listen); !st.ok()) return fail(st.message());
-    if (a->access_keys.size() != a->secret_keys.size())
-      return fail("give as many --secret-key as --access-key options");
-    for (size_t i = 0; i < a->access_keys.size(); ++i) so.keys[a->access_keys[i]] = a->secret_keys[i];
-    if (!a->credentials_file.empty()) {
-      Status st = read_credentials(a->credentials_file, so.keys);
-      if (!st.ok()) return fail(st.message());
-    }
-    if (Status st = so.Validate(); !st.ok()) return fail(st.message());
-    if (so.keys.empty()) spdlog::warn("firehose: no access keys configured: accepting unsigned requests (loopback only)");
-    a->opt.data_dir = a->data_dir;
-    a->opt.max_buffer_bytes = a->max_buffer_mb << 20;
-    a->opt.wal_segment_bytes = std::min<uint64_t>(a->segment_mb << 20, std::max<uint64_t>(a->opt.max_buffer_bytes / 4, 1 << 20));
-    if (Status st = a->opt.Validate(); !st.ok()) return fail(st.message());
-    // SIGINT/SIGTERM stop the server from a dedicated thread (signals blocked elsewhere).
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set, nullptr);
-
-    auto svc = firehose::FirehoseService::Open(a->opt);
-    if (!svc.ok()) return fail(svc.status().message());
-    firehose::FirehoseServer server(**svc, so);
-    auto port = server.Bind();
-    if (!port.ok()) return fail(port.status().message());
-    std::printf("listening on %s:%d\n", so.host.c_str(), *port);
-    std::fflush(stdout);
-    spdlog::info("firehose: listening on {}:{}, data in {}", so.host, *port, a->data_dir);
-    std::atomic<bool> signalled{false};
-    std::thread sig([&server, &signalled, set] {
-      int s = 0;
-      sigwait(&set, &s);
-      signalled = true;
-      spdlog::info("firehose: signal {}, stopping", s);
-      server.Stop();
-    });
-    server.Run();
-    (*svc)->Stop();
-    if (!signalled) pthread_kill(sig.native_handle(), SIGTERM);
-    sig.join();
-  });
+  cmd->callback([a] { exit_code() = run_firehose(a); });
 }
 
 }  // namespace orderlake::cli
