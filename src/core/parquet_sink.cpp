@@ -93,40 +93,33 @@ std::string_view TypeName(Type t) {
   return "?";
 }
 
+namespace {
+template <typename Set>
+ColumnView make_view(Type type, Set set) {
+  ColumnView c;
+  c.type = type;
+  set(c);
+  return c;
+}
+}  // namespace
+
 ColumnView ColumnView::Int32(std::span<const int32_t> v) {
-  ColumnView c;
-  c.type = Type::kInt32;
-  c.i32 = v;
-  return c;
+  return make_view(Type::kInt32, [v](ColumnView& c) { c.i32 = v; });
 }
-
-ColumnView ColumnView::Date(std::span<const int32_t> days_since_epoch) {
-  ColumnView c;
-  c.type = Type::kDate;
-  c.i32 = days_since_epoch;
-  return c;
+ColumnView ColumnView::Date(std::span<const int32_t> days) {
+  return make_view(Type::kDate, [days](ColumnView& c) { c.i32 = days; });
 }
-
 ColumnView ColumnView::Int64(std::span<const int64_t> v) {
-  ColumnView c;
-  c.type = Type::kInt64;
-  c.i64 = v;
-  return c;
+  return make_view(Type::kInt64, [v](ColumnView& c) { c.i64 = v; });
 }
-
 ColumnView ColumnView::Double(std::span<const double> v) {
-  ColumnView c;
-  c.type = Type::kDouble;
-  c.f64 = v;
-  return c;
+  return make_view(Type::kDouble, [v](ColumnView& c) { c.f64 = v; });
 }
-
 ColumnView ColumnView::String(std::string_view data, std::span<const uint32_t> offsets) {
-  ColumnView c;
-  c.type = Type::kString;
-  c.str_data = data;
-  c.str_offsets = offsets;
-  return c;
+  return make_view(Type::kString, [data, offsets](ColumnView& c) {
+    c.str_data = data;
+    c.str_offsets = offsets;
+  });
 }
 
 size_t ColumnView::size() const {
