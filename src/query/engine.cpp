@@ -4,6 +4,7 @@
 #include <system_error>
 
 #include <map>
+#include <functional>
 #include <set>
 
 #include "core/hive.h"
@@ -200,6 +201,23 @@ struct Engine::Impl {
     return catalog.get();
   }
 
+  // Calls fn(catalog, database, table name) for every table of the catalog; nothing when
+  // there is no catalog. Stops at fn's first error.
+  Status ForEachCatalogTable(
+      const std::function<Status(catalog::Catalog&, const std::string&, const std::string&)>& fn) {
+    auto cat = Catalog(false);
+    if (!cat.ok()) return cat.status();
+    if (!cat.value()) return Status::OK();
+    auto dbs = cat.value()->Databases();
+    if (!dbs.ok()) return dbs.status();
+    for (const auto& db : *dbs) {
+      auto tables = cat.value()->Tables(db);
+      if (!tables.ok()) return tables.status();
+      for (const auto& name : *tables) ORDERLAKE_RETURN_IF_ERROR(fn(*cat.value(), db, name));
+    }
+    return Status::OK();
+  }
+
   std::vector<BuiltinTable> Builtins() const {
     std::vector<BuiltinTable> out;
     std::string location = options.lake_url.empty() ? "file://" + lake.string() : options.lake_url;
@@ -363,25 +381,17 @@ struct Engine::Impl {
 
   Status DefineViews(std::string_view sql) {
     const std::set<std::string> names = ReferencedNames(sql);
-    auto cat = Catalog(false);
-    if (!cat.ok()) return cat.status();
     std::vector<catalog::Table> wanted;  // catalog tables to define
     std::set<std::string> in_catalog;    // default-database names the catalog has
-    if (cat.value()) {
-      auto dbs = cat.value()->Databases();
-      if (!dbs.ok()) return dbs.status();
-      for (const auto& db : *dbs) {
-        auto tables = cat.value()->Tables(db);
-        if (!tables.ok()) return tables.status();
-        for (const auto& name : *tables) {
+    ORDERLAKE_RETURN_IF_ERROR(ForEachCatalogTable(
+        [&](catalog::Catalog& cat, const std::string& db, const std::string& name) -> Status {
           if (db == "default") in_catalog.insert(name);
-          if (!names.count(Lower(name))) continue;
-          auto t = cat.value()->GetTable(db, name);
+          if (!names.count(Lower(name))) return Status::OK();
+          auto t = cat.GetTable(db, name);
           if (!t.ok()) return t.status();
           if (t.value()) wanted.push_back(std::move(*t.value()));
-        }
-      }
-    }
+          return Status::OK();
+        }));
     // Specs first (syncing remote locations), so DuckDB can be allowed to read them all.
     std::set<std::string> dirs;
     struct Wanted {
@@ -671,17 +681,11 @@ Result<std::vector<std::string>> Engine::Tables() {
       &r));
   std::set<std::string> names;
   for (const auto& row : r.rows) names.insert(row[0].ToString());
-  auto cat = impl_->Catalog(false);
-  if (!cat.ok()) return cat.status();
-  if (cat.value()) {
-    auto dbs = cat.value()->Databases();
-    if (!dbs.ok()) return dbs.status();
-    for (const auto& db : *dbs) {
-      auto tables = cat.value()->Tables(db);
-      if (!tables.ok()) return tables.status();
-      for (const auto& t : *tables) names.insert(db == "default" ? t : db + "." + t);
-    }
-  }
+  ORDERLAKE_RETURN_IF_ERROR(
+      impl_->ForEachCatalogTable([&](catalog::Catalog&, const std::string& db, const std::string& t) {
+        names.insert(db == "default" ? t : db + "." + t);
+        return Status::OK();
+      }));
   return std::vector<std::string>(names.begin(), names.end());
 }
 
