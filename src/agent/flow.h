@@ -173,6 +173,7 @@ class Flow {
   void discover(const std::string& path, const struct stat& st, bool first);
   void load_plan(TrackedFile& f);
   void identify(TrackedFile& f, uint64_t size);
+  void resume(TrackedFile& f, uint64_t offset, uint64_t size, std::string_view what);
   void check_identity(TrackedFile& f, const struct stat& st);
   static uint64_t consumed_offset(const TrackedFile& f);
   uint64_t end_of_batches(const TrackedFile& f, uint64_t fallback);

@@ -212,19 +212,26 @@ void Flow::load_plan(TrackedFile& f) {
   planned_.erase(it);
 }
 
+// f, identified as the continuation of a file read up to `offset`, resumes there (at most
+// at its size) and is tracked; `what` says why, with {} for the offset.
+void Flow::resume(TrackedFile& f, uint64_t offset, uint64_t size, std::string_view what) {
+  f.has_id = true;
+  f.pos = std::min<uint64_t>(offset, size);
+  f.header_left = f.pos == 0 ? cfg_.skip_header_lines : 0;
+  spdlog::info("agent: {}: {}", f.path, fmt::format(fmt::runtime(what), f.pos));
+  cp_.track(id_, f.id, f.path, f.pos);
+  load_plan(f);
+}
+
 void Flow::identify(TrackedFile& f, uint64_t size) {
   // A checkpoint of this inode whose first bytes still match: resume there.
   for (auto it = checkpoints_.begin(); it != checkpoints_.end(); ++it) {
     if (it->id.dev != f.id.dev || it->id.ino != f.id.ino || it->id.fp_len > size || it->id.fp_len == 0) continue;
     if (hash_prefix(pread_some(f.fd, 0, it->id.fp_len)) != it->id.fp_hash) continue;
     f.id = it->id;
-    f.has_id = true;
-    f.pos = std::min<uint64_t>(it->offset, size);
-    f.header_left = f.pos == 0 ? cfg_.skip_header_lines : 0;
-    spdlog::info("agent: {}: resuming at checkpoint offset {}", f.path, f.pos);
+    const uint64_t offset = it->offset;
     checkpoints_.erase(it);
-    cp_.track(id_, f.id, f.path, f.pos);
-    load_plan(f);
+    resume(f, offset, size, "resuming at checkpoint offset {}");
     return;
   }
   // The same first bytes as a vanished or truncated file: a copy, resume where it stopped.
@@ -235,13 +242,9 @@ void Flow::identify(TrackedFile& f, uint64_t size) {
     if (hash_prefix(pread_some(f.fd, 0, it->fp_len)) != it->fp_hash) continue;
     f.id.fp_len = it->fp_len;
     f.id.fp_hash = it->fp_hash;
-    f.has_id = true;
-    f.pos = std::min<uint64_t>(it->offset, size);
-    f.header_left = f.pos == 0 ? cfg_.skip_header_lines : 0;
-    spdlog::info("agent: {}: holds the first bytes of a file read up to {}; resuming there", f.path, f.pos);
+    const uint64_t offset = it->offset;
     orphans_.erase(it);
-    cp_.track(id_, f.id, f.path, f.pos);
-    load_plan(f);
+    resume(f, offset, size, "holds the first bytes of a file read up to {}; resuming there");
     return;
   }
   // The same first bytes as a file being read (copy-truncate seen before the truncation):
