@@ -262,13 +262,7 @@ size_t AnswerCache::size() const {
   std::lock_guard<std::mutex> lock(mu_);
   return entries_.size();
 }
-uint64_t AnswerCache::hits() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return hits_;
-}
-uint64_t AnswerCache::misses() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return misses_;
-}
+uint64_t AnswerCache::hits() const { return hits_.load(std::memory_order_relaxed); }
+uint64_t AnswerCache::misses() const { return misses_.load(std::memory_order_relaxed); }
 
 }  // namespace orderlake::dashboard

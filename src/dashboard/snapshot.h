@@ -16,6 +16,7 @@
 // for the same key compute once and share the answer (single flight). Entries of older
 // versions are dropped when a newer version's answer is stored.
 #pragma once
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -107,7 +108,8 @@ class AnswerCache {
   mutable std::mutex mu_;
   std::map<std::string, std::pair<uint64_t, Future>> entries_;
   size_t max_entries_;
-  uint64_t newest_version_ = 0, hits_ = 0, misses_ = 0;
+  uint64_t newest_version_ = 0;
+  std::atomic<uint64_t> hits_{0}, misses_{0};  // read without the lock (metrics)
 };
 
 // Milliseconds since the Unix epoch as ISO 8601 UTC text ("2026-01-02T03:04:05.678Z").
