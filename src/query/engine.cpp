@@ -572,18 +572,6 @@ struct Engine::Impl {
   }
 };
 
-Status EngineOptions::Validate() const {
-  std::error_code ec;
-  if (!catalog.empty() && fs::is_directory(catalog, ec))
-    return Status::Errorf("--catalog '{}' is a directory: give the catalog file (e.g. DATA_DIR/catalog/catalog.db)",
-                          catalog.string());
-  if (!cache_root.empty() && fs::exists(cache_root, ec) && !fs::is_directory(cache_root, ec))
-    return Status::Errorf("the mirror cache root '{}' is not a directory", cache_root.string());
-  if (!lake_url.empty() && !StartsWith(lake_url, "s3://") && !StartsWith(lake_url, "file://"))
-    return Status::Errorf("--lake '{}': the lake's URL must be s3://bucket/prefix or file://DIR", lake_url);
-  return Status::OK();
-}
-
 Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Engine::~Engine() = default;
 

@@ -1,6 +1,6 @@
-// The options of `orderlake query` (the Athena stage's command line), defaults in one
-// place. The CLI maps its flags into this struct and runs Validate(), whose errors name
-// the flag as the user knows it.
+// The options of `orderlake query` (the Athena stage's command line) and the checks of the
+// engine's options (EngineOptions, query/engine.h): defaults in one place, Validate() whose
+// errors name the flag as the user knows it. The CLI maps its flags into these structs.
 #pragma once
 #include <string>
 #include <vector>
