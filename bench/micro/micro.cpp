@@ -19,6 +19,7 @@
 
 #include "core/parquet_writer.h"
 #include "core/sha256.h"
+#include "etl/columns.h"
 
 namespace {
 
@@ -146,14 +147,7 @@ std::string out_path(const char* name) {
 void BM_Parquet_Orderlake(benchmark::State& state) {
   using namespace orderlake::parquet;
   const Rows& r = rows(static_cast<size_t>(state.range(0)));
-  const std::vector<ColumnSpec> schema = {
-      {"CustomerID", Type::kInt32},      {"OrderID", Type::kString, false, Codec::kUncompressed},
-      {"InvoiceNo", Type::kString},      {"StockCode", Type::kString},
-      {"Description", Type::kString},    {"Quantity", Type::kInt32},
-      {"UnitPrice", Type::kDouble},      {"TotalAmount", Type::kDouble},
-      {"TotalAmountUSD", Type::kDouble}, {"OrderTag", Type::kString},
-      {"InvoiceDate", Type::kString},    {"InvoiceHour", Type::kInt32},
-      {"Region", Type::kString}};
+  const std::vector<ColumnSpec>& schema = orderlake::etl::order_file_schema();  // the etl's own files
   auto s = [](const Rows::Str& c) { return ColumnView::String(c.data, c.offsets); };
   const std::vector<ColumnView> cols = {
       ColumnView::Int32(r.customer_id), s(r.order_id),   s(r.invoice_no), s(r.stock_code),

@@ -70,4 +70,19 @@ void OrderColumns::append_columns(const OrderColumns& other) {
   region.append_column(other.region);
 }
 
+// OrderID is 64 random hex characters per row: no dictionary, and Snappy finds nothing to
+// compress in it, so it is stored as is.
+const std::vector<parquet::ColumnSpec>& order_file_schema() {
+  using parquet::Type;
+  static const std::vector<parquet::ColumnSpec> s = {
+      {"CustomerID", Type::kInt32},      {"OrderID", Type::kString, false, parquet::Codec::kUncompressed},
+      {"InvoiceNo", Type::kString},      {"StockCode", Type::kString},
+      {"Description", Type::kString},    {"Quantity", Type::kInt32},
+      {"UnitPrice", Type::kDouble},      {"TotalAmount", Type::kDouble},
+      {"TotalAmountUSD", Type::kDouble}, {"OrderTag", Type::kString},
+      {"InvoiceDate", Type::kString},    {"InvoiceHour", Type::kInt32},
+      {"Region", Type::kString}};
+  return s;
+}
+
 }  // namespace orderlake::etl

@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/parquet_writer.h"
 #include "etl/record.h"
 
 namespace orderlake::etl {
@@ -47,5 +48,9 @@ struct OrderColumns {
   void append(const ParsedOrder& o, std::string_view region_name, const TransformConfig& cfg);
   void append_columns(const OrderColumns& other);
 };
+
+// The columns of the table's Parquet files (SPEC §3 without the partition columns Country
+// and InvoiceDateOnly), in the order OrderColumns holds them.
+const std::vector<parquet::ColumnSpec>& order_file_schema();
 
 }  // namespace orderlake::etl

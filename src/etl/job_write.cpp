@@ -16,29 +16,10 @@
 #include "etl/job_internal.h"
 
 namespace orderlake::etl::internal {
-namespace {
-
-// OrderID is 64 random hex characters per row: no dictionary, and Snappy finds nothing to
-// compress in it, so it is stored as is.
-const std::vector<parquet::ColumnSpec>& order_schema() {
-  using parquet::Type;
-  static const std::vector<parquet::ColumnSpec> s = {
-      {"CustomerID", Type::kInt32},      {"OrderID", Type::kString, false, parquet::Codec::kUncompressed},
-      {"InvoiceNo", Type::kString},      {"StockCode", Type::kString},
-      {"Description", Type::kString},    {"Quantity", Type::kInt32},
-      {"UnitPrice", Type::kDouble},      {"TotalAmount", Type::kDouble},
-      {"TotalAmountUSD", Type::kDouble}, {"OrderTag", Type::kString},
-      {"InvoiceDate", Type::kString},    {"InvoiceHour", Type::kInt32},
-      {"Region", Type::kString}};
-  return s;
-}
-
-}  // namespace
-
 // The table's schema in the Delta log: the file's columns, then the partition columns.
 std::vector<std::pair<std::string, std::string>> delta_schema() {
   std::vector<std::pair<std::string, std::string>> out;
-  for (auto& c : order_schema())
+  for (auto& c : order_file_schema())
     out.emplace_back(c.name, c.type == parquet::Type::kInt32    ? "integer"
                              : c.type == parquet::Type::kDouble ? "double"
                                                                 : "string");
@@ -104,7 +85,7 @@ std::string file_stats(const std::vector<const OrderColumns*>& groups, uint64_t 
   str("InvoiceDate", &OrderColumns::invoice_date);
   num("InvoiceHour", &OrderColumns::invoice_hour);
   str("Region", &OrderColumns::region);
-  for (auto& c : order_schema()) nulls[c.name] = 0;
+  for (auto& c : order_file_schema()) nulls[c.name] = 0;
   return json{{"numRecords", rows}, {"minValues", mins}, {"maxValues", maxs}, {"nullCount", nulls}}.dump();
 }
 
@@ -128,7 +109,7 @@ Status write_partition(const stdfs::path& stage, const std::string& table, const
   Status st;
   {
     parquet::FdSink sink(fd);
-    parquet::FileWriter writer(order_schema(), &sink);
+    parquet::FileWriter writer(order_file_schema(), &sink);
     // Small buffers are merged so a file does not get many tiny row groups.
     OrderColumns merged;
     std::vector<const OrderColumns*> groups;
