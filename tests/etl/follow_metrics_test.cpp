@@ -51,6 +51,21 @@ httplib::Result get(int port, const std::string& path) {
   return c.Get(path);
 }
 
+// Scrapes /metrics until `name` (a sample's line start) reaches `at_least`, for up to 60 s;
+// the last text scraped.
+std::string scrape_until(int port, const std::string& name, double at_least) {
+  std::string text;
+  wait_for(
+      [&] {
+        auto r = get(port, "/metrics");
+        if (!r || r->status != 200) return false;
+        text = r->body;
+        return sample(text, name) >= at_least;
+      },
+      60);
+  return text;
+}
+
 // Four valid orders, one filtered (no CustomerID), one quarantined (too few fields).
 constexpr const char* kLines =
     "536365,85123A,WHITE HANGING HEART T-LIGHT HOLDER,6,12/01/2010 08:26,2.55,17850,United Kingdom\n"
@@ -70,16 +85,8 @@ TEST(EtlFollowMetrics, MetricsCountTheRunsAndHealthFollowsFailures) {
   const int port = port_from_stderr(etl);
   ASSERT_GT(port, 0) << etl.err();
 
-  std::string text;
-  ASSERT_TRUE(wait_for(
-      [&] {
-        auto r = get(port, "/metrics");
-        if (!r || r->status != 200) return false;
-        text = r->body;
-        return sample(text, "orderlake_etl_runs_total ") >= 1;
-      },
-      60))
-      << text << etl.err();
+  std::string text = scrape_until(port, "orderlake_etl_runs_total ", 1);
+  ASSERT_GE(sample(text, "orderlake_etl_runs_total "), 1) << text << etl.err();
   auto r = get(port, "/metrics");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->get_header_value("Content-Type"), "text/plain; version=0.0.4");
@@ -157,16 +164,8 @@ TEST(CompactEveryMetrics, MetricsCountPassesAndHealthAnswers) {
                              "--metrics-listen", "127.0.0.1:0"});
   const int port = port_from_stderr(compact);
   ASSERT_GT(port, 0) << compact.err();
-  std::string text;
-  ASSERT_TRUE(wait_for(
-      [&] {
-        auto r = get(port, "/metrics");
-        if (!r || r->status != 200) return false;
-        text = r->body;
-        return sample(text, "orderlake_compact_passes_total ") >= 2;
-      },
-      60))
-      << text << compact.err();
+  std::string text = scrape_until(port, "orderlake_compact_passes_total ", 2);
+  ASSERT_GE(sample(text, "orderlake_compact_passes_total "), 2) << text << compact.err();
   EXPECT_EQ(sample(text, "orderlake_compact_failures_total "), 0) << text;
   EXPECT_EQ(sample(text, "orderlake_compact_files_removed_total "), 0) << text;  // one file: nothing to merge
   EXPECT_GE(sample(text, "orderlake_compact_table_version "), 0) << text;
