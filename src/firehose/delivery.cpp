@@ -15,6 +15,7 @@
 #include "core/fs.h"
 #include "core/log.h"
 #include "firehose/service_impl.h"
+#include "store/keys.h"
 
 namespace orderlake::firehose {
 namespace {
@@ -151,7 +152,9 @@ Status FirehoseService::Impl::WriteObject(const Batch& b, std::string& key_out) 
   }
   if (!s.file_extension.empty()) key += s.file_extension;
   else if (s.gzip) key += ".gz";
-  if (key.size() > 1024) return Status::Errorf("object key longer than 1024 characters: {}", key);
+  // Prefixes are checked when a stream is created; this also holds for streams defined
+  // before that check existed (their deliveries fail and are retried, never written outside).
+  ORDERLAKE_RETURN_IF_ERROR(store::CheckKey(key, "object key"));
   key_out = key;
   if (opt.bucket_store == "s3") {
     auto it = buckets.find(s.bucket);
@@ -163,7 +166,9 @@ Status FirehoseService::Impl::WriteObject(const Batch& b, std::string& key_out) 
     return it->second->Put(key, body);
   }
   // A fixed temporary name: a delivery redone after a crash replaces the one it left.
-  return fs::write_file_atomic(opt.data_dir / "s3" / s.bucket / key, body, fs::TempName::kFixed);
+  auto path = store::ConfinedPath(stdfs::absolute(opt.data_dir / "s3" / s.bucket), key);
+  if (!path.ok()) return path.status();
+  return fs::write_file_atomic(*path, body, fs::TempName::kFixed);
 }
 
 void FirehoseService::Impl::DeliveryLoop() {

@@ -9,6 +9,7 @@
 #include <random>
 
 #include "core/fs.h"
+#include "store/keys.h"
 #include "store/object_store.h"
 
 namespace orderlake::store {
@@ -21,6 +22,7 @@ class LocalStore final : public ObjectStore {
 
   Result<std::vector<ObjectInfo>> List(std::string_view prefix, std::string_view start_after = {}) override {
     std::vector<ObjectInfo> out;
+    ORDERLAKE_RETURN_IF_ERROR(CheckPrefix(prefix));
     std::error_code ec;
     // Start at the deepest directory the prefix names, then filter by the whole prefix.
     const std::string p(prefix);
@@ -50,7 +52,9 @@ class LocalStore final : public ObjectStore {
 
   Result<std::optional<ObjectInfo>> Head(std::string_view key) override {
     struct stat st {};
-    const stdfs::path path = root_ / std::string(key);
+    auto confined = ConfinedPath(root_, key);
+    if (!confined.ok()) return confined.status();
+    const stdfs::path& path = *confined;
     if (::stat(path.c_str(), &st) != 0) {
       if (errno == ENOENT || errno == ENOTDIR) return std::optional<ObjectInfo>();
       return Status::Errorf("cannot stat {}: {}", path.string(), std::strerror(errno));
@@ -62,7 +66,9 @@ class LocalStore final : public ObjectStore {
   }
 
   Result<std::string> Get(std::string_view key, uint64_t offset, std::optional<uint64_t> length) override {
-    const stdfs::path path = root_ / std::string(key);
+    auto confined = ConfinedPath(root_, key);
+    if (!confined.ok()) return confined.status();
+    const stdfs::path& path = *confined;
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return Status::Errorf("cannot open {}: {}", path.string(), std::strerror(errno));
     struct stat st {};
@@ -91,12 +97,16 @@ class LocalStore final : public ObjectStore {
   }
 
   Status Put(std::string_view key, std::string_view data) override {
-    return fs::write_file_atomic(root_ / std::string(key), data);
+    auto path = ConfinedPath(root_, key);
+    if (!path.ok()) return path.status();
+    return fs::write_file_atomic(*path, data);
   }
 
   Result<bool> PutIfAbsent(std::string_view key, std::string_view data) override {
     // Write a temporary, then link() it to the key: link fails if the key exists.
-    const stdfs::path path = root_ / std::string(key);
+    auto confined = ConfinedPath(root_, key);
+    if (!confined.ok()) return confined.status();
+    const stdfs::path& path = *confined;
     ORDERLAKE_RETURN_IF_ERROR(fs::create_directories(path.parent_path()));
     thread_local std::mt19937_64 rng{std::random_device{}()};
     const stdfs::path tmp = path.parent_path() / fmt::format(".{}.{:x}.tmp", path.filename().string(), rng());
@@ -113,7 +123,9 @@ class LocalStore final : public ObjectStore {
   }
 
   Status Delete(std::string_view key) override {
-    const stdfs::path path = root_ / std::string(key);
+    auto confined = ConfinedPath(root_, key);
+    if (!confined.ok()) return confined.status();
+    const stdfs::path& path = *confined;
     if (::unlink(path.c_str()) != 0 && errno != ENOENT)
       return Status::Errorf("cannot delete {}: {}", path.string(), std::strerror(errno));
     return Status::OK();
