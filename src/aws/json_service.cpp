@@ -22,6 +22,22 @@ std::string_view JsonCall::header(std::string_view name) const {
   return {};
 }
 
+bool JsonCall::header_signed(std::string_view lower_name) const {
+  if (access_key.empty()) return false;
+  const std::string_view auth = header("Authorization");
+  const size_t at = auth.find("SignedHeaders=");
+  if (at == std::string_view::npos) return false;
+  std::string_view list = auth.substr(at + 14);
+  list = list.substr(0, list.find_first_of(", "));
+  while (!list.empty()) {
+    const size_t semi = list.find(';');
+    if (list.substr(0, semi) == lower_name) return true;
+    if (semi == std::string_view::npos) break;
+    list.remove_prefix(semi + 1);
+  }
+  return false;
+}
+
 // ---- JsonService ----
 
 struct JsonService::Operation {

@@ -46,6 +46,10 @@ struct JsonCall {
   HeaderList headers;      // as received (any case)
   std::string access_key;  // the verified SigV4 key id; empty when unsigned
   std::string_view header(std::string_view name) const;  // "" when absent
+  // True when the request was signed (access_key set) and `lower_name` is one of the
+  // SignedHeaders of its verified Authorization header: a header that changes what is
+  // stored must be covered by the signature, or a replayed request could alter it.
+  bool header_signed(std::string_view lower_name) const;
 };
 
 class JsonService {

@@ -13,6 +13,7 @@
 #include "core/log.h"
 #include "firehose/base64_fast.h"
 #include "firehose/service_impl.h"
+#include "store/keys.h"
 
 namespace orderlake::firehose {
 namespace {
@@ -127,6 +128,10 @@ ApiResponse FirehoseService::Impl::Create(const json& req) {
     std::string probe = t->Evaluate(clock::unix_ms(), 1, "delivery-failed");
     if (probe.size() > 512)
       return invalid(fmt::format("The evaluated prefix '{}' is longer than 512 characters", probe));
+    // Keys stay inside their bucket: no '..' or '.' segment, no leading '/', no control
+    // character, whatever the expressions evaluate to ('quoted' pattern text is constant).
+    if (Status st = store::CheckPrefix(probe, t == &*pt ? "Prefix" : "ErrorOutputPrefix"); !st.ok())
+      return invalid(st.message());
   }
   json bh = json{{"SizeInMBs", 5}, {"IntervalInSeconds", 300}};
   if (const json* b = member(e, "BufferingHints")) {
@@ -444,8 +449,17 @@ ApiResponse FirehoseService::Impl::Put(std::string_view body, bool batch, std::s
 }
 
 void FirehoseService::Impl::RegisterApi() {
-  api.AddRaw("PutRecordBatch", [this](const aws::JsonCall& c) { return Put(c.body, true, c.header("X-Orderlake-Batch")); });
-  api.AddRaw("PutRecord", [this](const aws::JsonCall& c) { return Put(c.body, false, c.header("X-Orderlake-Batch")); });
+  // X-Orderlake-Batch decides whether records are stored (a batch at or below its source's
+  // high mark is answered without storing): on a signed request it must be signed too.
+  const auto put = [this](const aws::JsonCall& c, bool batch) {
+    const std::string_view key = c.header("X-Orderlake-Batch");
+    if (!key.empty() && !c.access_key.empty() && !c.header_signed("x-orderlake-batch"))
+      return api_error(403, "InvalidSignatureException",
+                       "X-Orderlake-Batch must be one of the request's SignedHeaders (SigV4)");
+    return Put(c.body, batch, key);
+  };
+  api.AddRaw("PutRecordBatch", [put](const aws::JsonCall& c) { return put(c, true); });
+  api.AddRaw("PutRecord", [put](const aws::JsonCall& c) { return put(c, false); });
   api.Add("CreateDeliveryStream", [this](const json& r, const aws::JsonCall&) { return Create(r); });
   api.Add("DescribeDeliveryStream", [this](const json& r, const aws::JsonCall&) { return Describe(r); });
   api.Add("ListDeliveryStreams", [this](const json& r, const aws::JsonCall&) { return List(r); });
