@@ -60,6 +60,15 @@ Listing List(const fs::path& dir, bool with_times) {
   return l;
 }
 
+// A new table version, seen now: the change token and the published runs it was seen with.
+void advance(TableVersion& v, const std::string& token, const Listing& runs) {
+  v.version += 1;
+  v.token = token;
+  v.runs = runs.names.size();
+  v.last_run_id = runs.names.empty() ? "" : runs.names.back();
+  v.seen_ms = clock::unix_ms();
+}
+
 }  // namespace
 
 TableWatcher::TableWatcher(fs::path lake, std::string table, std::chrono::milliseconds poll)
@@ -136,11 +145,7 @@ TableVersion TableWatcher::Rescan() {
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (changed) {
-        current_.version += 1;
-        current_.token = token;
-        current_.runs = runs.names.size();
-        current_.last_run_id = runs.names.empty() ? "" : runs.names.back();
-        current_.seen_ms = clock::unix_ms();
+        advance(current_, token, runs);
         current_.published_ms = commit_ms;
       }
       current_.in_flux = false;
@@ -165,11 +170,7 @@ TableVersion TableWatcher::Rescan() {
     bool in_flux = !pending.names.empty() && now - pending_since_ < kSettledAfter;
     if (token != current_.token || current_.version == 0) {
       changed = true;
-      current_.version += 1;
-      current_.token = token;
-      current_.runs = runs.names.size();
-      current_.last_run_id = runs.names.empty() ? "" : runs.names.back();
-      current_.seen_ms = clock::unix_ms();
+      advance(current_, token, runs);
     }
     current_.in_flux = in_flux;
     out = current_;
