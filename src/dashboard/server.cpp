@@ -3,6 +3,7 @@
 #include <httplib.h>
 
 #include <algorithm>
+#include <cctype>
 #include <atomic>
 #include <condition_variable>
 #include <fstream>
@@ -488,7 +489,12 @@ struct DashboardServer::Impl {
       if (opt.token.empty() || !guarded) return httplib::Server::HandlerResponse::Unhandled;
       std::string given;
       const std::string auth = req.get_header_value("Authorization");
-      if (auth.rfind("Bearer ", 0) == 0) given = auth.substr(7);
+      // The scheme is case-insensitive (RFC 7235 §2.1): "Bearer", "bearer", "BEARER".
+      const bool bearer = auth.size() > 7 && auth[6] == ' ' &&
+                          std::equal(auth.begin(), auth.begin() + 6, "bearer", [](char a, char b) {
+                            return std::tolower(static_cast<unsigned char>(a)) == b;
+                          });
+      if (bearer) given = auth.substr(7);
       else if (req.has_param("token")) given = req.get_param_value("token");
       if (ConstantTimeEqual(given, opt.token)) return httplib::Server::HandlerResponse::Unhandled;
       res.set_header("WWW-Authenticate", "Bearer");

@@ -95,6 +95,14 @@ TEST(DashboardServer, MetricsAndHealthNeedTheTokenWhenOneIsSet) {
     auto with = s.Get(path, {{"Authorization", "Bearer s3cret"}});
     ASSERT_TRUE(with);
     EXPECT_EQ(with->status, 200) << path;
+    for (const char* scheme : {"bearer", "BEARER", "bEaReR"}) {  // the scheme is case-insensitive
+      auto any_case = s.Get(path, {{"Authorization", std::string(scheme) + " s3cret"}});
+      ASSERT_TRUE(any_case);
+      EXPECT_EQ(any_case->status, 200) << path << " " << scheme;
+    }
+    auto wrong_scheme = s.Get(path, {{"Authorization", "Basic s3cret"}});
+    ASSERT_TRUE(wrong_scheme);
+    EXPECT_EQ(wrong_scheme->status, 401) << path;
   }
   auto page = s.Get("/");  // the page holds no data and needs no token
   ASSERT_TRUE(page);
