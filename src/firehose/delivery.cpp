@@ -166,7 +166,9 @@ Status FirehoseService::Impl::WriteObject(const Batch& b, std::string& key_out) 
     return it->second->Put(key, body);
   }
   // A fixed temporary name: a delivery redone after a crash replaces the one it left.
-  auto path = store::ConfinedPath(stdfs::absolute(opt.data_dir / "s3" / s.bucket), key);
+  auto root = store::ResolveRoot(stdfs::absolute(opt.data_dir / "s3" / s.bucket));
+  if (!root.ok()) return root.status();
+  auto path = store::ConfinedPath(*root, key);
   if (!path.ok()) return path.status();
   return fs::write_file_atomic(*path, body, fs::TempName::kFixed);
 }

@@ -55,19 +55,24 @@ bool inside(const std::filesystem::path& p, const std::filesystem::path& root) {
 Status CheckKey(std::string_view key, std::string_view what) { return check(key, what, false); }
 Status CheckPrefix(std::string_view prefix, std::string_view what) { return check(prefix, what, true); }
 
-Result<std::filesystem::path> ConfinedPath(const std::filesystem::path& root, std::string_view key) {
-  ORDERLAKE_RETURN_IF_ERROR(CheckKey(key));
-  const std::filesystem::path path = root / std::string(key);
+Result<std::filesystem::path> ResolveRoot(const std::filesystem::path& root) {
   std::error_code ec;
-  const std::filesystem::path real_root = std::filesystem::weakly_canonical(root, ec);
+  std::filesystem::path real = std::filesystem::weakly_canonical(root, ec);
   if (ec) return Status::Errorf("cannot resolve {}: {}", root.string(), ec.message());
+  return real;
+}
+
+Result<std::filesystem::path> ConfinedPath(const std::filesystem::path& resolved_root, std::string_view key) {
+  ORDERLAKE_RETURN_IF_ERROR(CheckKey(key));
+  const std::filesystem::path path = resolved_root / std::string(key);
+  std::error_code ec;
   // The path with the symlinks of its existing part resolved: a link inside the root that
   // points elsewhere (a directory or the object itself) is caught here.
   const std::filesystem::path real = std::filesystem::weakly_canonical(path, ec);
   if (ec) return Status::Errorf("cannot resolve {}: {}", path.string(), ec.message());
-  if (!inside(real, real_root))
+  if (!inside(real, resolved_root))
     return Status::Errorf("object key '{}' resolves to {}, outside {}", printable(key), real.string(),
-                          real_root.string());
+                          resolved_root.string());
   return path;
 }
 

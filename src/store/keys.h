@@ -18,8 +18,12 @@ Status CheckKey(std::string_view key, std::string_view what = "object key");
 // The same rule for a prefix, which may be empty and may end with '/'.
 Status CheckPrefix(std::string_view prefix, std::string_view what = "prefix");
 
-// root / key, after CheckKey, once the path with the symlinks of its existing part resolved
-// is known to lie inside the resolved root. `root` must be absolute.
-Result<std::filesystem::path> ConfinedPath(const std::filesystem::path& root, std::string_view key);
+// `root` with its symlinks resolved (std::filesystem::weakly_canonical), once per root: the
+// form ConfinedPath takes. `root` must be absolute.
+Result<std::filesystem::path> ResolveRoot(const std::filesystem::path& root);
+
+// resolved_root / key, after CheckKey, once the path with the symlinks of its existing part
+// resolved is known to lie inside `resolved_root` (from ResolveRoot).
+Result<std::filesystem::path> ConfinedPath(const std::filesystem::path& resolved_root, std::string_view key);
 
 }  // namespace orderlake::store

@@ -18,7 +18,12 @@ namespace stdfs = std::filesystem;
 
 class LocalStore final : public ObjectStore {
  public:
-  explicit LocalStore(std::string root) : root_(stdfs::absolute(root).lexically_normal()) {}
+  explicit LocalStore(std::string root) : root_(stdfs::absolute(root).lexically_normal()) {
+    // Resolved once here, not at every operation; a root that cannot be resolved now keeps
+    // its lexical form (ConfinedPath still resolves every key against it).
+    auto real = ResolveRoot(root_);
+    real_root_ = real.ok() ? *real : root_;
+  }
 
   Result<std::vector<ObjectInfo>> List(std::string_view prefix, std::string_view start_after = {}) override {
     std::vector<ObjectInfo> out;
@@ -52,7 +57,7 @@ class LocalStore final : public ObjectStore {
 
   Result<std::optional<ObjectInfo>> Head(std::string_view key) override {
     struct stat st {};
-    auto confined = ConfinedPath(root_, key);
+    auto confined = ConfinedPath(real_root_, key);
     if (!confined.ok()) return confined.status();
     const stdfs::path& path = *confined;
     if (::stat(path.c_str(), &st) != 0) {
@@ -66,7 +71,7 @@ class LocalStore final : public ObjectStore {
   }
 
   Result<std::string> Get(std::string_view key, uint64_t offset, std::optional<uint64_t> length) override {
-    auto confined = ConfinedPath(root_, key);
+    auto confined = ConfinedPath(real_root_, key);
     if (!confined.ok()) return confined.status();
     const stdfs::path& path = *confined;
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -97,14 +102,14 @@ class LocalStore final : public ObjectStore {
   }
 
   Status Put(std::string_view key, std::string_view data) override {
-    auto path = ConfinedPath(root_, key);
+    auto path = ConfinedPath(real_root_, key);
     if (!path.ok()) return path.status();
     return fs::write_file_atomic(*path, data);
   }
 
   Result<bool> PutIfAbsent(std::string_view key, std::string_view data) override {
     // Write a temporary, then link() it to the key: link fails if the key exists.
-    auto confined = ConfinedPath(root_, key);
+    auto confined = ConfinedPath(real_root_, key);
     if (!confined.ok()) return confined.status();
     const stdfs::path& path = *confined;
     ORDERLAKE_RETURN_IF_ERROR(fs::create_directories(path.parent_path()));
@@ -123,7 +128,7 @@ class LocalStore final : public ObjectStore {
   }
 
   Status Delete(std::string_view key) override {
-    auto confined = ConfinedPath(root_, key);
+    auto confined = ConfinedPath(real_root_, key);
     if (!confined.ok()) return confined.status();
     const stdfs::path& path = *confined;
     if (::unlink(path.c_str()) != 0 && errno != ENOENT)
@@ -136,6 +141,7 @@ class LocalStore final : public ObjectStore {
 
  private:
   stdfs::path root_;
+  stdfs::path real_root_;  // root_ with its symlinks resolved (for ConfinedPath)
 };
 }  // namespace
 

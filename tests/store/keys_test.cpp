@@ -54,16 +54,19 @@ TEST(StoreKeys, ConfinedPathFollowsSymlinksBeforeTheCheck) {
   stdfs::create_directory_symlink(outside, root / "link");
   stdfs::create_symlink(outside / "secret", root / "in" / "file-link");
   stdfs::create_directory_symlink(root / "in", root / "inner-link");  // stays inside: fine
+  auto resolved = ResolveRoot(root);
+  ASSERT_TRUE(resolved.ok()) << resolved.status().message();
+  const stdfs::path real_root = *resolved;
 
-  EXPECT_TRUE(ConfinedPath(root, "in/new-file").ok());
-  EXPECT_TRUE(ConfinedPath(root, "not/yet/made").ok());
-  EXPECT_TRUE(ConfinedPath(root, "inner-link/x").ok());
-  auto via_dir = ConfinedPath(root, "link/secret");
+  EXPECT_TRUE(ConfinedPath(real_root, "in/new-file").ok());
+  EXPECT_TRUE(ConfinedPath(real_root, "not/yet/made").ok());
+  EXPECT_TRUE(ConfinedPath(real_root, "inner-link/x").ok());
+  auto via_dir = ConfinedPath(real_root, "link/secret");
   ASSERT_FALSE(via_dir.ok());
   EXPECT_NE(via_dir.status().message().find("outside"), std::string::npos) << via_dir.status().message();
-  EXPECT_FALSE(ConfinedPath(root, "link/new-file").ok());
-  EXPECT_FALSE(ConfinedPath(root, "in/file-link").ok());
-  EXPECT_FALSE(ConfinedPath(root, "../outside/secret").ok());
+  EXPECT_FALSE(ConfinedPath(real_root, "link/new-file").ok());
+  EXPECT_FALSE(ConfinedPath(real_root, "in/file-link").ok());
+  EXPECT_FALSE(ConfinedPath(real_root, "../outside/secret").ok());
 }
 
 TEST(StoreKeys, ALocalStoreStaysInsideItsRoot) {
