@@ -128,7 +128,8 @@ uint64_t Wal::Append(uint64_t stream_id, uint64_t last_seq, const std::function<
 
 bool Wal::WaitDurable(uint64_t lsn) {
   std::unique_lock lk(mu_);
-  durable_cv_.wait(lk, [&] { return durable_lsn_ >= lsn || failed_; });
+  const uint64_t failures = failures_;
+  durable_cv_.wait(lk, [&] { return durable_lsn_ >= lsn || failed_ || failures_ != failures || (failing_ && !stop_); });
   return durable_lsn_ >= lsn;
 }
 
@@ -172,12 +173,8 @@ void Wal::FlusherLoop() {
     if (st.ok() && ::fdatasync(fd) != 0)
       st = Status::Errorf("fdatasync {} failed: {}", path.string(), std::strerror(errno));
     if (!st.ok()) {
-      // A log that cannot be made durable must not acknowledge anything more.
-      spdlog::critical("firehose WAL: {}; refusing further writes", st.message());
-      std::lock_guard lk(mu_);
-      failed_ = true;
-      durable_cv_.notify_all();
-      return;
+      if (!Recover(st, buf, maxes)) return;
+      continue;
     }
     {
       std::lock_guard lk(mu_);
@@ -185,6 +182,8 @@ void Wal::FlusherLoop() {
       seg.bytes += buf.size();
       for (auto& [s, q] : maxes) seg.max_seq[s] = std::max(seg.max_seq[s], q);
       durable_lsn_ = target;
+      if (failing_) spdlog::warn("firehose WAL: writing again after {} failed attempts", failures_);
+      failing_ = false;
       if (seg.bytes >= segment_bytes_) {
         Status r = OpenNewSegment();
         if (!r.ok()) spdlog::error("firehose WAL: {}", r.message());
@@ -194,6 +193,33 @@ void Wal::FlusherLoop() {
     if (on_durable_) on_durable_();
     if (buf.capacity() > (16u << 20)) std::string().swap(buf);
   }
+}
+
+// A failed write or sync (a full disk, an I/O error): nothing of `buf` is acknowledged. The
+// segment is cut back to its durable length (so no torn entry sits before later ones), the
+// waiters are told (their puts fail with ServiceUnavailable and are retried by the client),
+// and the same bytes are written again after a pause, ahead of anything appended since: the
+// log heals by itself once there is space. Only a segment that cannot be cut back stops it.
+bool Wal::Recover(const Status& error, std::string& buf, std::map<uint64_t, uint64_t>& maxes) {
+  std::unique_lock lk(mu_);
+  const auto& seg = segments_.back();
+  if (::ftruncate(fd_, static_cast<off_t>(seg.bytes)) != 0) {
+    spdlog::critical("firehose WAL: {}; and cannot cut {} back to {} bytes ({}): refusing further writes",
+                     error.message(), seg.path.string(), seg.bytes, std::strerror(errno));
+    failed_ = true;
+    durable_cv_.notify_all();
+    return false;
+  }
+  if (!failing_) spdlog::error("firehose WAL: {}; puts fail until a write succeeds again", error.message());
+  failing_ = true;
+  ++failures_;
+  durable_cv_.notify_all();
+  // The failed bytes go back in front of what was appended meanwhile, in log order.
+  buf.append(pending_);
+  pending_.swap(buf);
+  for (auto& [s, q] : maxes) pending_max_[s] = std::max(pending_max_[s], q);
+  work_cv_.wait_for(lk, std::chrono::milliseconds(200), [&] { return stop_; });
+  return !stop_;
 }
 
 void Wal::Release(const std::function<bool(uint64_t, uint64_t)>& delivered) {

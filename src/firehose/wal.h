@@ -44,7 +44,9 @@ class Wal {
   // caller can assign sequence numbers there and they are in log order.
   uint64_t Append(uint64_t stream_id, uint64_t last_seq,
                   const std::function<void(std::string& out)>& encode);
-  // Blocks until the entry at `lsn` is on disk; false if the log failed (I/O error).
+  // Blocks until the entry at `lsn` is on disk; false if a write failed meanwhile or is
+  // failing now (the entry stays queued and is written once the disk accepts it again), or
+  // the log gave up (the segment could not be cut back after a failed write).
   bool WaitDurable(uint64_t lsn);
   uint64_t durable_lsn() const;
   // Deletes closed segments whose every (stream, max seq) satisfies `delivered`.
@@ -64,6 +66,7 @@ class Wal {
   Wal() = default;
   Status OpenNewSegment();  // under mu_ or before the flusher starts
   void FlusherLoop();
+  bool Recover(const Status& error, std::string& buf, std::map<uint64_t, uint64_t>& maxes);
 
   std::filesystem::path dir_;
   uint64_t segment_bytes_ = 64 << 20;
@@ -73,6 +76,8 @@ class Wal {
   std::map<uint64_t, uint64_t> pending_max_;
   uint64_t appended_lsn_ = 0, durable_lsn_ = 0;
   bool stop_ = false, failed_ = false;
+  bool failing_ = false;   // the last write or sync failed; retried every 200 ms
+  uint64_t failures_ = 0;  // failed writes since start
   std::vector<Segment> segments_;  // closed ones, then the current one last
   int fd_ = -1;
   std::function<void()> on_durable_;
