@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -15,6 +16,24 @@
 namespace orderlake::agent {
 
 std::string FileIdentity::source_id() const { return fmt::format("{}:{}:{}-{:016x}", dev, ino, fp_len, fp_hash); }
+
+std::optional<FileIdentity> FileIdentity::FromSourceId(std::string_view id) {
+  FileIdentity f;
+  auto number = [&id](char end, uint64_t& out, int base) {
+    const size_t cut = end ? id.find(end) : id.size();
+    if (cut == 0 || cut == std::string_view::npos) return false;
+    auto [p, ec] = std::from_chars(id.data(), id.data() + cut, out, base);
+    if (ec != std::errc() || p != id.data() + cut) return false;
+    id.remove_prefix(end ? cut + 1 : cut);
+    return true;
+  };
+  uint64_t len = 0;
+  if (!number(':', f.dev, 10) || !number(':', f.ino, 10) || !number('-', len, 10) || len > UINT32_MAX ||
+      id.size() != 16 || !number(0, f.fp_hash, 16))
+    return std::nullopt;
+  f.fp_len = static_cast<uint32_t>(len);
+  return f;
+}
 
 namespace {
 std::filesystem::path inflight_path(const std::filesystem::path& p) { return p.string() + ".inflight"; }

@@ -7,7 +7,9 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/status.h"
@@ -22,6 +24,8 @@ struct FileIdentity {
   uint64_t fp_hash = 0;  // first 8 bytes of SHA-256 of those bytes
   // "dev:inode:len-hash": the source id sent in X-Orderlake-Batch.
   std::string source_id() const;
+  // The identity a source id names; nullopt if `id` is not one.
+  static std::optional<FileIdentity> FromSourceId(std::string_view id);
   bool operator==(const FileIdentity&) const = default;
 };
 

@@ -234,6 +234,23 @@ void Flow::identify(TrackedFile& f, uint64_t size) {
     resume(f, offset, size, "resuming at checkpoint offset {}");
     return;
   }
+  // No checkpoint, but the last run sent batches of this inode under an identity whose first
+  // bytes still match (it was killed before its checkpoint named the file, which happens
+  // when a new file is seen with fewer than kFingerprintBytes): keep that identity, so the
+  // batches it sends again carry the same source id and are cut at the same ends, and the
+  // delivery stream recognises what it already holds.
+  for (const auto& [sid, ends] : planned_) {
+    auto id = FileIdentity::FromSourceId(sid);
+    if (!id || id->dev != f.id.dev || id->ino != f.id.ino || id->fp_len == 0 || id->fp_len > size) continue;
+    if (hash_prefix(pread_some(f.fd, 0, id->fp_len)) != id->fp_hash) continue;
+    f.id = *id;
+    f.has_id = true;
+    spdlog::info("agent: {}: sent by the last run before its checkpoint named it; resending from offset {}",
+                 f.path, f.pos);
+    cp_.track(id_, f.id, f.path, f.pos);
+    load_plan(f);
+    return;
+  }
   // The same first bytes as a vanished or truncated file: a copy, resume where it stopped.
   // Matching on first bytes alone needs a full fingerprint: a short prefix ("2024-01-0")
   // is shared by unrelated files, and a false match would skip lines.
@@ -268,7 +285,7 @@ void Flow::identify(TrackedFile& f, uint64_t size) {
   f.id.fp_hash = hash_prefix(pread_some(f.fd, 0, len));
   f.has_id = true;
   cp_.track(id_, f.id, f.path, f.pos);
-    load_plan(f);
+  load_plan(f);
 }
 
 // Notices a copy-truncate: the file shrank below what was read, or its first bytes changed.

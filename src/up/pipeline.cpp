@@ -305,6 +305,12 @@ void Pipeline::Loop(const std::atomic<bool>& stop) {
   while (result_.ok() && !stop.load()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     monitor_.Sample();
+    // As `orderlake agent` does: the acknowledged offsets reach disk every pass, so a
+    // killed `up` resends only what was in flight, not everything since its last clean stop.
+    if (agent_) {
+      Status cs = agent_->FlushCheckpoints();
+      if (!cs.ok()) spdlog::error("agent: {}", cs.message());
+    }
     const auto now = std::chrono::steady_clock::now();
     if (o_.duration_s > 0 && std::chrono::duration<double>(now - start).count() >= o_.duration_s) break;
     if (o_.status_interval_s > 0 && now >= next_status) {
