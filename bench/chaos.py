@@ -170,7 +170,7 @@ def up_services(work, data, env):
     up = Service("up", [BIN, "--log-level", "warn", "up", "--logs", logs, "--data-dir", data, "--port", "0",
                         "--status-interval", "0", "--compact-every", "1"], work, env)
     up.start()
-    return {"up": up}, logs, os.path.join(data, "lake"), None
+    return {"up": up}, logs, os.path.join(data, "lake"), os.path.join(data, "s3")
 
 
 def count_table(lake, env):

@@ -155,11 +155,7 @@ void CheckpointStore::ack(const std::string& flow, const FileIdentity& id, const
   e.path = path;
   if (offset > e.offset) e.offset = offset;
   ++version_;
-  auto inf = inflight_.find(k);
-  if (inf != inflight_.end()) {
-    inf->second.erase(inf->second.begin(), inf->second.upper_bound(offset));
-    if (inf->second.empty()) inflight_.erase(inf);
-  }
+  // The range stays in the in-flight journal until a checkpoint on disk covers it (flush).
   maybe_drop(k);
 }
 
@@ -209,10 +205,12 @@ Status CheckpointStore::flush() {
   std::lock_guard wl(write_mu_);
   nlohmann::json j;
   uint64_t version;
+  std::map<std::string, uint64_t> written;  // key -> offset in the checkpoint being written
   {
     std::lock_guard lk(mu_);
     if (version_ == written_version_) return Status::OK();
     version = version_;
+    for (const auto& [k, e] : entries_) written[k] = e.offset;
     j["format"] = "orderlake-agent-checkpoints/1";
     j["files"] = nlohmann::json::array();
     for (const auto& [k, e] : entries_) {
@@ -235,6 +233,16 @@ Status CheckpointStore::flush() {
       fs::write_file_atomic(path_, j.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"));
   std::lock_guard lk(mu_);
   written_version_ = version;
+  // Ranges the checkpoint now on disk covers leave the journal; a range acknowledged in
+  // memory after the checkpoint was serialized stays, so a kill before the next flush still
+  // finds its end and cuts the resent batch there. A key no longer tracked (its file
+  // finished and dropped) has nothing left to resend.
+  for (auto it = inflight_.begin(); it != inflight_.end();) {
+    auto w = written.find(it->first);
+    const uint64_t covered = w != written.end() ? w->second : entries_.count(it->first) ? 0 : UINT64_MAX;
+    it->second.erase(it->second.begin(), it->second.upper_bound(covered));
+    it = it->second.empty() ? inflight_.erase(it) : std::next(it);
+  }
   if (inflight_bytes_ > (256u << 10) && inflight_fd_ >= 0) {
     // Compact the journal to the ranges still unacknowledged (and the last run's plan).
     std::string text;
