@@ -152,12 +152,14 @@ HttpServer& HttpServer::Options(const std::string& p, Handler h) {
 void HttpServer::set_pre_routing_handler(PreRouting handler) { impl_->pre_routing = std::move(handler); }
 void HttpServer::set_error_handler(Handler handler) { impl_->error_handler = std::move(handler); }
 
-void HttpServer::RegisterMetrics(metrics::Registry& r) {
-  impl_->open_gauge = &r.gauge("orderlake_http_connections_open", "HTTP connections open now");
-  impl_->accepted = &r.counter("orderlake_http_connections_accepted_total", "HTTP connections accepted");
-  impl_->requests = &r.counter("orderlake_http_requests_total", "HTTP requests handed to a handler");
+ServerOptions& HttpServer::options() { return impl_->opt; }
+
+void HttpServer::RegisterMetrics(metrics::Registry& r, const std::string& prefix) {
+  impl_->open_gauge = &r.gauge(prefix + "_connections_open", "HTTP connections open now");
+  impl_->accepted = &r.counter(prefix + "_connections_accepted_total", "HTTP connections accepted");
+  impl_->requests = &r.counter(prefix + "_requests_total", "HTTP requests handed to a handler");
   for (int i = 0; i < internal::kRejectReasons; ++i)
-    impl_->rejected[i] = &r.counter("orderlake_http_connections_rejected_total",
+    impl_->rejected[i] = &r.counter(prefix + "_connections_rejected_total",
                                     "HTTP requests or connections refused or closed by a limit, by reason",
                                     {{"reason", internal::RejectName(i)}});
 }

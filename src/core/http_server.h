@@ -74,10 +74,14 @@ class HttpServer {
   // 404/413/...), to give it the service's error document.
   void set_error_handler(Handler handler);
 
-  // Counts on `registry` (which must outlive the server): orderlake_http_connections_open,
-  // orderlake_http_connections_accepted_total, orderlake_http_connections_rejected_total{reason},
-  // orderlake_http_requests_total.
-  void RegisterMetrics(metrics::Registry& registry);
+  // The options, to adjust before Bind (e.g. the body limit of an API installed on it).
+  ServerOptions& options();
+
+  // Counts on `registry` (which must outlive the server): <prefix>_connections_open,
+  // <prefix>_connections_accepted_total, <prefix>_connections_rejected_total{reason},
+  // <prefix>_requests_total. Two servers whose registries are shown together (as under
+  // `orderlake up`) take different prefixes.
+  void RegisterMetrics(metrics::Registry& registry, const std::string& prefix = "orderlake_http");
 
   // Binds host:port (port 0 = any free port); returns the bound port.
   Result<int> Bind(const std::string& host, int port);
