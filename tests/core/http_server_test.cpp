@@ -3,6 +3,8 @@
 // connection cap, queue cap), streaming responses without a thread each, metrics.
 #include "core/http_server.h"
 
+#include "core/metrics_server.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -360,6 +362,32 @@ TEST(HttpServerStreaming, ManyIdleStreamsShareTwoWorkers) {
   EXPECT_GE(released.load(), 15);
   server.Stop();
   EXPECT_EQ(released.load(), 20);
+}
+
+TEST(MetricsServerOnHttpServer, SlowClientsDoNotDelayAScrape) {
+  metrics::Registry r;
+  r.counter("orderlake_x_total", "x").Inc(3);
+  auto m = MetricsServer::Start("127.0.0.1:0", r, [] { return HealthReport::Failing("the last run failed"); });
+  ASSERT_TRUE(m.ok()) << m.status().message();
+  // Before, one thread read each connection in turn with a 2 s timeout: 5 silent clients
+  // delayed a scrape by 10 s.
+  std::vector<std::unique_ptr<Conn>> silent;
+  for (int i = 0; i < 5; ++i) silent.push_back(std::make_unique<Conn>((*m)->port()));
+  Conn c((*m)->port());
+  const auto t0 = Clock::now();
+  c.Send("GET /metrics HTTP/1.1\r\n\r\n");
+  std::string resp = c.Response(1s);
+  EXPECT_EQ(Status(resp), 200);
+  EXPECT_NE(Body(resp).find("orderlake_x_total 3"), std::string::npos);
+  EXPECT_LT(Clock::now() - t0, 1s);
+  c.Send("GET /health HTTP/1.1\r\n\r\n");
+  resp = c.Response(1s);
+  EXPECT_EQ(Status(resp), 503);
+  EXPECT_EQ(Body(resp), "the last run failed\n");
+  c.Send("GET /other HTTP/1.1\r\n\r\n");
+  resp = c.Response(1s);
+  EXPECT_EQ(Status(resp), 404);
+  EXPECT_EQ(Body(resp), "not found: try /metrics or /health\n");
 }
 
 }  // namespace
