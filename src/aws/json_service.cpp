@@ -1,6 +1,6 @@
 #include "aws/json_service.h"
 
-#include <httplib.h>
+#include "core/http_server.h"
 
 #include <nlohmann/json.hpp>
 #include <random>
@@ -123,9 +123,9 @@ std::string RequestIds::Next() {
                      r & 0xffff, (n >> 48) & 0xffff, n & 0xffffffffffffULL);
 }
 
-void install_json_api(httplib::Server& http, const JsonRouter& router, RequestIds& ids, const JsonHttpOptions& options) {
+void install_json_api(http::HttpServer& http, const JsonRouter& router, RequestIds& ids, const JsonHttpOptions& options) {
   constexpr const char* kType = "application/x-amz-json-1.1";
-  http.set_payload_max_length(options.max_body_bytes);
+  http.options().max_body_bytes = options.max_body_bytes;
   http.Post("/", [&router, &ids](const httplib::Request& req, httplib::Response& res) {
     res.set_header("x-amzn-RequestId", ids.Next());
     ReceivedRequest r;
@@ -143,8 +143,14 @@ void install_json_api(httplib::Server& http, const JsonRouter& router, RequestId
   http.set_error_handler([&ids, help = options.routes_help](const httplib::Request&, httplib::Response& res) {
     if (!res.body.empty()) return;
     res.set_header("x-amzn-RequestId", ids.Next());
-    const char* type = res.status == 413 ? "InvalidArgumentException" : "UnknownOperationException";
-    auto e = json_error(res.status, type, fmt::format("HTTP {}: {}", res.status, help));
+    const char* type = res.status == 413   ? "InvalidArgumentException"
+                       : res.status == 503 ? "ServiceUnavailableException"
+                       : res.status == 404 ? "UnknownOperationException"
+                       : res.status == 408 ? "RequestTimeoutException"
+                       : res.status >= 400 && res.status < 500 && !res.reason.empty() ? "SerializationException"
+                                                                                       : "UnknownOperationException";
+    // The server's own refusals say why in `reason`.
+    auto e = json_error(res.status, type, fmt::format("HTTP {}: {}", res.status, res.reason.empty() ? help : res.reason));
     res.set_content(e.body, kType);
   });
 }

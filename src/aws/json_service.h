@@ -8,8 +8,8 @@
 //     keys configured every request must carry a valid SigV4 signature for the chosen
 //     service (403 with the SigV4 error type otherwise); with no keys unsigned requests are
 //     accepted, which check_unsigned_listener() allows on loopback listeners only.
-//   - install_json_api(): the HTTP face on a cpp-httplib server: POST / to the router,
-//     bodies over a limit refused with 413, content type application/x-amz-json-1.1 and an
+//   - install_json_api(): the HTTP face on a core/http_server.h server: POST / to the router,
+//     bodies over a limit refused with 413 (before they are read), content type application/x-amz-json-1.1 and an
 //     x-amzn-RequestId on every answer, AWS error documents for unknown paths.
 // Errors are the AWS shape {"__type": "...", "message": "..."} with the HTTP status given.
 #pragma once
@@ -26,8 +26,8 @@
 #include "aws/sigv4.h"
 #include "core/status.h"
 
-namespace httplib {
-class Server;
+namespace orderlake::http {
+class HttpServer;
 }
 
 namespace orderlake::aws {
@@ -106,13 +106,14 @@ class RequestIds {
 };
 
 struct JsonHttpOptions {
-  size_t max_body_bytes = 8u << 20;  // larger bodies get 413
+  size_t max_body_bytes = 8u << 20;  // larger bodies get 413 (sets the server's max_body_bytes)
   // Completes "HTTP <status>: ..." in the answer to a path or method that does not exist.
   std::string routes_help = "only POST / exists";
 };
 
-// Serves `router` on POST / of `http`. The router and ids must outlive the server.
-void install_json_api(httplib::Server& http, const JsonRouter& router, RequestIds& ids, const JsonHttpOptions& options);
+// Serves `router` on POST / of `http` (before its Bind). The router and ids must outlive the
+// server. The server's own refusals (413, 503, 400, 408, ...) get AWS error documents too.
+void install_json_api(http::HttpServer& http, const JsonRouter& router, RequestIds& ids, const JsonHttpOptions& options);
 
 // True for localhost, ::1 and 127.x.y.z.
 bool is_loopback(std::string_view host);

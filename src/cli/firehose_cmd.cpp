@@ -57,11 +57,13 @@ struct FirehoseArgs {
     uint64_t max_buffer_mb = 256;
     uint64_t segment_mb = 64;
     int threads = 64;
+    size_t max_connections = 512;
 };
 
 // Flags into the options; the options' Validate() is the one rule (as for `up` and tests).
 Status to_options(FirehoseArgs& a, firehose::ServerOptions& so) {
   so.threads = a.threads;
+  so.max_connections = a.max_connections;
   ORDERLAKE_RETURN_IF_ERROR(so.SetListen(a.listen));
   if (a.access_keys.size() != a.secret_keys.size())
     return Status::Error("give as many --secret-key as --access-key options");
@@ -173,8 +175,12 @@ Examples:
   cmd->add_option("--delivery-retry-seconds", a->opt.delivery_retry_seconds,
                   "How long failed deliveries are retried before records go to the error output prefix")
       ->capture_default_str()->check(CLI::Range(0.0, 86400.0));
-  cmd->add_option("--threads", a->threads, "HTTP worker threads (one per open connection)")
+  cmd->add_option("--threads", a->threads,
+                  "HTTP worker threads (a connection holds one only while its complete request is handled)")
       ->capture_default_str()->check(CLI::Range(2, 1024));
+  cmd->add_option("--max-connections", a->max_connections,
+                  "Connections open at once; beyond it a new one gets 503 with Retry-After")
+      ->capture_default_str()->check(CLI::Range(size_t{1}, size_t{100000}));
 
   cmd->callback([a] { exit_code() = run_firehose(a); });
 }

@@ -1,19 +1,21 @@
-// A tiny HTTP/1.0 endpoint for a long-running stage: GET /metrics answers the Prometheus
+// A tiny HTTP endpoint for a long-running stage: GET /metrics answers the Prometheus
 // text (content type text/plain; version=0.0.4) of a callback or of a metrics::Registry;
 // GET /health answers 200 "ok" or 503 with the reason the health callback gives (200 "ok"
-// when there is none); anything else is 404. One thread, one request per connection,
-// loopback unless told otherwise. The callbacks run on the server's thread.
+// when there is none); anything else is 404. Served by core/http_server.h with one worker
+// (so the callbacks never run concurrently, on that worker's thread), loopback unless told
+// otherwise; slow or idle clients cannot block a scrape.
 #pragma once
-#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "core/metrics.h"
 #include "core/status.h"
 
 namespace orderlake {
+namespace http {
+class HttpServer;
+}
 
 // What /health says: healthy, or not and why ("the last etl run failed: ...").
 struct HealthReport {
@@ -43,16 +45,12 @@ class MetricsServer {
   const std::string& address() const { return address_; }
 
  private:
-  MetricsServer() = default;
-  void loop();
-  void answer(int client);
-  int fd_ = -1;
+  MetricsServer();
   int port_ = 0;
   std::string address_;
   Render render_;
   HealthCheck health_;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
+  std::unique_ptr<http::HttpServer> http_;
 };
 
 // Checks a HOST:PORT value without binding it ("" is allowed: off). `option` names it.

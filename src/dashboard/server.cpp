@@ -2,6 +2,8 @@
 
 #include <httplib.h>
 
+#include "core/http_server.h"
+
 #include <algorithm>
 #include <cctype>
 #include <atomic>
@@ -180,7 +182,7 @@ Status ServeOptions::Validate() const {
 
 struct DashboardServer::Impl {
   ServeOptions opt;
-  httplib::Server svr;
+  http::HttpServer svr{HttpOptions()};
   EnginePool pool;
   std::unique_ptr<TableWatcher> watcher;
   AnswerCache cache;
@@ -305,6 +307,7 @@ struct DashboardServer::Impl {
       if (stopping || watcher->stopping()) break;
       if (v.version == seen) continue;
       seen = v.version;
+      svr.NotifyStreams();  // the open pages hear of it now
       if (subscribers.load() == 0) continue;
       std::vector<Params> views = {Params{}};
       {
@@ -406,23 +409,45 @@ struct DashboardServer::Impl {
     res.set_content(body["csv"].get<std::string>(), "text/csv; charset=utf-8");
   }
 
+  // The server (core/http_server.h): slow or idle clients hold no worker; 64 workers for
+  // the visuals and the console; event streams hold none (see HandleEvents).
+  static http::ServerOptions HttpOptions() {
+    http::ServerOptions o;
+    o.workers = 64;
+    o.max_body_bytes = 4 * kMaxSqlBytes;
+    return o;
+  }
+
+  // Server-sent events: a "version" event at each new table version, a comment every 15 s.
+  // The provider never blocks: with nothing to say it writes nothing and the server asks
+  // again shortly (or at once: PrewarmLoop calls NotifyStreams on a new version), so 50 open
+  // pages take no thread between events.
   void HandleEvents(const httplib::Request&, httplib::Response& res) {
     res.set_header("Cache-Control", "no-store");
     res.set_header("X-Accel-Buffering", "no");
-    auto seen = std::make_shared<uint64_t>(0);
+    struct Seen {
+      bool started = false;
+      uint64_t version = 0;
+      std::chrono::steady_clock::time_point last_sent;
+    };
+    auto seen = std::make_shared<Seen>();
     subscribers.fetch_add(1);
     res.set_chunked_content_provider("text/event-stream", [this, seen](size_t, httplib::DataSink& sink) {
-      if (stopping) return false;
-      std::string msg;
-      TableVersion v = *seen == 0 ? watcher->Current() : watcher->WaitForChange(*seen, std::chrono::seconds(15));
       if (stopping || watcher->stopping()) return false;
-      if (*seen == 0) msg += "retry: 1000\n";
-      if (v.version != *seen) {
-        *seen = v.version;
+      const auto now = std::chrono::steady_clock::now();
+      const TableVersion v = watcher->Current();
+      std::string msg;
+      if (!seen->started) msg += "retry: 1000\n";
+      if (v.version != seen->version) {
+        seen->version = v.version;
         msg += fmt::format("event: version\nid: {}\ndata: {}\n\n", v.version, v.ToJson().dump());
-      } else {
+      } else if (!seen->started || now - seen->last_sent >= std::chrono::seconds(15)) {
         msg += ": keep-alive\n\n";
+      } else {
+        return true;  // nothing new yet
       }
+      seen->started = true;
+      seen->last_sent = now;
       return sink.write(msg.data(), msg.size());
     }, [this](bool) { subscribers.fetch_sub(1); });
   }
@@ -480,13 +505,11 @@ struct DashboardServer::Impl {
   }
 
   void Routes() {
-    svr.new_task_queue = [] { return new httplib::ThreadPool(64); };
-    // Small answers go out at once (no 40 ms Nagle / delayed-ACK stall on keep-alive).
-    svr.set_tcp_nodelay(true);
-    svr.set_payload_max_length(4 * kMaxSqlBytes);
+    // Connection counters on /metrics, apart from the firehose's orderlake_http_* under `up`.
+    svr.RegisterMetrics(registry, "orderlake_dashboard_http");
     svr.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
       const bool guarded = req.path.rfind("/api/", 0) == 0 || req.path == "/metrics" || req.path == "/health";
-      if (opt.token.empty() || !guarded) return httplib::Server::HandlerResponse::Unhandled;
+      if (opt.token.empty() || !guarded) return false;
       std::string given;
       const std::string auth = req.get_header_value("Authorization");
       // The scheme is case-insensitive (RFC 7235 §2.1): "Bearer", "bearer", "BEARER".
@@ -496,11 +519,11 @@ struct DashboardServer::Impl {
                           });
       if (bearer) given = auth.substr(7);
       else if (req.has_param("token")) given = req.get_param_value("token");
-      if (ConstantTimeEqual(given, opt.token)) return httplib::Server::HandlerResponse::Unhandled;
+      if (ConstantTimeEqual(given, opt.token)) return false;
       res.set_header("WWW-Authenticate", "Bearer");
       SendError(res, 401, given.empty() ? "an access token is required: send 'Authorization: Bearer <token>' or ?token=<token>"
                                         : "wrong access token");
-      return httplib::Server::HandlerResponse::Handled;
+      return true;
     });
     for (const auto& ep : endpoints) {
       const Endpoint* p = &ep;
@@ -564,16 +587,10 @@ Result<std::unique_ptr<DashboardServer>> DashboardServer::Start(const ServeOptio
   impl->watcher = std::make_unique<TableWatcher>(impl->opt.lake, "orders", options.poll);
   impl->RegisterMetrics();
   impl->Routes();
-  std::string host = options.host;
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  if (options.port == 0) {
-    impl->port = impl->svr.bind_to_any_port(host);
-    if (impl->port <= 0) return Status::Errorf("cannot listen on {}: no free port", options.host);
-  } else {
-    if (!impl->svr.bind_to_port(host, options.port))
-      return Status::Errorf("cannot listen on {}:{} (in use, or not an address of this machine)", options.host, options.port);
-    impl->port = options.port;
-  }
+  auto bound = impl->svr.Bind(options.host, options.port);
+  if (!bound.ok())
+    return Status::Errorf("{} (in use, or not an address of this machine)", bound.status().message());
+  impl->port = *bound;
   impl->watcher->Start();
   Impl* raw = impl.get();
   impl->prewarm_thread = std::thread([raw] { raw->PrewarmLoop(); });
@@ -581,15 +598,14 @@ Result<std::unique_ptr<DashboardServer>> DashboardServer::Start(const ServeOptio
 }
 
 Status DashboardServer::Run() {
-  if (!impl_->svr.listen_after_bind() && !impl_->stopping)
-    return Status::Errorf("the server on port {} stopped unexpectedly", impl_->port);
+  impl_->svr.Run();
   return Status::OK();
 }
 
 void DashboardServer::Stop() {
   if (impl_->stopping.exchange(true)) return;
   impl_->watcher->Stop();
-  impl_->svr.stop();
+  impl_->svr.Stop();
   if (impl_->prewarm_thread.joinable()) impl_->prewarm_thread.join();
 }
 

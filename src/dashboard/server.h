@@ -1,6 +1,6 @@
 // The dashboard service (QuickSight and the Athena console): `orderlake serve`.
 //
-// An HTTP server (cpp-httplib) with the page and its JSON API over one lake; the endpoints
+// An HTTP server (core/http_server.h) with the page and its JSON API over one lake; the endpoints
 // are documented in web/API.md (also served at /api.md). Every visual answer is computed
 // against one table version (see snapshot.h) and cached by (version, endpoint, filters);
 // the version is pushed to open pages over server-sent events (/api/events).

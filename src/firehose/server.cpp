@@ -1,6 +1,6 @@
 #include "firehose/server.h"
 
-#include <httplib.h>
+#include "core/http_server.h"
 
 #include "aws/json_service.h"
 #include "core/log.h"
@@ -26,6 +26,8 @@ Status ServerOptions::Validate() const {
   if (host.empty()) return Status::Error("--listen needs a host (HOST:PORT), got an empty one");
   if (port < 0 || port > 65535) return Status::Errorf("--listen port must be between 0 and 65535, got {}", port);
   if (threads < 2 || threads > 1024) return Status::Errorf("--threads must be between 2 and 1024, got {}", threads);
+  if (max_connections < 1 || max_connections > 100000)
+    return Status::Errorf("--max-connections must be between 1 and 100000, got {}", max_connections);
   for (const auto& [id, secret] : keys)
     if (id.empty() || secret.empty())
       return Status::Errorf("--access-key/--secret-key: an access key id and its secret must both be non-empty{}",
@@ -38,11 +40,18 @@ Status ServerOptions::Validate() const {
 struct FirehoseServer::Impl {
   FirehoseService& service;
   ServerOptions opt;
-  httplib::Server http;
+  metrics::Registry http_metrics;  // declared before `http`, which counts on it until it stops
+  http::HttpServer http;
   aws::RequestIds ids;
   aws::JsonRouter router;
-  Impl(FirehoseService& s, ServerOptions o) : service(s), opt(std::move(o)), router(opt.keys) {
+  Impl(FirehoseService& s, ServerOptions o) : service(s), opt(std::move(o)), http(HttpOptions(opt)), router(opt.keys) {
     router.Mount(service.api());
+  }
+  static http::ServerOptions HttpOptions(const ServerOptions& o) {
+    http::ServerOptions h;
+    h.workers = o.threads;
+    h.max_connections = o.max_connections;
+    return h;
   }
 };
 
@@ -50,20 +59,14 @@ FirehoseServer::FirehoseServer(FirehoseService& service, ServerOptions options)
     : impl_(std::make_unique<Impl>(service, std::move(options))) {
   auto& h = impl_->http;
   Impl* m = impl_.get();
-  int threads = impl_->opt.threads;
-  h.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
-  h.set_keep_alive_max_count(1000000);
-  // An open connection holds a worker thread, so idle keep-alive connections are closed soon.
-  h.set_keep_alive_timeout(5);
-  h.set_read_timeout(30);
-  h.set_tcp_nodelay(true);
+  h.RegisterMetrics(m->http_metrics);
   aws::JsonHttpOptions api;
   api.max_body_bytes = 8u << 20;  // 4 MiB of records, base64, plus JSON
   api.routes_help = "only POST / (the Firehose API), GET /metrics and GET /health exist";
   aws::install_json_api(h, m->router, m->ids, api);
   h.Get("/metrics", [m](const httplib::Request&, httplib::Response& res) {
     res.set_header("x-amzn-RequestId", m->ids.Next());
-    res.set_content(m->service.metrics().Text(), "text/plain; version=0.0.4");
+    res.set_content(m->service.metrics().Text() + m->http_metrics.Text(), "text/plain; version=0.0.4");
   });
   h.Get("/health", [m](const httplib::Request&, httplib::Response& res) {
     res.set_header("x-amzn-RequestId", m->ids.Next());
@@ -75,18 +78,12 @@ FirehoseServer::~FirehoseServer() { Stop(); }
 
 Result<int> FirehoseServer::Bind() {
   ORDERLAKE_RETURN_IF_ERROR(impl_->opt.Validate());
-  auto& h = impl_->http;
-  if (impl_->opt.port == 0) {
-    int p = h.bind_to_any_port(impl_->opt.host);
-    if (p <= 0) return Status::Errorf("cannot listen on {}:0", impl_->opt.host);
-    return p;
-  }
-  if (!h.bind_to_port(impl_->opt.host, impl_->opt.port))
-    return Status::Errorf("cannot listen on {}:{} (in use or not a local address)", impl_->opt.host, impl_->opt.port);
-  return impl_->opt.port;
+  return impl_->http.Bind(impl_->opt.host, impl_->opt.port);
 }
 
-void FirehoseServer::Run() { impl_->http.listen_after_bind(); }
-void FirehoseServer::Stop() { impl_->http.stop(); }
+const metrics::Registry& FirehoseServer::http_metrics() const { return impl_->http_metrics; }
+
+void FirehoseServer::Run() { impl_->http.Run(); }
+void FirehoseServer::Stop() { impl_->http.Stop(); }
 
 }  // namespace orderlake::firehose

@@ -1,13 +1,16 @@
 // The HTTP face of the Firehose service on one listener: POST / is the Firehose API (JSON
 // 1.1, X-Amz-Target, SigV4-verified for service "firehose" when keys are configured; see
 // aws/json_service.h), GET /metrics the Prometheus counters, GET /health a liveness answer.
-// Every response carries x-amzn-RequestId.
+// Every response carries x-amzn-RequestId. Connections are handled by core/http_server.h:
+// slow or idle clients hold no worker, heads must arrive within 10 s, bodies at a minimum
+// rate, and the server's refusals are counted on /metrics (orderlake_http_*).
 #pragma once
 #include <map>
 #include <memory>
 #include <string>
 #include <string_view>
 
+#include "core/metrics.h"
 #include "core/status.h"
 #include "firehose/service.h"
 
@@ -19,7 +22,9 @@ struct ServerOptions {
   int port = 4573;                          // --listen PORT; 0 = any free port
   std::map<std::string, std::string> keys;  // --access-key/--secret-key, --credentials-file: id -> secret;
                                             // empty = unsigned requests accepted (loopback only)
-  int threads = 64;                         // --threads: workers; each open connection holds one
+  int threads = 64;                         // --threads: handler workers; a connection holds one only
+                                            // while its complete request is handled (core/http_server.h)
+  size_t max_connections = 512;             // --max-connections: open at once; beyond: 503 + Retry-After
 
   // Sets host and port from "HOST:PORT" ("[::1]:PORT" for IPv6).
   Status SetListen(std::string_view listen);
@@ -35,6 +40,8 @@ class FirehoseServer {
   // Serves until Stop() (blocking).
   void Run();
   void Stop();
+  // The connection counters (orderlake_http_*), also on GET /metrics after the service's.
+  const metrics::Registry& http_metrics() const;
 
  private:
   struct Impl;

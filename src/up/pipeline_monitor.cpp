@@ -1,6 +1,7 @@
 // What /health, /metrics and the status line of `up` say about each stage: the stages'
 // registrations with the Monitor (up/monitor.h): each gives its health, a progress counter
-// and its metrics registry, gathered on /metrics as they are.
+// and its metrics registry, gathered on /metrics as they are, then the Firehose port's
+// connection counters.
 #include <httplib.h>
 
 #include "up/pipeline_internal.h"
@@ -83,6 +84,8 @@ void Pipeline::RegisterStages() {
   // The compactor is not a stage of /health (its failures are retried and logged); its
   // counters are on /metrics after the etl's.
   if (o_.compact_every_s > 0) monitor_.AddRegistry(&compact_metrics_.registry());
+  // The Firehose port's connection counters (orderlake_http_*: open, refused by reason).
+  monitor_.AddRegistry(&fh_server_->http_metrics());
 }
 
 }  // namespace orderlake::up::internal
