@@ -1,6 +1,6 @@
 // Discovery and reading: which raw objects are new (or grew) since the bookmark, and the
-// reader thread and parsing workers that turn them into column buffers, a memory budget's
-// worth (one segment) at a time.
+// reader thread and parsing workers that turn them into column buffers, one segment (32 MiB
+// of rows, or half the memory budget) at a time.
 #include <simdjson.h>
 
 #include <algorithm>

@@ -1,5 +1,6 @@
-// Writing: one segment's column buffers, grouped by partition, into staged Parquet files
-// with their Delta statistics, several partitions at once.
+// Writing: the column buffers, grouped by partition, appended as row groups to one open
+// staged Parquet file per partition (statistics accumulated per file), several partitions
+// at once; the files are finished at the end of the run or when they are big enough.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
