@@ -104,6 +104,7 @@ void Agent::RegisterMetrics() {
       {"orderlake_agent_batches_sent_total", "PutRecordBatch calls fully acknowledged", kC, &FlowCounters::batches_sent},
       {"orderlake_agent_records_rejected_total", "Records skipped by a processing option", kC, &FlowCounters::records_rejected},
       {"orderlake_agent_records_truncated_total", "Records cut to maxRecordSize", kC, &FlowCounters::records_truncated},
+      {"orderlake_agent_lines_skipped_total", "Lines longer than maxLineBytes, skipped", kC, &FlowCounters::lines_skipped},
       {"orderlake_agent_header_lines_skipped_total", "Lines skipped by skipHeaderLines", kC, &FlowCounters::header_lines_skipped},
       {"orderlake_agent_send_attempts_total", "PutRecordBatch calls", kC, &FlowCounters::send_attempts},
       {"orderlake_agent_send_failures_total", "PutRecordBatch calls with a failure", kC, &FlowCounters::send_failures},
@@ -113,6 +114,8 @@ void Agent::RegisterMetrics() {
       {"orderlake_agent_files_unreadable_total", "Matching files that could not be opened", kC, &FlowCounters::files_unreadable},
       {"orderlake_agent_files_tracked", "Files being tailed", kG, &FlowCounters::files_tracked},
       {"orderlake_agent_lag_bytes", "Bytes in tracked files not yet acknowledged", kG, &FlowCounters::lag_bytes},
+      {"orderlake_agent_directory_missing", "1 while the directory of the flow's filePattern does not exist", kG,
+       &FlowCounters::directory_missing},
       {"orderlake_agent_queued_batches", "Batches read and waiting for the sender", kG, &FlowCounters::queued_batches},
   };
   std::vector<metrics::Labels> labels;

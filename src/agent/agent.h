@@ -36,6 +36,8 @@ struct FlowCounters {
   std::atomic<uint64_t> records_sent{0}, bytes_sent{0}, batches_sent{0};
   std::atomic<uint64_t> records_rejected{0};   // dropped by LOGTOJSON / ADDMETADATA JSON
   std::atomic<uint64_t> records_truncated{0};  // over maxRecordSize
+  std::atomic<uint64_t> lines_skipped{0};      // over maxLineBytes
+  std::atomic<uint64_t> directory_missing{0};  // 1 while the pattern's directory does not exist
   std::atomic<uint64_t> header_lines_skipped{0};
   std::atomic<uint64_t> send_attempts{0}, send_failures{0}, records_retried{0};
   std::atomic<uint64_t> files_tracked{0}, files_unreadable{0}, rotations{0}, truncations{0};

@@ -14,13 +14,45 @@ void Flow::append_capped(TrackedFile& f, const char* p, size_t n) {
   if (f.line.size() >= cap) f.line_overflow = true;
 }
 
+// A line over maxLineBytes: from here its bytes are dropped as they are read.
+void Flow::start_skip(TrackedFile& f) {
+  f.line.clear();
+  f.line_overflow = false;
+  f.line_skipping = true;
+  ++c_.lines_skipped;
+  if (c_.lines_skipped <= 10)
+    spdlog::warn("agent: {}: the line at offset {} is longer than maxLineBytes ({} bytes); it is skipped up to its "
+                 "newline, not sent", f.path, f.line_start, cfg_.max_line_bytes);
+}
+
+void Flow::end_skip(TrackedFile& f, uint64_t end) {
+  f.line_skipping = false;
+  if (c_.lines_skipped <= 10)
+    spdlog::warn("agent: {}: skipped the line at offset {}: {} bytes with its newline (over maxLineBytes)", f.path,
+                 f.line_start, end - f.line_start);
+  if (f.has_batch) f.batch.end = end;
+}
+
 void Flow::process_chunk(TrackedFile& f, const char* buf, size_t n) {
   const char* p = buf;
   const char* e = buf + n;
+  const uint64_t max_line = static_cast<uint64_t>(cfg_.max_line_bytes);
   while (p < e && !f.footer_seen) {
     uint64_t off = f.pos + static_cast<uint64_t>(p - buf);
     const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(e - p)));
+    if (f.line_skipping) {
+      if (!nl) break;  // still inside the skipped line
+      end_skip(f, off + static_cast<uint64_t>(nl + 1 - p));
+      p = nl + 1;
+      continue;
+    }
     if (f.line.empty() && !f.line_overflow) f.line_start = off;
+    // The line's length so far, without its newline.
+    const uint64_t len_so_far = off - f.line_start + static_cast<uint64_t>((nl ? nl : e) - p);
+    if (len_so_far > max_line) {
+      start_skip(f);
+      continue;  // the same bytes again, now skipped
+    }
     if (!nl) {
       append_capped(f, p, static_cast<size_t>(e - p));
       break;

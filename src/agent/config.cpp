@@ -1,6 +1,7 @@
 #include "agent/config.h"
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -228,6 +229,17 @@ Status parse_flow(const json& f, size_t index, const std::string& source, FlowCo
   ORDERLAKE_RETURN_IF_ERROR(r.str("filePattern", flow.file_pattern, true));
   if (flow.file_pattern.empty()) return r.error("filePattern", "must not be empty");
   if (flow.file_pattern.front() != '/') return r.error("filePattern", "must be an absolute path");
+  {
+    std::error_code ec;
+    const bool wild = flow.file_pattern.find_first_of("*?[") != std::string::npos;
+    if (flow.file_pattern.back() == '/' || (!wild && std::filesystem::is_directory(flow.file_pattern, ec)))
+      return r.error("filePattern", fmt::format("\"{}\" names a directory; give a pattern of the files in it, e.g. "
+                                                "\"{}/*.log\"", flow.file_pattern,
+                                                flow.file_pattern == "/" ? "/var/log"
+                                                : flow.file_pattern.back() == '/'
+                                                    ? flow.file_pattern.substr(0, flow.file_pattern.size() - 1)
+                                                    : flow.file_pattern));
+  }
   ORDERLAKE_RETURN_IF_ERROR(r.str("deliveryStream", flow.delivery_stream, true));
   static const std::regex kName("[a-zA-Z0-9_.-]{1,64}");
   if (!std::regex_match(flow.delivery_stream, kName))
@@ -257,6 +269,7 @@ Status parse_flow(const json& f, size_t index, const std::string& source, FlowCo
     }
   }
   ORDERLAKE_RETURN_IF_ERROR(r.integer("maxRecordSize", flow.max_record_size, 2, 1'024'000));
+  ORDERLAKE_RETURN_IF_ERROR(r.integer("maxLineBytes", flow.max_line_bytes, 2, int64_t{1} << 40));
   ORDERLAKE_RETURN_IF_ERROR(r.str("truncatedRecordTerminator", flow.truncated_record_terminator));
   if (static_cast<int64_t>(flow.truncated_record_terminator.size()) >= flow.max_record_size)
     return r.error("truncatedRecordTerminator", "must be shorter than the maximum record size");

@@ -32,7 +32,8 @@ struct ProcessingOption {
 };
 
 struct FlowConfig {
-  std::string file_pattern;      // a glob; '*', '?' and '[...]' in any path component
+  std::string file_pattern;      // a glob of files; '*', '?' and '[...]' in any path component;
+                                 // a directory ("/", "/var/log/") is refused
   std::string delivery_stream;
   bool start_of_file = false;    // initialPosition (default END_OF_FILE)
   int64_t max_buffer_age_ms = 60'000;          // 1,000 .. 900,000
@@ -45,6 +46,10 @@ struct FlowConfig {
   std::string file_footer_pattern;       // a matching line ends the file's processing
   std::string truncated_record_terminator = "\n";
   int64_t max_record_size = 1'024'000;   // Firehose's record limit; longer ones are truncated
+  // maxLineBytes (orderlake's): a line longer than this, newline not counted, is skipped, not
+  // sent (counted, logged), and never held: its bytes are dropped as they are read, up to
+  // its newline. 2 .. 2^40, default 64 MiB; lines between maxRecordSize and it are truncated.
+  int64_t max_line_bytes = int64_t{64} << 20;
   int64_t retry_initial_backoff_ms = 100;
   int64_t retry_max_backoff_ms = 10'000;
   int64_t publish_queue_capacity = 4;    // batches read ahead of the sender

@@ -115,6 +115,7 @@ struct TrackedFile {
   std::string line;
   uint64_t line_start = 0;
   bool line_overflow = false;
+  bool line_skipping = false;  // inside a line over maxLineBytes (from line_start): dropped
   // A multi-line record being assembled.
   std::string rec;
   uint64_t rec_start = 0, rec_end = 0;
@@ -183,6 +184,10 @@ class Flow {
 
   // ----- records and batches (batching.cpp) -----
   void append_capped(TrackedFile& f, const char* p, size_t n);
+  void start_skip(TrackedFile& f);
+  void end_skip(TrackedFile& f, uint64_t end);
+  std::string pattern_directory() const;
+  void check_directory();
   void process_chunk(TrackedFile& f, const char* buf, size_t n);
   void on_line(TrackedFile& f, std::string_view line, uint64_t start, uint64_t end, bool over);
   void emit_pending_rec(TrackedFile& f);
@@ -215,6 +220,7 @@ class Flow {
   std::set<std::string> unreadable_;
   uint64_t next_seq_ = 0;
   bool told_end_of_file_ = false;
+  bool directory_missing_ = false;
   size_t open_bytes_ = 0;
   std::string scratch_, processed_;
 

@@ -93,9 +93,12 @@ void Flow::read_loop() {
   for (TrackedFile* f : ordered()) {
     if (opt_.once) {
       emit_pending_rec(*f);
-      if (!f->line.empty() && !f->warned_partial)
+      if (f->line_skipping)
+        spdlog::warn("agent: {}: the line at offset {} has {} bytes and no newline yet (over maxLineBytes): skipped",
+                     f->path, f->line_start, f->pos - f->line_start);
+      else if (!f->line.empty() && !f->warned_partial)
         spdlog::warn("agent: {}: {} bytes at the end without a newline are left for the next run", f->path,
-                     f->line.size());
+                     f->pos - f->line_start);
     }
     push_batch(*f);
   }
@@ -127,7 +130,32 @@ std::vector<std::string> Flow::glob_paths() {
 
 std::string Flow::dev_ino_key(uint64_t dev, uint64_t ino) { return fmt::format("{}:{}", dev, ino); }
 
+// The directory part of the pattern before its first wildcard ("/var/log" for
+// "/var/log/*/app*.log").
+std::string Flow::pattern_directory() const {
+  const std::string& pat = cfg_.file_pattern;
+  const size_t wild = pat.find_first_of("*?[");
+  const size_t slash = pat.rfind('/', wild == std::string::npos ? std::string::npos : wild);
+  return slash == 0 ? "/" : pat.substr(0, slash);
+}
+
+// As the Kinesis Agent does, a flow whose directory does not exist waits for it: one warning
+// (again only after it existed), and the directory_missing gauge meanwhile.
+void Flow::check_directory() {
+  const std::string dir = pattern_directory();
+  struct stat st {};
+  const bool missing = ::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode);
+  if (missing && !directory_missing_)
+    spdlog::warn("agent: flow {}: directory {} of filePattern {} does not exist; waiting for it to appear", index_,
+                 dir, cfg_.file_pattern);
+  else if (!missing && directory_missing_)
+    spdlog::info("agent: flow {}: directory {} appeared", index_, dir);
+  directory_missing_ = missing;
+  c_.directory_missing = missing ? 1 : 0;
+}
+
 void Flow::scan(bool first) {
+  check_directory();
   for (auto& [k, f] : files_) f->in_glob = false;
   for (const std::string& path : glob_paths()) {
     struct stat st {};
@@ -309,6 +337,7 @@ void Flow::check_identity(TrackedFile& f, const struct stat& st) {
   // Start over as a new file.
   f.line.clear();
   f.line_overflow = false;
+  f.line_skipping = false;
   f.rec.clear();
   f.rec_open = false;
   f.pos = 0;
@@ -325,6 +354,7 @@ void Flow::check_identity(TrackedFile& f, const struct stat& st) {
 // The offset below which every byte was turned into records (or skipped).
 uint64_t Flow::consumed_offset(const TrackedFile& f) {
   if (f.rec_open) return f.rec_start;
+  if (f.line_skipping) return f.pos;  // the skipped bytes are consumed
   if (!f.line.empty() || f.line_overflow) return f.line_start;
   return f.pos;
 }
@@ -365,6 +395,7 @@ void Flow::housekeeping() {
     struct stat st {};
     bool at_end = f.fd < 0 || (::fstat(f.fd, &st) == 0 && static_cast<uint64_t>(st.st_size) <= f.pos);
     if (gone && at_end) {
+      if (f.line_skipping) end_skip(f, f.pos);
       if (!f.line.empty()) {  // the writer is done with it: its last line gets a newline
         std::string last = f.line + "\n";
         uint64_t start = f.line_start;

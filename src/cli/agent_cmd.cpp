@@ -59,9 +59,11 @@ dataProcessingOptions (SINGLELINE, CSVTOJSON, LOGTOJSON, ADDMETADATA); firehose.
 credentials (awsAccessKeyId/awsSecretAccessKey, else AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/
 AWS_SESSION_TOKEN, else ~/.aws/credentials with AWS_PROFILE), checkpointFile and
 shutdownTimeoutMillis. Options it cannot honour (Kinesis Data Streams, assumeRoleARN) are
-refused by name. Files are followed across rename and copy-truncate rotation; checkpoints
-advance only after the delivery stream acknowledged the lines before them, so a crash loses
-nothing. SIGINT/SIGTERM stop cleanly within shutdownTimeoutMillis.
+refused by name. A filePattern naming a directory is refused; one whose directory does not
+exist yet is waited for. orderlake's own flow key maxLineBytes (default 64 MiB): a longer
+line is skipped up to its newline, never held, counted and logged. Files are followed
+across rename and copy-truncate rotation; checkpoints advance only after the delivery
+stream acknowledged the lines before them, so a crash loses nothing. SIGINT/SIGTERM stop cleanly within shutdownTimeoutMillis.
 
 Examples:
   orderlake agent --config /etc/aws-kinesis/agent.json

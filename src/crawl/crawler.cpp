@@ -328,24 +328,33 @@ Status ParquetColumns(const std::string& file, const std::string& name_for_error
   return st;
 }
 
+// A Parquet object in S3 is copied to a temporary file in ranges of kCopyStep bytes (DuckDB
+// reads its footer there), so the crawler's memory does not grow with the object.
 Status InferParquet(store::ObjectStore& store, const Sample& first, Table& t) {
   std::string root = store.local_root();
   if (!root.empty()) return ParquetColumns((std::filesystem::path(root) / first.key).string(), first.key, t);
-  auto data = store.Get(first.key);
-  if (!data.ok()) return data.status();
+  constexpr uint64_t kCopyStep = uint64_t{8} << 20;
   std::string tmpl = (std::filesystem::temp_directory_path() / "orderlake-crawl-XXXXXX").string();
   int fd = mkstemp(tmpl.data());
   if (fd < 0) return Status::Errorf("cannot create a temporary file for {}", first.key);
-  const std::string& bytes = data.value();
-  size_t off = 0;
-  while (off < bytes.size()) {
-    ssize_t n = write(fd, bytes.data() + off, bytes.size() - off);
-    if (n <= 0) break;
-    off += static_cast<size_t>(n);
+  Status st;
+  for (uint64_t at = 0; st.ok();) {
+    auto data = store.Get(first.key, at, kCopyStep);
+    if (!data.ok()) {
+      st = data.status();
+      break;
+    }
+    const std::string& bytes = data.value();
+    for (size_t off = 0; off < bytes.size() && st.ok();) {
+      ssize_t n = write(fd, bytes.data() + off, bytes.size() - off);
+      if (n <= 0) st = Status::Errorf("cannot write a temporary copy of {}", first.key);
+      else off += static_cast<size_t>(n);
+    }
+    at += bytes.size();
+    if (bytes.size() < kCopyStep) break;
   }
   close(fd);
-  Status st = off == bytes.size() ? ParquetColumns(tmpl, store.url() + "/" + first.key, t)
-                                  : Status::Errorf("cannot write a temporary copy of {}", first.key);
+  if (st.ok()) st = ParquetColumns(tmpl, store.url() + "/" + first.key, t);
   unlink(tmpl.c_str());
   return st;
 }

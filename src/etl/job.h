@@ -40,7 +40,9 @@ struct EtlOptions {
   std::string table = "orders";  // --table
   TransformConfig transform;     // --usd-rate, --high-threshold, --regions, --max-record-bytes
   int threads = 0;                        // --threads: parsing threads; 0 = one per core
-  size_t memory_budget = size_t{1} << 30;  // --memory-mb: column buffers held before files are written
+  // --memory-mb: column buffers held at most (rows go out in row groups of up to 32 MiB well
+  // before; small partitions wait while under half of it); a staged file holds half of it.
+  size_t memory_budget = size_t{1} << 30;
   size_t chunk_bytes = size_t{4} << 20;    // input read unit
   size_t row_group_rows = 1 << 20;
   bool progress = false;  // --progress: progress lines on stderr every two seconds

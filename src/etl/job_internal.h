@@ -2,13 +2,14 @@
 //   job.cpp          the run from start to end (Job::Run), run_etl and follow_etl;
 //   job_recover.cpp  the bookmark and table state (LoadState), rolling back a dead run;
 //   job_read.cpp     discovery of new raw objects and reading them into column buffers;
-//   job_write.cpp    the buffers of one segment into staged Parquet files;
+//   job_write.cpp    the buffers of one segment, as row groups, into staged Parquet files;
 //   job_publish.cpp  journal, files into place, and the commit that makes a run visible.
 #pragma once
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -21,6 +22,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/parquet_writer.h"
 #include "etl/columns.h"
 #include "etl/job.h"
 #include "etl/reader.h"
@@ -124,10 +126,69 @@ bool has_hidden_part(std::string_view key);
 void process_chunk(Worker& w, const Chunk& c, const ObjectInfo& obj, const TransformConfig& cfg);
 // The table's schema in the Delta log: the file's columns, then the partition columns.
 std::vector<std::pair<std::string, std::string>> delta_schema();
-// Writes one partition's buffers (from every worker) as one Parquet file, staged below
-// `stage` at the path it will have in the lake.
-Status write_partition(const stdfs::path& stage, const std::string& table, const std::vector<PartitionBuf*>& parts,
-                       const std::string& file_name, size_t row_group_rows, StagedFile* out);
+// An OutputSink on a file that holds no descriptor between flushes: it is opened on the
+// first Append after Close() and closed by Close(), so a run with thousands of partitions
+// does not hold thousands of descriptors. position() counts every byte appended.
+class PathSink final : public parquet::OutputSink {
+ public:
+  explicit PathSink(stdfs::path path) : path_(std::move(path)) {}
+  ~PathSink() override;
+  Status Append(std::string_view data) override;
+  uint64_t position() const override { return written_ + buf_.size(); }
+  Status Flush() override;
+  // Flushes, optionally fsyncs, and closes the descriptor.
+  Status Close(bool sync = false);
+  const stdfs::path& path() const { return path_; }
+
+ private:
+  Status Open();
+  Status WriteAll(const char* p, size_t n);
+  stdfs::path path_;
+  int fd_ = -1;
+  bool created_ = false;
+  std::string buf_;
+  uint64_t written_ = 0;
+};
+
+// The Delta statistics of a file, accumulated over the row groups written to it:
+// numRecords, and per column min, max and nullCount (no column is ever null). Strings
+// longer than 32 bytes get no min/max, as Delta writers truncate them and a truncated max
+// needs care no reader here would use.
+class FileStats {
+ public:
+  void Add(const OrderColumns& c);
+  std::string Json(uint64_t rows) const;
+
+ private:
+  static constexpr int kInts = 3, kDoubles = 3, kStrings = 5;
+  std::optional<int32_t> ilo_[kInts], ihi_[kInts];
+  std::optional<double> dlo_[kDoubles], dhi_[kDoubles];
+  std::optional<std::string> slo_[kStrings], shi_[kStrings];
+};
+
+// The open Parquet file of one partition: buffers are appended to it as row groups while
+// the run reads, and it is finished (footer, fsync) at the end of the run or once it holds
+// half the run's memory budget of rows: a staged file is read whole to be uploaded to a
+// lake in S3, and that stays within the budget.
+struct PartWriter {
+  std::string country;
+  int32_t days = 0;
+  std::unique_ptr<PathSink> sink;
+  std::unique_ptr<parquet::FileWriter> writer;
+  StagedFile file;
+  FileStats stats;
+  uint64_t buffered_bytes = 0;      // column bytes written to the open file
+  std::vector<StagedFile> finished;  // files of this partition done in this run
+};
+
+// Appends one partition's buffers (from every worker) to its open file, opening one below
+// `stage` (at the path it will have in the lake) when none is; finishes the file when it
+// has taken `max_file_bytes` of buffers, or when `finish` says so.
+Status append_partition(const stdfs::path& stage, const std::string& table, const std::vector<PartitionBuf*>& parts,
+                        const std::function<std::string()>& file_name, size_t row_group_rows, size_t max_file_bytes,
+                        PartWriter* pw);
+// Finishes the open file of `pw`, if any, into pw->finished.
+Status finish_partition(const stdfs::path& stage, PartWriter* pw);
 
 class Job {
  public:
@@ -140,7 +201,11 @@ class Job {
   Status RollBack(const json& journal);
   Status ListObjects(const Bookmark& bm);
   Status ProcessAll();
-  Status WriteSegment();
+  // Writes buffered rows out as row groups: all of them when `final` (and finishes every
+  // file), else the partitions whose buffers are big enough to make a good row group, and
+  // the biggest others while more than half the memory budget is held.
+  Status WriteSegment(bool final);
+  Status SpillQuarantine();
   Status Publish(const Bookmark& bm);
   Status StageQuarantine(std::vector<StagedFile>* all);
   Bookmark RunBookmark() const;
@@ -153,6 +218,7 @@ class Job {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   }
   std::string AppId() const { return "orderlake-etl:" + opt_.table; }
+  std::string QuarantineKey() const { return fmt::format("_quarantine/{}/{}.jsonl", opt_.table, sum_.run_id); }
   std::string MetaKey(std::string_view rel) const { return fmt::format("_orderlake/{}/{}", opt_.table, rel); }
 
   EtlOptions opt_;
@@ -170,12 +236,22 @@ class Job {
   std::vector<std::optional<BookmarkEntry>> done_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<StagedFile> staged_;
+  std::map<std::string, std::unique_ptr<PartWriter>> writers_;  // by partition key
+  std::atomic<int> file_seq_{0};
+  size_t held_after_write_ = 0;   // bytes still buffered after the last WriteSegment
+  bool quarantine_spilled_ = false;
   int segment_ = 0;
   uint64_t total_bytes_ = 0;
   std::atomic<uint64_t> bytes_read_{0};
   std::atomic<uint64_t> records_seen_{0};
   std::chrono::steady_clock::time_point start_;
 };
+
+// Buffered rows of a partition are written out as a row group once they take this much
+// memory (or a quarter of the memory budget, when that is less); one segment of reading
+// ends when this much more is buffered (or half the budget), so the etl holds about
+// 2 x kRowGroupBytes of rows (plus what small partitions keep, at most half the budget) whatever the size of an object.
+constexpr size_t kRowGroupBytes = size_t{32} << 20;
 
 // The bookmark is bookmark.json (written every kBookmarkEvery commits, saying at which log
 // version) plus the bookmark entries carried by the etl's commits after that version.

@@ -17,23 +17,14 @@
 
 namespace orderlake::etl::internal {
 
-// The quarantine file (staged like the data files; not part of the table).
+// The quarantine file (staged like the data files as the run went: SpillQuarantine; not
+// part of the table), made durable.
 Status Job::StageQuarantine(std::vector<StagedFile>* all) {
-  std::string quarantine;
-  for (auto& w : workers_) quarantine += w->quarantine;
-  if (quarantine.empty()) return Status::OK();
+  ORDERLAKE_RETURN_IF_ERROR(SpillQuarantine());
+  if (!quarantine_spilled_) return Status::OK();
   StagedFile q;
-  q.final = fmt::format("_quarantine/{}/{}.jsonl", opt_.table, sum_.run_id);
-  const stdfs::path staged = stage_ / q.final;
-  ORDERLAKE_RETURN_IF_ERROR(fs::create_directories(staged.parent_path()));
-  int fd = ::open(staged.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return Status::Errorf("cannot create {}: {}", staged.string(), std::strerror(errno));
-  parquet::FdSink sink(fd);
-  Status st = sink.Append(quarantine);
-  if (st.ok()) st = sink.Flush();
-  if (st.ok() && ::fsync(fd) != 0) st = Status::Errorf("fsync {}: {}", staged.string(), std::strerror(errno));
-  ::close(fd);
-  ORDERLAKE_RETURN_IF_ERROR(st);
+  q.final = QuarantineKey();
+  ORDERLAKE_RETURN_IF_ERROR(fs::fsync_path(stage_ / q.final));
   all->push_back(q);
   sum_.quarantine_file = q.final;
   return Status::OK();

@@ -1,6 +1,6 @@
 // Discovery and reading: which raw objects are new (or grew) since the bookmark, and the
-// reader thread and parsing workers that turn them into column buffers, a memory budget's
-// worth (one segment) at a time.
+// reader thread and parsing workers that turn them into column buffers, one segment (32 MiB
+// of rows, or half the memory budget) at a time.
 #include <simdjson.h>
 
 #include <algorithm>
@@ -178,6 +178,9 @@ Status Job::ProcessAll() {
         if (!stop_progress.load()) Progress(false);
       }
     });
+  // A segment ends when this much more is buffered: rows go out to the files in row
+  // groups, and memory does not grow with the size of an object.
+  const size_t segment_bytes = std::min(kRowGroupBytes, opt_.memory_budget / 2);
   Status st;
   while (!input_done && st.ok()) {
     ChunkQueue queue(static_cast<size_t>(nthreads) * 2);
@@ -227,12 +230,12 @@ Status Job::ProcessAll() {
       queue.push(std::move(c));
       size_t held = 0;
       for (auto& w : workers_) held += w->bytes.load(std::memory_order_relaxed);
-      if (held >= opt_.memory_budget) break;
+      if (held >= opt_.memory_budget || held >= held_after_write_ + segment_bytes) break;
     }
     queue.close();
     for (auto& t : threads) t.join();
     spdlog::debug("etl: segment {} parsed at {:.3f} s", segment_, Elapsed());
-    st = WriteSegment();
+    st = WriteSegment(input_done);
     spdlog::debug("etl: segment {} written at {:.3f} s", segment_ - 1, Elapsed());
   }
   stop_progress.store(true);

@@ -32,21 +32,28 @@ std::string uuid_for(uint64_t id, int version, uint64_t first) {
                      b & 0xffffffffffffULL);
 }
 
-Result<std::string> gzip_bytes(std::string_view in) {
+// One gzip member of the pieces, compressed as they are (no copy of them joined first), so
+// a delivery holds its buffered records and their compressed form, nothing more.
+Result<std::string> gzip_bytes(const std::vector<std::string_view>& pieces) {
   z_stream z{};
   if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
     return Status::Error("deflateInit2 failed");
   std::string out;
-  out.resize(deflateBound(&z, in.size()) + 32);
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  z.avail_in = static_cast<uInt>(in.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  int rc = deflate(&z, Z_FINISH);
-  size_t n = z.total_out;
+  char buf[64 * 1024];
+  int rc = Z_OK;
+  for (size_t i = 0; i <= pieces.size() && rc != Z_STREAM_ERROR; ++i) {
+    const bool last = i == pieces.size();
+    z.next_in = last ? nullptr : reinterpret_cast<Bytef*>(const_cast<char*>(pieces[i].data()));
+    z.avail_in = last ? 0 : static_cast<uInt>(pieces[i].size());
+    do {
+      z.next_out = reinterpret_cast<Bytef*>(buf);
+      z.avail_out = sizeof buf;
+      rc = deflate(&z, last ? Z_FINISH : Z_NO_FLUSH);
+      out.append(buf, sizeof buf - z.avail_out);
+    } while (z.avail_out == 0 && rc != Z_STREAM_ERROR);
+  }
   deflateEnd(&z);
   if (rc != Z_STREAM_END) return Status::Error("gzip compression failed");
-  out.resize(n);
   return out;
 }
 
@@ -123,12 +130,12 @@ Status FirehoseService::Impl::WriteObject(const Batch& b, std::string& key_out) 
                                  uuid_for(s.id, s.version, b.intent.first));
   std::string body;
   std::string key;
+  // The object's bytes: the buffered chunks themselves (at most the stream's SizeInMBs),
+  // gzip-compressed from them when asked, else joined once.
+  std::vector<std::string_view> pieces;
   if (!b.to_error) {
     key = s.prefix.Evaluate(first.arrival_ms, seed) + name;
-    size_t total = 0;
-    for (auto& c : b.chunks) total += c->data.size();
-    body.reserve(total);
-    for (auto& c : b.chunks) body += c->data;
+    for (auto& c : b.chunks) pieces.push_back(c->data);
   } else {
     key = s.error_prefix.Evaluate(first.arrival_ms, seed, "delivery-failed") + name;
     for (auto& c : b.chunks) {
@@ -145,10 +152,16 @@ Status FirehoseService::Impl::WriteObject(const Batch& b, std::string& key_out) 
       }
     }
   }
+  if (b.to_error) pieces.push_back(body);
   if (s.gzip) {
-    auto z = gzip_bytes(body);
+    auto z = gzip_bytes(pieces);
     if (!z.ok()) return z.status();
     body = std::move(z).value();
+  } else if (!b.to_error) {
+    size_t total = 0;
+    for (auto p : pieces) total += p.size();
+    body.reserve(total);
+    for (auto p : pieces) body += p;
   }
   if (!s.file_extension.empty()) key += s.file_extension;
   else if (s.gzip) key += ".gz";
