@@ -117,6 +117,14 @@ Status ServeOptions::Validate() const {
     return Status::Errorf("--sql-timeout must be between 1 and 3600 seconds, got {}", sql_timeout.count());
   if (poll.count() < 20 || poll.count() > 3600 * 1000)
     return Status::Errorf("--poll-ms must be between 20 and 3600000, got {}", poll.count());
+  if (sql_memory_mb < 64 || sql_memory_mb > (size_t{1} << 20))
+    return Status::Errorf("--sql-memory-mb must be between 64 and 1048576, got {}", sql_memory_mb);
+  if (sql_workers < 1 || sql_workers > 64) return Status::Errorf("--sql-workers must be between 1 and 64, got {}", sql_workers);
+  if (sql_per_client < 1 || sql_per_client > sql_workers)
+    return Status::Errorf("--sql-per-client must be between 1 and --sql-workers ({}), got {}", sql_workers, sql_per_client);
+  if (sql_threads < 1 || sql_threads > 64) return Status::Errorf("--sql-threads must be between 1 and 64, got {}", sql_threads);
+  if (sql_result_mb < 1 || sql_result_mb > 4096)
+    return Status::Errorf("--sql-result-mb must be between 1 and 4096, got {}", sql_result_mb);
   if (sql_max_rows < 1) return Status::Error("sql_max_rows must be at least 1");
   if (csv_max_rows < 1) return Status::Error("csv_max_rows must be at least 1");
   return Status::OK();
@@ -424,11 +432,10 @@ Result<std::unique_ptr<DashboardServer>> DashboardServer::Start(const ServeOptio
   impl->watcher = std::make_unique<TableWatcher>(impl->opt.lake, "orders", options.poll);
   impl->RegisterMetrics();
   Impl* self = impl.get();
-  impl->console = std::make_unique<SqlConsole>(
-      impl->opt,
-      [self](const std::string& key, const SqlConsole::RunFn& run, const SqlConsole::WrapFn& wrap, bool cacheable,
-             bool* hit) { return self->Consistent(key, run, wrap, cacheable, hit); },
-      impl->sql_statements, impl->sql_errors);
+  auto console = SqlConsole::Create(
+      impl->opt, [self] { return self->watcher->Current(); }, impl->sql_statements, impl->sql_errors);
+  if (!console.ok()) return console.status();
+  impl->console = std::move(console).value();
   impl->Routes();
   std::string host = options.host;
   if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);

@@ -155,6 +155,11 @@ struct Engine::Impl {
     // No extension downloads or loading from disk: what is built in (parquet, json, icu) is all.
     for (const char* option : {"autoinstall_known_extensions", "autoload_known_extensions", "allow_community_extensions"})
       duckdb_set_config(config, option, "false");
+    const std::string memory = fmt::format("{}MB", options.duckdb_memory_mb), temp = fmt::format("{}MB", options.duckdb_temp_mb),
+                      threads = std::to_string(options.duckdb_threads);
+    if (options.duckdb_memory_mb > 0) duckdb_set_config(config, "memory_limit", memory.c_str());
+    if (options.duckdb_temp_mb > 0) duckdb_set_config(config, "max_temp_directory_size", temp.c_str());
+    if (options.duckdb_threads > 0) duckdb_set_config(config, "threads", threads.c_str());
     char* open_error = nullptr;
     duckdb_state opened = duckdb_open_ext(nullptr, &db, config, &open_error);
     duckdb_destroy_config(&config);

@@ -59,6 +59,11 @@ struct EngineOptions {
   // The lake's URL as the user named it (s3://… when the lake directory is a mirror), for
   // SHOW and DESCRIBE; empty: the lake directory.
   std::string lake_url;
+  // DuckDB's own bounds (0: DuckDB's defaults): its memory_limit and threads, and how much
+  // it may spill to its temporary directory (query/isolated.h sets them for each statement).
+  size_t duckdb_memory_mb = 0;
+  int duckdb_threads = 0;
+  size_t duckdb_temp_mb = 0;
 
   // The catalog path is not a directory; cache_root, when it exists, is one; lake_url is
   // empty, s3://… or file://….
