@@ -55,8 +55,10 @@ bool ConstantTimeEqual(std::string_view a, std::string_view b) {
 class EnginePool {
  public:
   Status Open(const fs::path& lake, int n) {
+    query::EngineOptions visuals;
+    visuals.confine_links = false;  // the visuals' own SQL only: user statements run in the console's workers
     for (int i = 0; i < std::max(1, n); ++i) {
-      auto e = Engine::Open(lake);
+      auto e = Engine::Open(lake, visuals);
       if (!e.ok()) return e.status();
       free_.push_back(std::move(e).value());
     }

@@ -26,8 +26,9 @@
 // Only reading is possible otherwise: statements other than queries (SELECT, WITH, VALUES,
 // FROM, DESCRIBE, SHOW, SUMMARIZE, read-only PRAGMAs) and EXPLAIN [ANALYZE] of a query are
 // refused before they run (INSERT, CREATE TABLE AS, COPY, …), and DuckDB itself is locked
-// down (no file access outside the lake and the catalog tables' locations, no extension
-// loading, configuration locked).
+// down (no file access outside the lake and the catalog tables' locations, not even through
+// a symbolic link inside them (see EngineOptions::confine_links), no extension loading,
+// configuration locked).
 //
 // An Engine is one DuckDB connection: use it from one thread at a time.
 #pragma once
@@ -64,6 +65,10 @@ struct EngineOptions {
   size_t duckdb_memory_mb = 0;
   int duckdb_threads = 0;
   size_t duckdb_temp_mb = 0;
+  // Before every statement, walk what DuckDB may read and withhold what a symbolic link
+  // could lead out of it (query/confine.h); costs about one stat per directory of the
+  // lake. false only for engines that run no user SQL (the dashboard's visuals).
+  bool confine_links = true;
 
   // The catalog path is not a directory; cache_root, when it exists, is one; lake_url is
   // empty, s3://… or file://….
