@@ -61,8 +61,17 @@ json ValueJson(const Value& v) {
   return nullptr;
 }
 
-// Keeps rows as JSON (or CSV text) up to a number of rows and bytes; then stops the
-// statement (reported as truncated, not failed).
+void WriteAll(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+}
+
+// Keeps rows as JSON, or streams CSV text to stdout (in 64 KB pieces, never kept whole), up
+// to a number of rows and bytes; then stops the statement (reported as truncated, not failed).
 class BoundedSink final : public RowSink {
  public:
   static constexpr std::string_view kStop = "\x01result limit reached";
@@ -77,7 +86,7 @@ class BoundedSink final : public RowSink {
     if (answer.rows_returned >= max_rows_ || bytes_ > max_bytes_) return Stop();
     if (writer_) {
       ORDERLAKE_RETURN_IF_ERROR(writer_->Row(row));
-      bytes_ = static_cast<size_t>(text_.tellp());
+      if (text_.tellp() > (64 << 10)) Flush();
     } else {
       json jr = json::array();
       for (const auto& v : row) jr.push_back(ValueJson(v));
@@ -88,15 +97,21 @@ class BoundedSink final : public RowSink {
     return Status::OK();
   }
   Status End() override { return writer_ ? writer_->End() : Status::OK(); }
-  // The answer once the statement is done (CSV text moved in).
+  // The answer once the statement is done (the rest of the CSV text written).
   IsolatedAnswer Finish() {
     if (writer_ && answer.truncated) writer_->End().ok();
-    answer.csv = text_.str();
+    Flush();
     return std::move(answer);
   }
   IsolatedAnswer answer;
 
  private:
+  void Flush() {
+    const std::string piece = text_.str();
+    WriteAll(1, piece);
+    bytes_ += piece.size();
+    text_.str({});
+  }
   Status Stop() {
     answer.truncated = true;
     return Status::Error(std::string(kStop));
@@ -108,7 +123,7 @@ class BoundedSink final : public RowSink {
 };
 
 json AnswerJson(const IsolatedAnswer& a) {
-  return {{"columns", a.columns},     {"rows", a.rows},           {"csv", a.csv},
+  return {{"columns", a.columns},     {"rows", a.rows},
           {"rows_returned", a.rows_returned}, {"truncated", a.truncated}, {"seconds", a.seconds},
           {"notices", a.notices},     {"table_version", a.table_version}};
 }
@@ -117,7 +132,6 @@ IsolatedAnswer AnswerFrom(const json& j) {
   IsolatedAnswer a;
   a.columns = j.at("columns");
   a.rows = j.at("rows");
-  a.csv = j.at("csv").get<std::string>();
   a.rows_returned = j.at("rows_returned").get<size_t>();
   a.truncated = j.at("truncated").get<bool>();
   a.seconds = j.at("seconds").get<double>();
@@ -153,14 +167,6 @@ Result<IsolatedAnswer> WorkerRun(const json& req) {
   return a;
 }
 
-void WriteAll(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-}
 
 // Resident size of a process in MB (0 when it is gone).
 size_t ResidentMb(pid_t pid) {
@@ -203,7 +209,7 @@ int RunIsolatedWorker() {
     out = {{"error", fmt::format("the statement's worker failed: {}", e.what())}};
   }
   std::string text = out.dump(-1, ' ', false, json::error_handler_t::replace);
-  WriteAll(1, text);
+  WriteAll(3, text);
   return 0;
 }
 
@@ -267,44 +273,46 @@ int IsolatedExecutor::running() const {
 
 namespace {
 
-// How a worker ended, and what it said.
+// How a worker ended, and what it said: its CSV text (stdout), its log (stderr, the last
+// bytes) and its answer (fd 3).
 struct Outcome {
-  std::string out, err;
+  std::string out, err, answer;
   bool timed_out = false, too_big = false, too_much_memory = false;
   int status = 0;
 };
 
 // Feeds the request to the worker and reads its answer, killing it at the first bound hit.
 // size: the loop of one child's whole life (poll, bounds, reaping) reads best in one place.
-Outcome Supervise(pid_t pid, int in, int out, int err, const std::string& request, const IsolatedOptions& opt,
+Outcome Supervise(pid_t pid, int in, const int (&fd)[3], const std::string& request, const IsolatedOptions& opt,
                   Clock::time_point deadline) {
   Outcome o;
   WriteAll(in, request);
   ::close(in);
   const size_t max_out = opt.max_result_bytes * 2 + (1 << 20);  // JSON quoting may double it
-  bool out_open = true, err_open = true, killed = false;
+  bool open[3] = {true, true, true}, killed = false;
+  std::string* into[3] = {&o.out, &o.err, &o.answer};
   char buf[65536];
   auto kill = [&](bool& why) {
     why = true;
     if (!killed) ::kill(pid, SIGKILL);
     killed = true;
   };
-  while (out_open || err_open) {
-    struct pollfd fds[2] = {{out_open ? out : -1, POLLIN, 0}, {err_open ? err : -1, POLLIN, 0}};
-    int n = ::poll(fds, 2, static_cast<int>(kPollEvery.count()));
+  while (open[0] || open[1] || open[2]) {
+    struct pollfd fds[3];
+    for (int i = 0; i < 3; ++i) fds[i] = {open[i] ? fd[i] : -1, POLLIN, 0};
+    int n = ::poll(fds, 3, static_cast<int>(kPollEvery.count()));
     if (n < 0 && errno != EINTR) break;
-    for (int i = 0; i < 2 && n > 0; ++i) {
+    for (int i = 0; i < 3 && n > 0; ++i) {
       if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
       ssize_t got = ::read(fds[i].fd, buf, sizeof buf);
       if (got <= 0) {
-        (i == 0 ? out_open : err_open) = false;
+        open[i] = false;
         continue;
       }
-      std::string& into = i == 0 ? o.out : o.err;
-      if (i == 1 && into.size() > kMaxErrorBytes) into.erase(0, into.size() - kMaxErrorBytes);
-      into.append(buf, static_cast<size_t>(got));
+      if (i == 1 && o.err.size() > kMaxErrorBytes) o.err.erase(0, o.err.size() - kMaxErrorBytes);
+      into[i]->append(buf, static_cast<size_t>(got));
     }
-    if (!killed && o.out.size() > max_out) kill(o.too_big);
+    if (!killed && std::max(o.out.size(), o.answer.size()) > max_out) kill(o.too_big);
     if (!killed && ResidentMb(pid) > opt.memory_mb) kill(o.too_much_memory);
     if (!killed && Clock::now() >= deadline) kill(o.timed_out);
   }
@@ -331,14 +339,16 @@ Result<IsolatedAnswer> IsolatedExecutor::Run(const std::string& sql, size_t max_
   json req = {{"lake", opt_.lake.string()}, {"sql", sql},       {"max_rows", max_rows},
               {"max_bytes", opt_.max_result_bytes}, {"csv", csv}, {"memory_mb", opt_.memory_mb},
               {"threads", opt_.threads}, {"nice", opt_.nice}};
-  Pipe in, out, err;
-  if (::pipe2(in.fd, O_CLOEXEC) || ::pipe2(out.fd, O_CLOEXEC) || ::pipe2(err.fd, O_CLOEXEC))
+  Pipe in, out, err, answer;
+  if (::pipe2(in.fd, O_CLOEXEC) || ::pipe2(out.fd, O_CLOEXEC) || ::pipe2(err.fd, O_CLOEXEC) ||
+      ::pipe2(answer.fd, O_CLOEXEC))
     return Status::Errorf("cannot start a SQL worker: pipe: {}", std::strerror(errno));
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_adddup2(&fa, in.fd[0], 0);
   posix_spawn_file_actions_adddup2(&fa, out.fd[1], 1);
   posix_spawn_file_actions_adddup2(&fa, err.fd[1], 2);
+  posix_spawn_file_actions_adddup2(&fa, answer.fd[1], 3);
   std::string exe = opt_.executable.string();
   std::vector<char*> argv = {exe.data(), const_cast<char*>("query"), const_cast<char*>("--isolated-worker"), nullptr};
   // The worker starts with no signal blocked and SIGPIPE at its default (this process may
@@ -357,21 +367,26 @@ Result<IsolatedAnswer> IsolatedExecutor::Run(const std::string& sql, size_t max_
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
   if (rc != 0) return Status::Errorf("cannot start a SQL worker ({}): {}", exe, std::strerror(rc));
-  in.Close(0), out.Close(1), err.Close(1);
-  Outcome o = Supervise(pid, in.fd[1], out.fd[0], err.fd[0], req.dump(), opt_, start + opt_.timeout);
+  in.Close(0), out.Close(1), err.Close(1), answer.Close(1);
+  const int fds[3] = {out.fd[0], err.fd[0], answer.fd[0]};
+  Outcome o = Supervise(pid, in.fd[1], fds, req.dump(), opt_, start + opt_.timeout);
   in.fd[1] = -1;  // closed by Supervise
   if (o.timed_out) return Status::Errorf("the statement ran longer than {} s and was stopped", opt_.timeout.count());
   if (o.too_much_memory) return Status::Error(MemoryError(opt_.memory_mb));
   if (o.too_big)
     return Status::Errorf("the statement's result is larger than {} MB: select fewer columns or rows",
                           opt_.max_result_bytes >> 20);
-  json j = json::parse(o.out, nullptr, false);
+  json j = json::parse(o.answer, nullptr, false);
   if (j.is_object() && j.contains("error")) {
     std::string m = j["error"].get<std::string>();
     if (m == "\x01memory") m = MemoryError(opt_.memory_mb) + " (an allocation failed)";
     return Status::Error(m);
   }
-  if (j.is_object() && j.contains("answer")) return AnswerFrom(j["answer"]);
+  if (j.is_object() && j.contains("answer")) {
+    IsolatedAnswer a = AnswerFrom(j["answer"]);
+    a.csv = std::move(o.out);
+    return a;
+  }
   // No answer: the worker died. Out of memory (an allocation it could not survive) is the
   // usual reason under the limit; say so, with what it printed.
   std::string how = WIFSIGNALED(o.status) ? fmt::format("signal {}", WTERMSIG(o.status))

@@ -89,8 +89,8 @@ class IsolatedExecutor {
 };
 
 // The worker's side (`orderlake query --isolated-worker`): reads one request (JSON) from
-// stdin, applies the bounds to itself, runs the statement, writes the answer (JSON) to
-// stdout. Returns the exit code.
+// stdin, applies the bounds to itself, runs the statement, streams CSV text to stdout and
+// writes the answer or the error (JSON) to fd 3. Returns the exit code.
 int RunIsolatedWorker();
 
 }  // namespace orderlake::query

@@ -23,7 +23,8 @@ class ConsoleIsolationTest(unittest.TestCase):
     def setUpClass(cls):
         cls.tmp = tempdir("isolation")
         cls.lake = build_lake(cls.tmp)
-        cls.server = Server(cls.lake, ["--sql-timeout", str(TIMEOUT), "--sql-memory-mb", str(MEMORY_MB)])
+        cls.server = Server(cls.lake, ["--sql-timeout", str(TIMEOUT), "--sql-memory-mb", str(MEMORY_MB),
+                                       "--sql-result-mb", "1"])
 
     @classmethod
     def tearDownClass(cls):
@@ -87,6 +88,16 @@ class ConsoleIsolationTest(unittest.TestCase):
         self.assertEqual(status, 200)
         self.assertTrue(body["truncated"])
         self.assertEqual(len(body["rows"]), 10000)
+        # CSV: at most --sql-result-mb (1 MB) of rows, cut at a row, marked truncated.
+        status, hdrs, text = self.server.request("POST", "/api/sql?format=csv", "SELECT repeat('x', 100) AS s FROM range(100000)",
+                                                 headers={"Content-Type": "text/plain"})
+        self.assertEqual(status, 200)
+        self.assertRegex(hdrs.get("X-Orderlake-Truncated", ""), r"^first \d+ rows$")
+        self.assertLess(len(text), (1 << 20) + 70 * 1024)
+        self.assertGreater(len(text), 1 << 19)
+        lines = text.split("\r\n") if "\r\n" in text else text.split("\n")
+        self.assertEqual(lines[0], "s")
+        self.assertTrue(all(line == "x" * 100 for line in lines[1:] if line))
 
 
 if __name__ == "__main__":
