@@ -122,8 +122,8 @@ Status ServeOptions::Validate() const {
   if (sql_memory_mb < 64 || sql_memory_mb > (size_t{1} << 20))
     return Status::Errorf("--sql-memory-mb must be between 64 and 1048576, got {}", sql_memory_mb);
   if (sql_workers < 1 || sql_workers > 64) return Status::Errorf("--sql-workers must be between 1 and 64, got {}", sql_workers);
-  if (sql_per_client < 1 || sql_per_client > sql_workers)
-    return Status::Errorf("--sql-per-client must be between 1 and --sql-workers ({}), got {}", sql_workers, sql_per_client);
+  if (sql_per_client < 1 || sql_per_client > 64)
+    return Status::Errorf("--sql-per-client must be between 1 and 64, got {}", sql_per_client);
   if (sql_threads < 1 || sql_threads > 64) return Status::Errorf("--sql-threads must be between 1 and 64, got {}", sql_threads);
   if (sql_result_mb < 1 || sql_result_mb > 4096)
     return Status::Errorf("--sql-result-mb must be between 1 and 4096, got {}", sql_result_mb);

@@ -60,8 +60,8 @@ struct ServeOptions {
   std::function<std::pair<int, std::string>()> health;
 
   // The lake is named; port 0-65535; a token beyond loopback; engines 1-16; sql_timeout
-  // 1-3600 s; sql_memory_mb 64 to 1048576; sql_workers 1-64; sql_per_client 1 to
-  // sql_workers; sql_threads 1-64; sql_result_mb 1-4096; poll 20 ms to 1 h; row limits at least 1.
+  // 1-3600 s; sql_memory_mb 64 to 1048576; sql_workers 1-64; sql_per_client 1-64
+  // (beyond sql_workers, a client's statements wait for a worker); sql_threads 1-64; sql_result_mb 1-4096; poll 20 ms to 1 h; row limits at least 1.
   Status Validate() const;
 };
 

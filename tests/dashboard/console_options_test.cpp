@@ -36,8 +36,11 @@ TEST(ConsoleOptions, ErrorsNameTheFlag) {
   o.sql_workers = 0;
   EXPECT_EQ(o.Validate().message(), "--sql-workers must be between 1 and 64, got 0");
   o = Valid();
-  o.sql_per_client = 5;
-  EXPECT_EQ(o.Validate().message(), "--sql-per-client must be between 1 and --sql-workers (4), got 5");
+  o.sql_per_client = 0;
+  EXPECT_EQ(o.Validate().message(), "--sql-per-client must be between 1 and 64, got 0");
+  o = Valid();
+  o.sql_workers = 2;  // more per client than workers: they wait for one
+  EXPECT_TRUE(o.Validate().ok());
   o = Valid();
   o.sql_threads = 0;
   EXPECT_EQ(o.Validate().message(), "--sql-threads must be between 1 and 64, got 0");
