@@ -20,6 +20,7 @@
 #include "query/lake_mirror.h"
 #include "query/engine.h"
 #include "query/format.h"
+#include "query/isolated.h"
 #include "query/query_options.h"
 #include "query/script.h"
 
@@ -300,8 +301,15 @@ void add_query_command(CLI::App& app) {
   cmd->add_flag("--timing", opts->timing, "print each statement's run time on stderr");
   auto* sql = cmd->add_option("sql", opts->sql, "SQL to run (several statements separated by ';')");
   file->excludes(sql);
+  // Hidden: the worker process of query/isolated.h (one statement, request on stdin).
+  auto worker = std::make_shared<bool>(false);
+  cmd->add_flag("--isolated-worker", *worker, "run one statement for an isolated executor")->group("");
   cmd->footer(kExamples);
-  cmd->callback([opts] {
+  cmd->callback([opts, worker] {
+    if (*worker) {
+      exit_code() = query::RunIsolatedWorker();
+      return;
+    }
     if (Status st = opts->Validate(); !st.ok()) {
       std::cerr << "orderlake query: " << st.message() << std::endl;
       exit_code() = 2;

@@ -22,6 +22,11 @@ struct ServeCliOptions {
   std::string token;
   int engines = 2;
   int sql_timeout = 30;
+  size_t sql_memory_mb = 1024;
+  int sql_workers = 4;
+  int sql_per_client = 3;
+  int sql_threads = 1;
+  size_t sql_result_mb = 128;
   int poll_ms = 250;
   std::string web_dir;
 };
@@ -63,6 +68,11 @@ void Serve(const ServeCliOptions& o) {
   opt.token = o.token;
   opt.engines = o.engines;
   opt.sql_timeout = std::chrono::seconds(o.sql_timeout);
+  opt.sql_memory_mb = o.sql_memory_mb;
+  opt.sql_workers = o.sql_workers;
+  opt.sql_per_client = o.sql_per_client;
+  opt.sql_threads = o.sql_threads;
+  opt.sql_result_mb = o.sql_result_mb;
   opt.poll = std::chrono::milliseconds(o.poll_ms);
   opt.web_dir = o.web_dir;
   if (Status st = opt.Validate(); !st.ok()) {
@@ -114,9 +124,20 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--listen", o->listen, "HOST:PORT to listen on (port 0: any free port)")->capture_default_str();
   cmd->add_option("--token", o->token, "access token for /api/ (required beyond loopback)");
   cmd->add_option("--engines", o->engines, "queries run at the same time")->capture_default_str()->check(CLI::Range(1, 16));
-  cmd->add_option("--sql-timeout", o->sql_timeout, "seconds a SQL console statement may run")
+  cmd->add_option("--sql-timeout", o->sql_timeout, "seconds a SQL console statement may run (then it is killed)")
       ->capture_default_str()
       ->check(CLI::Range(1, 3600));
+  cmd->add_option("--sql-memory-mb", o->sql_memory_mb,
+                  "memory one SQL console statement may use (MB; its worker process is killed beyond it)")
+      ->capture_default_str();
+  cmd->add_option("--sql-workers", o->sql_workers, "SQL console statements run at the same time (each in its own process)")
+      ->capture_default_str();
+  cmd->add_option("--sql-per-client", o->sql_per_client,
+                  "SQL console statements one client (remote address) may run at once; more get 429")
+      ->capture_default_str();
+  cmd->add_option("--sql-threads", o->sql_threads, "DuckDB threads of one SQL console statement")->capture_default_str();
+  cmd->add_option("--sql-result-mb", o->sql_result_mb, "bytes of rows one SQL console answer may hold (MB; more is cut off)")
+      ->capture_default_str();
   cmd->add_option("--poll-ms", o->poll_ms, "how often the table's runs are listed (ms)")
       ->capture_default_str()
       ->check(CLI::Range(20, 60000));

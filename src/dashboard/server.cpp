@@ -21,6 +21,7 @@
 
 #include "core/metrics.h"
 #include "dashboard/assets.h"
+#include "dashboard/console.h"
 #include "dashboard/endpoints.h"
 #include "dashboard/filters.h"
 #include "dashboard/snapshot.h"
@@ -36,7 +37,6 @@ using query::Engine;
 using query::QueryResult;
 using query::Value;
 
-constexpr size_t kMaxSqlBytes = 100 * 1024;
 constexpr int kMaxAttempts = 40;
 constexpr size_t kMaxCachedBytes = 1 << 20;
 
@@ -57,8 +57,10 @@ bool ConstantTimeEqual(std::string_view a, std::string_view b) {
 class EnginePool {
  public:
   Status Open(const fs::path& lake, int n) {
+    query::EngineOptions visuals;
+    visuals.confine_links = false;  // the visuals' own SQL only: user statements run in the console's workers
     for (int i = 0; i < std::max(1, n); ++i) {
-      auto e = Engine::Open(lake);
+      auto e = Engine::Open(lake, visuals);
       if (!e.ok()) return e.status();
       free_.push_back(std::move(e).value());
     }
@@ -102,62 +104,6 @@ class EnginePool {
   size_t size_ = 0;
 };
 
-// Keeps up to `limit` rows; then stops the statement (reported as truncated, not failed).
-class LimitSink final : public query::RowSink {
- public:
-  static constexpr std::string_view kStop = "\x01limit reached";
-  LimitSink(query::RowSink& inner, size_t limit) : inner_(inner), limit_(limit) {}
-  Status Begin(const std::vector<query::Column>& c) override {
-    columns = c;
-    return inner_.Begin(c);
-  }
-  Status Row(const std::vector<Value>& row) override {
-    if (rows >= limit_) {
-      truncated = true;
-      return Status::Error(std::string(kStop));
-    }
-    ++rows;
-    return inner_.Row(row);
-  }
-  Status End() override { return inner_.End(); }
-  std::vector<query::Column> columns;
-  size_t rows = 0;
-  bool truncated = false;
-
- private:
-  query::RowSink& inner_;
-  size_t limit_;
-};
-
-// Interrupts the engine's statement after a timeout unless disarmed first.
-class Watchdog {
- public:
-  Watchdog(Engine& e, std::chrono::seconds timeout) {
-    thread_ = std::thread([this, &e, timeout] {
-      std::unique_lock<std::mutex> lock(mu_);
-      if (!cv_.wait_for(lock, timeout, [&] { return done_; })) {
-        fired = true;
-        e.Interrupt();
-      }
-    });
-  }
-  ~Watchdog() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      done_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-  }
-  std::atomic<bool> fired{false};
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool done_ = false;
-  std::thread thread_;
-};
-
 }  // namespace
 
 bool IsLoopback(const std::string& host) {
@@ -175,6 +121,14 @@ Status ServeOptions::Validate() const {
     return Status::Errorf("--sql-timeout must be between 1 and 3600 seconds, got {}", sql_timeout.count());
   if (poll.count() < 20 || poll.count() > 3600 * 1000)
     return Status::Errorf("--poll-ms must be between 20 and 3600000, got {}", poll.count());
+  if (sql_memory_mb < 64 || sql_memory_mb > (size_t{1} << 20))
+    return Status::Errorf("--sql-memory-mb must be between 64 and 1048576, got {}", sql_memory_mb);
+  if (sql_workers < 1 || sql_workers > 64) return Status::Errorf("--sql-workers must be between 1 and 64, got {}", sql_workers);
+  if (sql_per_client < 1 || sql_per_client > 64)
+    return Status::Errorf("--sql-per-client must be between 1 and 64, got {}", sql_per_client);
+  if (sql_threads < 1 || sql_threads > 64) return Status::Errorf("--sql-threads must be between 1 and 64, got {}", sql_threads);
+  if (sql_result_mb < 1 || sql_result_mb > 4096)
+    return Status::Errorf("--sql-result-mb must be between 1 and 4096, got {}", sql_result_mb);
   if (sql_max_rows < 1) return Status::Error("sql_max_rows must be at least 1");
   if (csv_max_rows < 1) return Status::Error("csv_max_rows must be at least 1");
   return Status::OK();
@@ -324,91 +278,6 @@ struct DashboardServer::Impl {
     }
   }
 
-  void HandleSql(const httplib::Request& req, httplib::Response& res) {
-    for (const auto& [k, v] : req.params)
-      if (k != "format" && k != "token" && k != "sql" && k != "limit")
-        return SendError(res, 400, fmt::format("unknown parameter '{}' (this endpoint takes: sql, format, limit)", k.substr(0, 40)));
-    std::string format = req.has_param("format") ? req.get_param_value("format") : "json";
-    if (format != "json" && format != "csv")
-      return SendError(res, 400, "parameter 'format': expected json or csv");
-    size_t limit = format == "csv" ? opt.csv_max_rows : opt.sql_max_rows;
-    std::string sql;
-    const std::string ctype = req.get_header_value("Content-Type");
-    if (ctype.rfind("application/json", 0) == 0) {
-      json body = json::parse(req.body, nullptr, false);
-      if (body.is_discarded() || !body.is_object() || !body.contains("sql") || !body["sql"].is_string())
-        return SendError(res, 400, "the body must be a JSON object with a string \"sql\": {\"sql\": \"SELECT ...\"}");
-      sql = body["sql"].get<std::string>();
-      for (auto& [k, v] : body.items())
-        if (k != "sql") return SendError(res, 400, fmt::format("unknown field '{}' in the body (expected only \"sql\")", k.substr(0, 40)));
-    } else if (req.has_param("sql")) {
-      sql = req.get_param_value("sql");
-    } else {
-      sql = req.body;
-    }
-    if (req.has_param("limit")) {
-      auto l = ParseLimit(req.params, 1, static_cast<int>(std::min<size_t>(limit, 9999)));
-      if (!l.ok()) return SendError(res, 400, l.status().message());
-      limit = static_cast<size_t>(*l);
-    }
-    if (sql.find_first_not_of(" \t\r\n;") == std::string::npos) return SendError(res, 400, "no SQL statement given");
-    if (sql.size() > kMaxSqlBytes) return SendError(res, 400, fmt::format("the statement is longer than {} bytes", kMaxSqlBytes));
-
-    const bool csv = format == "csv";
-    bool hit = false;
-    auto a = Consistent(
-        fmt::format("sql|{}|{}|{}", format, limit, sql),
-        [&](Engine& e) -> Result<json> {
-          std::ostringstream text;
-          std::unique_ptr<query::RowSink> writer;
-          QueryResult kept;
-          if (csv) writer = query::MakeWriter(query::OutputFormat::kCsv, text);
-          LimitSink sink(csv ? *writer : static_cast<query::RowSink&>(kept), limit);
-          Watchdog dog(e, opt.sql_timeout);
-          auto r = e.Execute(sql, sink);
-          if (!r.ok() && !(sink.truncated && r.status().message() == LimitSink::kStop)) {
-            if (dog.fired) return Status::Errorf("the statement ran longer than {} s and was stopped", opt.sql_timeout.count());
-            return r.status();
-          }
-          if (csv && sink.truncated) writer->End().ok();
-          json out = {{"rows_returned", sink.rows}, {"truncated", sink.truncated}, {"seconds", r.ok() ? r->seconds : 0.0}};
-          out["notices"] = r.ok() ? json(r->notices) : json::array();
-          if (csv) {
-            out["csv"] = text.str();
-          } else {
-            json cols = json::array();
-            for (auto& c : sink.columns) cols.push_back({{"name", c.name}, {"type", c.type}, {"numeric", c.numeric}});
-            json rows = json::array();
-            for (auto& row : kept.rows) {
-              json jr = json::array();
-              for (auto& v : row) jr.push_back(ToJson(v));
-              rows.push_back(std::move(jr));
-            }
-            out["columns"] = std::move(cols);
-            out["rows"] = std::move(rows);
-          }
-          return out;
-        },
-        [&](const TableVersion& v, json data) {
-          data["version"] = v.ToJson();
-          return data;
-        },
-        !csv, &hit);
-    sql_statements->Inc();
-    if (a->status != 200) sql_errors->Inc();
-    res.set_header("X-Orderlake-Cache", hit ? "hit" : "miss");
-    res.set_header("Cache-Control", "no-store");
-    if (a->status != 200 || !csv) {
-      res.status = a->status;
-      res.set_content(a->body, "application/json");
-      return;
-    }
-    json body = json::parse(a->body);
-    res.set_header("Content-Disposition", "attachment; filename=\"orderlake-query.csv\"");
-    if (body["truncated"].get<bool>()) res.set_header("X-Orderlake-Truncated", fmt::format("first {} rows", limit));
-    res.set_content(body["csv"].get<std::string>(), "text/csv; charset=utf-8");
-  }
-
   // The server (core/http_server.h): slow or idle clients hold no worker; 64 workers for
   // the visuals and the console; event streams hold none (see HandleEvents).
   static http::ServerOptions HttpOptions() {
@@ -483,6 +352,7 @@ struct DashboardServer::Impl {
   metrics::Registry registry;
   metrics::Counter* sql_statements = nullptr;
   metrics::Counter* sql_errors = nullptr;
+  std::unique_ptr<SqlConsole> console;  // POST /api/sql
 
   void RegisterMetrics() {
     auto& r = registry;
@@ -548,7 +418,7 @@ struct DashboardServer::Impl {
       for (const auto& st : query::ScriptStatements(SampleQueriesSql())) out.push_back({{"title", st.title}, {"sql", st.sql}});
       res.set_content(out.dump(), "application/json");
     });
-    svr.Post("/api/sql", [this](const httplib::Request& req, httplib::Response& res) { HandleSql(req, res); });
+    svr.Post("/api/sql", [this](const httplib::Request& req, httplib::Response& res) { console->Handle(req, res); });
     svr.Get("/api/sql", [](const httplib::Request&, httplib::Response& res) {
       SendError(res, 405, "use POST /api/sql with the statement in the body ({\"sql\": \"SELECT ...\"})");
     });
@@ -586,6 +456,11 @@ Result<std::unique_ptr<DashboardServer>> DashboardServer::Start(const ServeOptio
   impl->endpoints = MakeEndpoints(impl->opt.lake);
   impl->watcher = std::make_unique<TableWatcher>(impl->opt.lake, "orders", options.poll);
   impl->RegisterMetrics();
+  Impl* self = impl.get();
+  auto console = SqlConsole::Create(
+      impl->opt, [self] { return self->watcher->Current(); }, impl->sql_statements, impl->sql_errors);
+  if (!console.ok()) return console.status();
+  impl->console = std::move(console).value();
   impl->Routes();
   auto bound = impl->svr.Bind(options.host, options.port);
   if (!bound.ok())

@@ -6,9 +6,9 @@
 // the version is pushed to open pages over server-sent events (/api/events).
 //
 // Queries run on a small pool of read-only Engines (query/engine.h), one statement per
-// engine at a time. The SQL endpoint runs a user's statement through the same Engine, so
-// it can only read, and only the lake; a statement running longer than sql_timeout is
-// interrupted.
+// engine at a time. The SQL endpoint (dashboard/console.h) runs a user's statement in a
+// worker process of its own, through the same read-only Engine, so it can only read, and
+// only the lake; it is killed after sql_timeout or beyond sql_memory_mb.
 //
 // GET /metrics (Prometheus text) and GET /health (JSON) describe the service itself.
 //
@@ -39,7 +39,17 @@ struct ServeOptions {
   std::string token;                   // required for /api/ when non-empty
   int engines = 2;                     // concurrent queries
   std::chrono::milliseconds poll{250};  // how often the runs directory is listed
-  std::chrono::seconds sql_timeout{30};  // SQL console statements are interrupted after this
+  std::chrono::seconds sql_timeout{30};  // SQL console statements are killed after this
+  // The SQL console's bounds (see dashboard/console.h, query/isolated.h): each statement
+  // runs in a worker process of at most sql_memory_mb, with sql_threads DuckDB threads and
+  // a result of at most sql_result_mb; sql_workers statements at once, sql_per_client of
+  // them from one client (remote address).
+  size_t sql_memory_mb = 1024;
+  int sql_workers = 4;
+  int sql_per_client = 3;
+  int sql_threads = 1;
+  size_t sql_result_mb = 128;
+  std::filesystem::path sql_worker;    // the worker program (orderlake); "" = the running one
   size_t sql_max_rows = 10000;         // rows a SQL console answer shows (JSON)
   size_t csv_max_rows = 1000000;       // rows a CSV download holds
   std::filesystem::path web_dir;       // serve the page files from here (development); "" = built in
@@ -50,7 +60,8 @@ struct ServeOptions {
   std::function<std::pair<int, std::string>()> health;
 
   // The lake is named; port 0-65535; a token beyond loopback; engines 1-16; sql_timeout
-  // 1-3600 s; poll 20 ms to 1 h; row limits at least 1.
+  // 1-3600 s; sql_memory_mb 64 to 1048576; sql_workers 1-64; sql_per_client 1-64
+  // (beyond sql_workers, a client's statements wait for a worker); sql_threads 1-64; sql_result_mb 1-4096; poll 20 ms to 1 h; row limits at least 1.
   Status Validate() const;
 };
 

@@ -10,6 +10,7 @@
 #include "core/hive.h"
 #include "core/sql.h"
 #include "query/athena_ddl.h"
+#include "query/confine.h"
 #include "query/duckdb_convert.h"
 #include "query/duckdb_handles.h"
 #include "query/lake_mirror.h"
@@ -69,15 +70,6 @@ fs::path LocalPath(std::string_view url) {
   return fs::path(std::string(url));
 }
 
-// A directory as DuckDB's allowed_directories wants it: absolute, resolved, ending in '/'.
-std::string AllowedDir(const fs::path& dir) {
-  std::error_code ec;
-  fs::path p = fs::weakly_canonical(dir, ec);
-  std::string s = (ec ? dir : p).string();
-  if (s.empty() || s.back() != '/') s += '/';
-  return s;
-}
-
 }  // namespace
 
 struct Engine::Impl {
@@ -119,6 +111,8 @@ struct Engine::Impl {
   }
   FileKinds kinds;
   std::set<std::string> allowed;                 // directories DuckDB may read, ending in '/'
+  Confinement reach;                             // what of them it may read (links resolved)
+  Confiner confiner;
   std::set<std::string> schemas;                 // DuckDB schemas made for catalog databases
   struct View {
     std::string name;    // the table's name (lower case)
@@ -155,6 +149,11 @@ struct Engine::Impl {
     // No extension downloads or loading from disk: what is built in (parquet, json, icu) is all.
     for (const char* option : {"autoinstall_known_extensions", "autoload_known_extensions", "allow_community_extensions"})
       duckdb_set_config(config, option, "false");
+    const std::string memory = fmt::format("{}MB", options.duckdb_memory_mb), temp = fmt::format("{}MB", options.duckdb_temp_mb),
+                      threads = std::to_string(options.duckdb_threads);
+    if (options.duckdb_memory_mb > 0) duckdb_set_config(config, "memory_limit", memory.c_str());
+    if (options.duckdb_temp_mb > 0) duckdb_set_config(config, "max_temp_directory_size", temp.c_str());
+    if (options.duckdb_threads > 0) duckdb_set_config(config, "threads", threads.c_str());
     char* open_error = nullptr;
     duckdb_state opened = duckdb_open_ext(nullptr, &db, config, &open_error);
     duckdb_destroy_config(&config);
@@ -166,9 +165,11 @@ struct Engine::Impl {
     if (duckdb_connect(db, &con) != DuckDBSuccess) return Status::Error("cannot connect to DuckDB");
     // Lock DuckDB down: files only under the lake (and the catalog tables' locations),
     // nothing else external, no more SET.
-    std::vector<std::string> dirs;
-    for (const auto& d : allowed) dirs.push_back(sql::literal(d));
+    std::vector<std::string> dirs, files;
+    for (const auto& d : reach.directories) dirs.push_back(sql::literal(d));
+    for (const auto& f : reach.files) files.push_back(sql::literal(f));
     ORDERLAKE_RETURN_IF_ERROR(RunInternal(fmt::format("SET allowed_directories = [{}]", fmt::join(dirs, ", "))));
+    if (!files.empty()) ORDERLAKE_RETURN_IF_ERROR(RunInternal(fmt::format("SET allowed_paths = [{}]", fmt::join(files, ", "))));
     ORDERLAKE_RETURN_IF_ERROR(RunInternal("SET enable_external_access = false"));
     ORDERLAKE_RETURN_IF_ERROR(RunInternal("SET lock_configuration = true"));
     for (const auto& schema : schemas) ORDERLAKE_RETURN_IF_ERROR(RunInternal("CREATE SCHEMA IF NOT EXISTS " + sql::ident(schema)));
@@ -185,7 +186,17 @@ struct Engine::Impl {
       for (const auto& a : allowed) covered = covered || StartsWith(d, a);
       if (!covered) grew = allowed.insert(d).second || grew;
     }
-    return grew ? OpenDuckDb() : Status::OK();
+    return Reconfine(grew);
+  }
+
+  // Walks what DuckDB may read again (confine.h); reopens it when that changed (or `force`).
+  Status Reconfine(bool force) {
+    std::vector<std::string> roots(allowed.begin(), allowed.end());
+    auto c = options.confine_links ? confiner.Confine(roots) : Result<Confinement>(Confinement{roots, {}, {}});
+    if (!c.ok()) return c.status();
+    if (!force && db && *c == reach) return Status::OK();
+    reach = std::move(c).value();
+    return OpenDuckDb();
   }
 
   // The catalog, or nullptr when there is none (no file configured, or no file yet and
@@ -281,7 +292,7 @@ struct Engine::Impl {
       std::error_code ec;
       if (fs::exists(spec.root, ec)) spec.root = fs::canonical(spec.root, ec);
     }
-    dirs.insert(AllowedDir(spec.root));
+    dirs.insert(AllowedDirectory(spec.root));
     if (t.format == "parquet") {
       // A Delta table: the files of its newest snapshot, and of a partitioned table only
       // those in the registered partitions (as Athena reads only those).
@@ -333,10 +344,10 @@ struct Engine::Impl {
         auto dir = Mirror(p.location, VisibleKey);
         if (!dir.ok()) return Status::Errorf("table {}: partition at {}: {}", spec.table, p.location, dir.status().message());
         lp.dir = *dir;
-        dirs.insert(AllowedDir(lp.dir));
+        dirs.insert(AllowedDirectory(lp.dir));
       } else {
         lp.dir = LocalPath(p.location);
-        dirs.insert(AllowedDir(lp.dir));
+        dirs.insert(AllowedDirectory(lp.dir));
       }
       local.push_back(std::move(lp));
     }
@@ -476,8 +487,8 @@ struct Engine::Impl {
 
   // What a permission error adds: where reading is allowed.
   std::string Reach() const {
-    return fmt::format(" (the query endpoint can read only the lake at {}{})", lake.string(),
-                       options.catalog.empty() ? "" : " and the locations of the catalog's tables");
+    return fmt::format(" (the query endpoint can read only the lake at {}{}){}", lake.string(),
+                       options.catalog.empty() ? "" : " and the locations of the catalog's tables", reach.Explain());
   }
 
   // Runs SQL of our own (setup, catalog look-ups), unchecked.
@@ -589,8 +600,8 @@ Result<std::unique_ptr<Engine>> Engine::Open(const fs::path& lake_dir, const Eng
   auto impl = std::make_unique<Impl>();
   impl->lake = lake;
   impl->options = options;
-  impl->allowed.insert(AllowedDir(lake));
-  ORDERLAKE_RETURN_IF_ERROR(impl->OpenDuckDb());
+  impl->allowed.insert(AllowedDirectory(lake));
+  ORDERLAKE_RETURN_IF_ERROR(impl->Reconfine(true));
   ORDERLAKE_RETURN_IF_ERROR(impl->DefineViews(""));
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));
 }

@@ -26,8 +26,9 @@
 // Only reading is possible otherwise: statements other than queries (SELECT, WITH, VALUES,
 // FROM, DESCRIBE, SHOW, SUMMARIZE, read-only PRAGMAs) and EXPLAIN [ANALYZE] of a query are
 // refused before they run (INSERT, CREATE TABLE AS, COPY, …), and DuckDB itself is locked
-// down (no file access outside the lake and the catalog tables' locations, no extension
-// loading, configuration locked).
+// down (no file access outside the lake and the catalog tables' locations, not even through
+// a symbolic link inside them (see EngineOptions::confine_links), no extension loading,
+// configuration locked).
 //
 // An Engine is one DuckDB connection: use it from one thread at a time.
 #pragma once
@@ -59,6 +60,15 @@ struct EngineOptions {
   // The lake's URL as the user named it (s3://… when the lake directory is a mirror), for
   // SHOW and DESCRIBE; empty: the lake directory.
   std::string lake_url;
+  // DuckDB's own bounds (0: DuckDB's defaults): its memory_limit and threads, and how much
+  // it may spill to its temporary directory (query/isolated.h sets them for each statement).
+  size_t duckdb_memory_mb = 0;
+  int duckdb_threads = 0;
+  size_t duckdb_temp_mb = 0;
+  // Before every statement, walk what DuckDB may read and withhold what a symbolic link
+  // could lead out of it (query/confine.h); costs about one stat per directory of the
+  // lake. false only for engines that run no user SQL (the dashboard's visuals).
+  bool confine_links = true;
 
   // The catalog path is not a directory; cache_root, when it exists, is one; lake_url is
   // empty, s3://… or file://….
