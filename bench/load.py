@@ -12,8 +12,8 @@
              visuals' endpoints (/api/summary with a changing filter, so no cache holds it)
              every 200 ms, for LOAD_SECONDS.
 
-Prints, per kind of request: count, errors (non-2xx or connection failures, 503s counted
-apart), p50/p99/max latency; per SSE browser: events received. Exits 1 when a request failed
+Prints, per kind of request: count, errors (non-2xx or connection failures; 429 and 503,
+the answers to overload, counted apart), p50/p99/max latency; per SSE browser: events received. Exits 1 when a request failed
 (other than a 503 with Retry-After, which is the documented answer to overload), a browser
 got no event, or the probe never answered. LOAD_PART=firehose|dashboard|all (default all).
 """
@@ -52,7 +52,7 @@ class Stats:
         with self.lock:
             if status is not None and 200 <= status < 300:
                 self.lat.append(seconds)
-            elif status == 503:
+            elif status in (429, 503):  # the documented answers to overload (with Retry-After)
                 self.unavailable += 1
             else:
                 self.errors += 1
@@ -63,7 +63,7 @@ class Stats:
         if not lat:
             return f"  {self.name:<22} 0 answered, {self.errors} errors, {self.unavailable} x 503 ({self.first_error})"
         p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] * 1000  # noqa: E731
-        return (f"  {self.name:<22} {len(lat):>7} ok  {self.errors} errors  {self.unavailable} x 503   "
+        return (f"  {self.name:<22} {len(lat):>7} ok  {self.errors} errors  {self.unavailable} x 429/503   "
                 f"p50 {p(0.5):7.1f} ms  p99 {p(0.99):7.1f} ms  max {lat[-1] * 1000:7.1f} ms"
                 + (f"   first error: {self.first_error}" if self.first_error else ""))
 
@@ -207,6 +207,8 @@ def dashboard_part(work):
                 st, data, dt = timed(box, port, "POST", "/api/sql", json.dumps({"sql": q}),
                                      {"Content-Type": "application/json"}, timeout=60)
                 sql.add(dt, st, data[:100].decode(errors="replace"))
+                if st in (429, 503):
+                    time.sleep(1)  # Retry-After
 
         tick = [0]
 
