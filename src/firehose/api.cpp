@@ -110,6 +110,10 @@ ApiResponse FirehoseService::Impl::Create(const json& req) {
   static const std::regex kBucket(R"(arn:[^:]*:s3:::([\w.\-]{1,255}))");
   static const std::regex kRole(R"(arn:.*:iam::\d{12}:role/[a-zA-Z_0-9+=,.@\-_/]+)");
   std::smatch m;
+  // AWS's limits, checked first: std::regex recurses per character, and a long ARN would
+  // overflow the stack.
+  if (role.size() > 512 || bucket.size() > 2048)
+    return invalid("RoleARN is at most 512 characters and BucketARN at most 2048");
   if (role.empty() || !std::regex_match(role, kRole))
     return invalid("RoleARN is required and must look like arn:aws:iam::123456789012:role/NAME");
   if (bucket.empty() || !std::regex_match(bucket, m, kBucket) || m[1].str() == "." || m[1].str() == "..")

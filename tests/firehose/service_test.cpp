@@ -147,5 +147,29 @@ TEST(FirehoseService, BatchSourceIdsMustBeUtf8WithoutControlCharacters) {
   EXPECT_EQ(metric(svc, "records_delivered_total"), 10);
 }
 
+// A RoleARN or BucketARN of 1 MB went through std::regex_match, whose recursion overflowed
+// the stack and ended the service (a 100 KB RoleARN was enough over HTTP). AWS's limits
+// (RoleARN 512 characters, BucketARN 2,048) are checked first.
+TEST(FirehoseService, OverlongArnsAreRefusedWithoutReachingTheRegex) {
+  TempDir d;
+  FirehoseOptions fo;
+  fo.data_dir = d.path();
+  auto service = FirehoseService::Open(fo);
+  ASSERT_TRUE(service.ok()) << service.status().message();
+  const std::string huge(1 << 20, 'a');
+  for (const auto& [role, bucket] : {std::pair{"arn:" + huge + ":iam::123456789012:role/f", std::string("arn:aws:s3:::b")},
+                                     std::pair{std::string("arn:aws:iam::123456789012:role/f"), "arn:" + huge + ":s3:::b"}}) {
+    json cfg{{"DeliveryStreamName", "t"},
+             {"ExtendedS3DestinationConfiguration", {{"RoleARN", role}, {"BucketARN", bucket}}}};
+    auto r = (*service)->Handle("Firehose_20150804.CreateDeliveryStream", cfg.dump());
+    EXPECT_EQ(r.status, 400);
+    EXPECT_EQ(json::parse(r.body).value("__type", ""), "InvalidArgumentException");
+  }
+  json ok{{"DeliveryStreamName", "t"},
+          {"ExtendedS3DestinationConfiguration",
+           {{"RoleARN", "arn:aws:iam::123456789012:role/" + std::string(480, 'r')}, {"BucketARN", "arn:aws:s3:::b"}}}};
+  EXPECT_EQ((*service)->Handle("Firehose_20150804.CreateDeliveryStream", ok.dump()).status, 200);
+}
+
 }  // namespace
 }  // namespace orderlake::firehose
