@@ -12,7 +12,8 @@
 # corpus a run grows is kept in build-asan/fuzz-corpus/<target>/ (the seeds stay as they are).
 # Logs go to $ORDERLAKE_FUZZ_LOGS/<target>.log (default build-asan/fuzz-logs/).
 # Environment: ORDERLAKE_FUZZ_BUILD_DIR, ORDERLAKE_FUZZ_FINDINGS, ORDERLAKE_FUZZ_LOGS,
-# ORDERLAKE_FUZZ_NICE (a nice level for the fuzzers, default 0).
+# ORDERLAKE_FUZZ_NICE (a nice level for the fuzzers, default 0), ORDERLAKE_FUZZ_NO_BUILD=1
+# (run the targets as built, e.g. while another build of the directory is going on).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 seconds="${1:-60}"
@@ -38,7 +39,9 @@ build="${ORDERLAKE_FUZZ_BUILD_DIR:-$root/build-asan}"
 findings="${ORDERLAKE_FUZZ_FINDINGS:-$root/fuzz/findings}"
 logs="${ORDERLAKE_FUZZ_LOGS:-$build/fuzz-logs}"
 
-"$root/scripts/sanitize_build.sh" "$build" address fuzzers >&2
+if [ "${ORDERLAKE_FUZZ_NO_BUILD:-0}" != 1 ]; then
+  "$root/scripts/sanitize_build.sh" "$build" address fuzzers >&2
+fi
 
 # halt_on_error: the first report ends the run with the input kept; libduckdb.so is not
 # instrumented (see docs/testing.md), which ASan tolerates.
