@@ -47,7 +47,7 @@ export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$logs/ubsan"
 if [ "$mode" = address ]; then
   # Leaks are checked in every process (no suppressions needed so far: libduckdb.so is not
   # instrumented, but what it allocates through our calls is freed by our handles).
-  export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:strict_string_checks=1:check_initialization_order=1:log_path=$logs/asan"
+  export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:check_initialization_order=1:log_path=$logs/asan"
   export LSAN_OPTIONS="suppressions=$supp/lsan.supp"
   stages=()
 else
