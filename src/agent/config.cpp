@@ -393,7 +393,7 @@ Result<AgentConfig> parse_config(std::string_view json_text, const Environment& 
   json root;
   try {
     root = json::parse(json_text.begin(), json_text.end());
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for a number like 1E999
     return Status::Errorf("{}: not valid JSON: {}", source, e.what());
   }
   if (!root.is_object()) return Status::Errorf("{}: expected a JSON object at the top, got {}", source, type_name(root));

@@ -10,7 +10,9 @@ using json = nlohmann::json;
 
 JsonResponse json_error(int status, std::string_view type, std::string_view message) {
   json j{{"__type", type}, {"message", message}};
-  return JsonResponse{status, j.dump()};
+  // Messages quote the request (a target, a header): bytes that are not UTF-8 become U+FFFD
+  // rather than an exception that would end the process.
+  return JsonResponse{status, j.dump(-1, ' ', false, json::error_handler_t::replace)};
 }
 
 std::string_view JsonCall::header(std::string_view name) const {

@@ -141,9 +141,10 @@ With no keys, unsigned requests are accepted, and only on a loopback listener.
 
 Idempotent batches (orderlake's agent): a PutRecordBatch with the header
   X-Orderlake-Batch: <source-id>;<start>;<end>
-(source id up to 256 characters; start/end byte offsets in the source, end exclusive) is
-all-or-nothing; the highest end accepted per (stream, source id) is kept durably, and a batch
-whose end is at or below it is answered with success without storing its records again.
+(source id up to 256 characters of UTF-8 without control characters; start/end byte
+offsets in the source, end exclusive) is all-or-nothing; the highest end accepted per
+(stream, source id) is kept durably, and a batch whose end is at or below it is answered
+with success without storing its records again.
 On a signed request the header must be one of the SignedHeaders.
 
 Back-pressure: when undelivered data passes --max-buffer-mb, puts fail with

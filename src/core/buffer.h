@@ -29,11 +29,13 @@ class Buffer {
   }
   void commit(size_t n) { size_ += n; }
   void append(std::string_view s) {
+    if (s.empty()) return;  // before the first allocation data() is null: no memcpy to it
     std::memcpy(reserve_tail(s.size()), s.data(), s.size());
     size_ += s.size();
   }
   // Drops the first n bytes.
   void consume(size_t n) {
+    if (n == 0) return;
     std::memmove(data_.get(), data_.get() + n, size_ - n);
     size_ -= n;
   }

@@ -153,7 +153,9 @@ class LineReader final : public ObjectReader {
     c->lines = 0;
     for (;;) {
       if (!skipping_ && (pending_.size() >= chunk_bytes_ || eof_)) {
-        const char* nlp = static_cast<const char*>(memrchr(pending_.data(), '\n', pending_.size()));
+        // (memrchr on the null data() of a Buffer that never allocated is undefined behaviour)
+        const char* nlp =
+            pending_.empty() ? nullptr : static_cast<const char*>(memrchr(pending_.data(), '\n', pending_.size()));
         if (nlp) {
           Emit(c, static_cast<size_t>(nlp - pending_.data()) + 1);
           return true;

@@ -110,6 +110,10 @@ ApiResponse FirehoseService::Impl::Create(const json& req) {
   static const std::regex kBucket(R"(arn:[^:]*:s3:::([\w.\-]{1,255}))");
   static const std::regex kRole(R"(arn:.*:iam::\d{12}:role/[a-zA-Z_0-9+=,.@\-_/]+)");
   std::smatch m;
+  // AWS's limits, checked first: std::regex recurses per character, and a long ARN would
+  // overflow the stack.
+  if (role.size() > 512 || bucket.size() > 2048)
+    return invalid("RoleARN is at most 512 characters and BucketARN at most 2048");
   if (role.empty() || !std::regex_match(role, kRole))
     return invalid("RoleARN is required and must look like arn:aws:iam::123456789012:role/NAME");
   if (bucket.empty() || !std::regex_match(bucket, m, kBucket) || m[1].str() == "." || m[1].str() == "..")
@@ -328,10 +332,14 @@ void append_hex(std::string& o, uint64_t v, int digits) {
 }
 
 // "<source-id>;<start>;<end>": a source id of 1-256 characters, decimal offsets, start <= end.
+// The id is kept in the checkpoint's JSON, so it must be UTF-8, and has no control character.
 bool parse_batch_key(std::string_view key, std::string& source, uint64_t& end) {
   const size_t b = key.rfind(';');
   const size_t a = b == std::string_view::npos || b == 0 ? std::string_view::npos : key.rfind(';', b - 1);
   if (a == std::string_view::npos || a < 1 || a > 256) return false;
+  if (!simdjson::validate_utf8(key.data(), a) ||
+      std::any_of(key.begin(), key.begin() + a, [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }))
+    return false;
   auto num = [](std::string_view t, uint64_t& v) {
     if (t.empty() || t.size() > 19) return false;
     v = 0;
@@ -384,7 +392,7 @@ ApiResponse FirehoseService::Impl::Put(std::string_view body, bool batch, std::s
   uint64_t end = 0;
   if (!batch_key.empty() && (!batch || !parse_batch_key(batch_key, source, end)))
     return invalid("X-Orderlake-Batch must be '<source-id>;<start>;<end>' (source id of 1-256 characters, "
-                   "start <= end) and is accepted on PutRecordBatch only");
+                   "UTF-8 without control characters; start <= end) and is accepted on PutRecordBatch only");
   size_t count = p.ends.size();
   uint64_t lsn = 0, first_seq = 0, stream_id = 0;
   bool duplicate = false;

@@ -19,8 +19,8 @@
 //   the same deterministic name makes a redone delivery overwrite it with the same bytes).
 //   WAL segments whose records are all delivered are deleted.
 // - Idempotent batches (for orderlake's agent): PutRecordBatch may carry the header
-//   X-Orderlake-Batch: <source-id>;<start>;<end>  (source id up to 256 characters, byte
-//   offsets, end exclusive). Such a batch is all-or-nothing; the highest end accepted per
+//   X-Orderlake-Batch: <source-id>;<start>;<end>  (source id up to 256 characters of UTF-8
+//   without control characters, byte offsets, end exclusive). Such a batch is all-or-nothing; the highest end accepted per
 //   (stream, source id) is kept durably (WAL, then checkpoint), and a batch whose end is at
 //   or below it is answered with success (fresh RecordIds, FailedPutCount 0) without being
 //   stored again.

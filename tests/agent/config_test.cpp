@@ -148,6 +148,11 @@ TEST(AgentConfig, UnknownKeysAndWrongTypes) {
             0u);
   EXPECT_EQ(error_of("{\"flows\": [ {\"filePattern\": \"/a/*\", }"), error_of("{\"flows\": [ {\"filePattern\": \"/a/*\", }"));
   EXPECT_EQ(error_of("{\"flows\": [").rfind("agent.json: not valid JSON", 0), 0u);
+  // Found by fuzz_agent_config: a number too large for a double is nlohmann's out_of_range
+  // 406, not a parse_error, and went uncaught (std::terminate) instead of this message.
+  EXPECT_EQ(error_of(R"({"flows":[{"filePattern":"/a/*","deliveryStream":"s","maxBufferSizeRecords":5E554}]})")
+                .rfind("agent.json: not valid JSON", 0),
+            0u);
 }
 
 TEST(AgentConfig, NumbersAsStringsAndAcceptedKeys) {

@@ -46,6 +46,23 @@ TEST_F(Services, DispatchAndErrorShapes) {
   EXPECT_EQ(json::parse(e.body), (json{{"__type", "ServiceUnavailableException"}, {"message", "slow \"down\""}}));
 }
 
+// Found by fuzz/firehose_fuzz.cpp: an X-Amz-Target that is not UTF-8 made the error
+// document's dump throw (nlohmann type_error 316), which ended the process. Text from a
+// request that is not UTF-8 is written with U+FFFD in its place.
+TEST_F(Services, ErrorsQuotingBytesThatAreNotUtf8AreStillJson) {
+  JsonCall c;
+  c.body = "{}";
+  JsonResponse r;
+  ASSERT_NO_THROW(r = echo.Dispatch("Echo_20240101.Li\xdcst", c));
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(type_of(r), "UnknownOperationException");
+  EXPECT_NE(json::parse(r.body)["message"].get<std::string>().find("Li\xef\xbf\xbdst"), std::string::npos) << r.body;
+  ASSERT_NO_THROW(r = echo.Dispatch("Ec\xffho.Raw", c));
+  EXPECT_EQ(type_of(r), "UnknownOperationException");
+  ASSERT_NO_THROW(r = json_error(400, "ValidationException", "bad \xc3"));
+  EXPECT_EQ(json::parse(r.body)["message"], "bad \xef\xbf\xbd");
+}
+
 TEST_F(Services, RouterPicksTheServiceByPrefixAndVerifiesItsSigningName) {
   JsonRouter open;
   open.Mount(echo);

@@ -12,13 +12,15 @@ struct Parsed {
   Outcome outcome;
   Verdict verdict;
   OrderColumns cols;
-  ParsedOrder order;
+  ParsedOrder order;  // its views may point into the parser's scratch, gone after run()
+  std::string country;  // order.country, copied while the parser lives
 };
 
 Parsed run(std::string_view line, TransformConfig cfg = {}) {
   RecordParser p(cfg);
   Parsed r;
   r.outcome = p.parse(line, false, &r.order, &r.verdict);
+  r.country = std::string(r.order.country);
   if (r.outcome == Outcome::kKept) r.cols.append(r.order, cfg.regions->lookup(r.order.country), cfg);
   return r;
 }
@@ -217,7 +219,7 @@ TEST(Transform, JsonRecordsAsTheAgentsCsvToJsonWritesThem) {
   EXPECT_EQ(r.cols.order_id.at(0), c.cols.order_id.at(0));
   EXPECT_EQ(r.cols.total_amount_usd[0], c.cols.total_amount_usd[0]);
   EXPECT_EQ(r.cols.description.at(0), c.cols.description.at(0));
-  EXPECT_EQ(r.order.country, "United Kingdom");
+  EXPECT_EQ(r.country, "United Kingdom");  // (r.order.country viewed the destroyed parser's JSON scratch)
 }
 
 TEST(Transform, JsonWithNumbersNullsAndExtraKeys) {

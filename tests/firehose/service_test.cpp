@@ -117,5 +117,59 @@ TEST(FirehoseService, OnDeliveredNamesEachObjectOnceItIsInPlace) {
   EXPECT_GE(seen[0].oldest_arrival_ms, before - 1000);
 }
 
+// Found by fuzz/firehose_fuzz.cpp: an X-Orderlake-Batch source id that was not UTF-8 was
+// accepted and kept for the checkpoint, whose JSON dump then threw on the delivery thread
+// and ended the process (again at each restart, the batch being in the WAL). Such ids,
+// and ids with control characters, are refused with the request; UTF-8 ones still work.
+TEST(FirehoseService, BatchSourceIdsMustBeUtf8WithoutControlCharacters) {
+  TempDir d;
+  FirehoseOptions fo;
+  fo.data_dir = d.path();
+  auto service = FirehoseService::Open(fo);
+  ASSERT_TRUE(service.ok()) << service.status().message();
+  auto& svc = **service;
+  json cfg{{"DeliveryStreamName", "t"},
+           {"ExtendedS3DestinationConfiguration",
+            {{"RoleARN", "arn:aws:iam::123456789012:role/f"},
+             {"BucketARN", "arn:aws:s3:::b"},
+             {"BufferingHints", {{"SizeInMBs", 1}, {"IntervalInSeconds", 0}}}}}};
+  ASSERT_EQ(svc.Handle("Firehose_20150804.CreateDeliveryStream", cfg.dump()).status, 200);
+  for (const std::string key : {"a\xff\xffnt-host:/var/log/a.log;0;312", "host:/var/log/\x01.log;0;312",
+                                "host:/var/log/a\x7f.log;0;312", "host:/var/log/\xc3.log;0;312"}) {
+    auto r = put(svc, 0, key);
+    EXPECT_EQ(r.status, 400) << r.body;
+    EXPECT_EQ(json::parse(r.body).value("__type", ""), "InvalidArgumentException");
+  }
+  EXPECT_EQ(put(svc, 0, "h\xc3\xb4te:/var/log/\xe6\x97\xa5.log;0;10").status, 200);  // UTF-8 is fine
+  // The service is still delivering: the accepted batch lands and the checkpoint is saved.
+  for (int k = 0; k < 200 && metric(svc, "records_delivered_total") < 10; ++k)
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  EXPECT_EQ(metric(svc, "records_delivered_total"), 10);
+}
+
+// A RoleARN or BucketARN of 1 MB went through std::regex_match, whose recursion overflowed
+// the stack and ended the service (a 100 KB RoleARN was enough over HTTP). AWS's limits
+// (RoleARN 512 characters, BucketARN 2,048) are checked first.
+TEST(FirehoseService, OverlongArnsAreRefusedWithoutReachingTheRegex) {
+  TempDir d;
+  FirehoseOptions fo;
+  fo.data_dir = d.path();
+  auto service = FirehoseService::Open(fo);
+  ASSERT_TRUE(service.ok()) << service.status().message();
+  const std::string huge(1 << 20, 'a');
+  for (const auto& [role, bucket] : {std::pair{"arn:" + huge + ":iam::123456789012:role/f", std::string("arn:aws:s3:::b")},
+                                     std::pair{std::string("arn:aws:iam::123456789012:role/f"), "arn:" + huge + ":s3:::b"}}) {
+    json cfg{{"DeliveryStreamName", "t"},
+             {"ExtendedS3DestinationConfiguration", {{"RoleARN", role}, {"BucketARN", bucket}}}};
+    auto r = (*service)->Handle("Firehose_20150804.CreateDeliveryStream", cfg.dump());
+    EXPECT_EQ(r.status, 400);
+    EXPECT_EQ(json::parse(r.body).value("__type", ""), "InvalidArgumentException");
+  }
+  json ok{{"DeliveryStreamName", "t"},
+          {"ExtendedS3DestinationConfiguration",
+           {{"RoleARN", "arn:aws:iam::123456789012:role/" + std::string(480, 'r')}, {"BucketARN", "arn:aws:s3:::b"}}}};
+  EXPECT_EQ((*service)->Handle("Firehose_20150804.CreateDeliveryStream", ok.dump()).status, 200);
+}
+
 }  // namespace
 }  // namespace orderlake::firehose

@@ -1,0 +1,1 @@
+MSCK REPAIR TABLE tbsm_red_transformed

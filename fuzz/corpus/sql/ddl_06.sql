@@ -1,0 +1,1 @@
+SHOW PARTITIONS tbsm_red_transformed

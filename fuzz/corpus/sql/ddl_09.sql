@@ -1,0 +1,1 @@
+SELECT InvoiceNo, count(*) FROM sales.uk GROUP BY InvoiceNo ORDER BY InvoiceNo

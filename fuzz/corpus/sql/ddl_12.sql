@@ -1,0 +1,1 @@
+ALTER TABLE sales.uk ADD PARTITION (Region = 'Europe')

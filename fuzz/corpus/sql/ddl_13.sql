@@ -1,0 +1,1 @@
+ALTER TABLE sales.uk DROP PARTITION (Country = 'France')

@@ -1,0 +1,1 @@
+DROP TABLE tbsm_red_transformed

@@ -1,0 +1,4 @@
+CREATE EXTERNAL TABLE t (
+  a int,
+  b string c int)
+LOCATION '/tmp/x'

@@ -1,0 +1,1 @@
+CREATE EXTERNAL TABLE t (a array<struct<b:map<string,array<int>>,c:decimal(10,2)>>) ROW FORMAT DELIMITED FIELDS TERMINATED BY '\t' LOCATION 's3://b/p/'
