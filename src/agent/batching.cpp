@@ -82,6 +82,7 @@ void Flow::on_line(TrackedFile& f, std::string_view line, uint64_t start, uint64
   if (footer_re_) {
     std::string_view body = line;
     while (!body.empty() && (body.back() == '\n' || body.back() == '\r')) body.remove_suffix(1);
+    body = body.substr(0, kMaxRegexInput);
     if (std::regex_search(body.begin(), body.end(), *footer_re_)) {
       spdlog::info("agent: {}: footer line at offset {}; the rest of the file is not read", f.path, start);
       f.footer_seen = true;
@@ -94,6 +95,7 @@ void Flow::on_line(TrackedFile& f, std::string_view line, uint64_t start, uint64
   }
   std::string_view body = line;
   while (!body.empty() && (body.back() == '\n' || body.back() == '\r')) body.remove_suffix(1);
+  body = body.substr(0, kMaxRegexInput);
   bool is_start = std::regex_search(body.begin(), body.end(), *start_re_, std::regex_constants::match_continuous);
   if (is_start || !f.rec_open) {
     emit_pending_rec(f);

@@ -164,6 +164,7 @@ bool RecordProcessor::apply(const Step& s, std::string& rec) const {
       return true;
     }
     case ProcessingOption::Kind::kLogToJson: {
+      if (strip_newline(rec).size() > kMaxRegexInput) return false;  // see kMaxRegexInput
       std::string line(strip_newline(rec));
       std::smatch m;
       if (!std::regex_search(line, m, *s.pattern) || m.position(0) != 0) return false;

@@ -13,6 +13,13 @@
 
 namespace orderlake::agent {
 
+// The longest text a user's regex (LOGTOJSON's pattern, multiLineStartPattern,
+// fileFooterPattern) is run over. std::regex matches by recursion, one stack frame per
+// character or so, and a pattern like COMMONAPACHELOG's over a 100 KB field overflows the
+// stack; so a longer line does not match LOGTOJSON (it is skipped and counted as rejected),
+// and the start and footer patterns see its first kMaxRegexInput bytes.
+inline constexpr size_t kMaxRegexInput = 16 << 10;
+
 class RecordProcessor {
  public:
   explicit RecordProcessor(const FlowConfig& flow);
@@ -22,7 +29,8 @@ class RecordProcessor {
 
   // Applies the options to `record` (one record as read, with its line terminator) and
   // writes the result to `out`. Returns false when an option rejects the record (LOGTOJSON
-  // on a line that does not match its pattern), as the Kinesis Agent skips such records.
+  // on a line that does not match its pattern, or longer than kMaxRegexInput), as the
+  // Kinesis Agent skips such records.
   bool process(std::string_view record, std::string& out) const;
 
   // Cuts a record longer than `max_size` to max_size - terminator bytes and appends the

@@ -102,6 +102,21 @@ TEST(AgentProcessing, LogToJsonFormats) {
   EXPECT_FALSE(sys.process("not a syslog line\n", out));  // skipped, as the Kinesis Agent does
 }
 
+// std::regex recurses about once per character: a COMMONAPACHELOG line with a 200 KB
+// request overflowed the stack and killed the agent (found by fuzz/). Such a line is now
+// skipped like any line the pattern does not match, and a line at the bound still parses.
+TEST(AgentProcessing, LogToJsonSkipsLinesLongerThanTheRegexBound) {
+  RecordProcessor common(flow_with(R"([{"optionName":"LOGTOJSON","logFormat":"COMMONAPACHELOG"}])"));
+  const std::string head = R"(127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] "GET /)";
+  const std::string tail = R"( HTTP/1.0" 200 2326)";
+  std::string out;
+  EXPECT_FALSE(common.process(head + std::string(200 << 10, 'a') + tail + "\n", out));
+  const std::string fits = head + std::string(kMaxRegexInput - head.size() - tail.size(), 'a') + tail;
+  ASSERT_EQ(fits.size(), kMaxRegexInput);
+  EXPECT_TRUE(common.process(fits + "\n", out));
+  EXPECT_NE(out.find(R"("host":"127.0.0.1")"), std::string::npos) << out.substr(0, 200);
+}
+
 TEST(AgentProcessing, AddMetadataAndChains) {
   RecordProcessor p(flow_with(R"([{"optionName":"ADDMETADATA","metadata":{"host":"web-1","tags":{"env":"prod"}}}])"));
   EXPECT_EQ(run(p, "hello \"world\"\n"),
