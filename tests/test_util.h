@@ -33,6 +33,9 @@ struct CommandResult {
 // reads on its standard input (a file, so not a terminal; empty input reads /dev/null).
 CommandResult run_orderlake(const std::vector<std::string>& args, int timeout_s = 300,
                             const std::vector<std::string>& env = {}, const std::string& input = {});
+// Runs the orderlake binary with `args` (its output to /dev/null, `env` added) and returns
+// its peak resident set in KiB (ru_maxrss), or -1 when it did not exit with 0.
+long orderlake_peak_rss_kib(const std::vector<std::string>& args, const std::vector<std::string>& env = {});
 // Runs any program (found through PATH) the same way.
 CommandResult run_process(const std::vector<std::string>& argv, int timeout_s = 300,
                           const std::vector<std::string>& env = {}, const std::string& input = {});

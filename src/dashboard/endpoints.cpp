@@ -14,21 +14,6 @@ using query::Engine;
 using query::QueryResult;
 using query::Value;
 
-json ToJson(const Value& v) {
-  switch (v.kind()) {
-    case Value::Kind::kNull: return nullptr;
-    case Value::Kind::kBool: return v.as_bool();
-    case Value::Kind::kInt: return v.as_int();
-    case Value::Kind::kDouble: return std::isfinite(v.as_double()) ? json(v.as_double()) : json(nullptr);
-    case Value::Kind::kNumber: {
-      json j = json::parse(v.text(), nullptr, false);
-      return j.is_number() ? j : json(v.text());
-    }
-    case Value::Kind::kText: return v.text();
-  }
-  return nullptr;
-}
-
 namespace {
 
 // Rows as objects keyed by column name.
@@ -36,7 +21,7 @@ json Objects(const QueryResult& r) {
   json out = json::array();
   for (const auto& row : r.rows) {
     json o = json::object();
-    for (size_t c = 0; c < r.columns.size() && c < row.size(); ++c) o[r.columns[c].name] = ToJson(row[c]);
+    for (size_t c = 0; c < r.columns.size() && c < row.size(); ++c) o[r.columns[c].name] = query::ToJson(row[c]);
     out.push_back(std::move(o));
   }
   return out;

@@ -28,9 +28,6 @@ struct Endpoint {
 // The endpoints over the lake directory `lake`.
 std::vector<Endpoint> MakeEndpoints(const std::filesystem::path& lake);
 
-// A cell as JSON: numbers as numbers (non-finite ones as null), the rest as text or null.
-nlohmann::json ToJson(const query::Value& v);
-
 // The "limit" parameter: `def` when absent, else a whole number from 1 to `max`.
 Result<int> ParseLimit(const Params& p, int def, int max);
 

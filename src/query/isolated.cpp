@@ -45,22 +45,6 @@ constexpr auto kPollEvery = std::chrono::milliseconds(20);
 
 std::string MemoryError(size_t mb) { return fmt::format("the statement used more than {} MB and was stopped", mb); }
 
-// A value as JSON: numbers as numbers (exact decimals kept as written), NaN/Inf as null.
-json ValueJson(const Value& v) {
-  switch (v.kind()) {
-    case Value::Kind::kNull: return nullptr;
-    case Value::Kind::kBool: return v.as_bool();
-    case Value::Kind::kInt: return v.as_int();
-    case Value::Kind::kDouble: return std::isfinite(v.as_double()) ? json(v.as_double()) : json(nullptr);
-    case Value::Kind::kNumber: {
-      json j = json::parse(v.text(), nullptr, false);
-      return j.is_number() ? j : json(v.text());
-    }
-    case Value::Kind::kText: return v.text();
-  }
-  return nullptr;
-}
-
 void WriteAll(int fd, std::string_view data) {
   while (!data.empty()) {
     ssize_t n = ::write(fd, data.data(), data.size());
@@ -89,7 +73,7 @@ class BoundedSink final : public RowSink {
       if (text_.tellp() > (64 << 10)) Flush();
     } else {
       json jr = json::array();
-      for (const auto& v : row) jr.push_back(ValueJson(v));
+      for (const auto& v : row) jr.push_back(ToJson(v));
       bytes_ += jr.dump().size() + 1;
       answer.rows.push_back(std::move(jr));
     }

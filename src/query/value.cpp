@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <strings.h>
 
+#include <nlohmann/json.hpp>
+
 namespace orderlake::query {
 
 int64_t Value::as_int() const {
@@ -83,6 +85,22 @@ int QueryResult::column_index(std::string_view name) const {
       return static_cast<int>(i);
   }
   return -1;
+}
+
+nlohmann::json ToJson(const Value& v) {
+  using json = nlohmann::json;
+  switch (v.kind()) {
+    case Value::Kind::kNull: return nullptr;
+    case Value::Kind::kBool: return v.as_bool();
+    case Value::Kind::kInt: return v.as_int();
+    case Value::Kind::kDouble: return std::isfinite(v.as_double()) ? json(v.as_double()) : json(nullptr);
+    case Value::Kind::kNumber: {
+      json j = json::parse(v.text(), nullptr, false);
+      return j.is_number() ? j : json(v.text());
+    }
+    case Value::Kind::kText: return v.text();
+  }
+  return nullptr;
 }
 
 }  // namespace orderlake::query

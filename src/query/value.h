@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "core/status.h"
 
 namespace orderlake::query {
@@ -54,6 +56,11 @@ class Value {
   double d_ = 0;
   std::string s_;
 };
+
+// A cell as JSON: numbers as numbers (exact decimals as written when JSON can hold them,
+// non-finite doubles as null), the rest as text or null. The console's and the visuals'
+// answers both use it.
+nlohmann::json ToJson(const Value& v);
 
 // The shortest text that reads back as the same double ("0.1", "1234.5", "1e+21");
 // "nan", "inf" and "-inf" for the special values.

@@ -3,8 +3,6 @@
 // peak RSS of `orderlake crawl` (ru_maxrss of the waited child) stays under a bound whatever
 // the objects' sizes.
 #include <fcntl.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -25,27 +23,6 @@ namespace stdfs = std::filesystem;
 using testing::TempDir;
 
 constexpr const char* kLine = "536365,85123A,WHITE HANGING HEART T-LIGHT HOLDER,6,12/01/2010 08:26,2.55,17850,United Kingdom\n";
-
-// Runs the binary with `args` (and `env` added) and returns its peak RSS in KiB, -1 when it
-// failed.
-long peak_rss_kib(const std::vector<std::string>& args, const std::vector<std::string>& env = {}) {
-  pid_t pid = fork();
-  if (pid == 0) {
-    int null = ::open("/dev/null", O_WRONLY);
-    dup2(null, 1);
-    for (const auto& e : env) putenv(const_cast<char*>(e.c_str()));
-    std::vector<char*> argv = {const_cast<char*>(ORDERLAKE_BINARY)};
-    for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  int status = 0;
-  struct rusage ru {};
-  if (pid < 0 || wait4(pid, &status, 0, &ru) != pid) return -1;
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return -1;
-  return ru.ru_maxrss;
-}
 
 catalog::Table table_in(const stdfs::path& cat, const std::string& name) {
   auto c = catalog::Catalog::Open(cat);
@@ -73,7 +50,7 @@ TEST(CrawlMemory, HugeObjectsAreSampledNotRead) {
     gzclose(gz);
   }
   const auto cat = tmp.path() / "catalog.db";
-  const long peak = peak_rss_kib({"crawl", dir.string(), "--catalog", cat.string(), "--table", "raw"});
+  const long peak = testing::orderlake_peak_rss_kib({"crawl", dir.string(), "--catalog", cat.string(), "--table", "raw"});
   ASSERT_GT(peak, 0) << "the crawl failed";
   EXPECT_LT(peak, 100 * 1024) << "peak RSS " << peak / 1024 << " MiB";
   catalog::Table t = table_in(cat, "raw");
@@ -111,7 +88,7 @@ TEST(CrawlMemory, BigParquetObjectInS3IsCopiedInRanges) {
   const std::vector<std::string> env = {"AWS_ENDPOINT_URL_S3=" + moto.endpoint(), "AWS_ACCESS_KEY_ID=testing",
                                         "AWS_SECRET_ACCESS_KEY=testing", "AWS_REGION=us-east-1"};
   const auto cat = tmp.path() / "catalog.db";
-  const long peak = peak_rss_kib({"crawl", "s3://lake/t", "--catalog", cat.string(), "--table", "big"}, env);
+  const long peak = testing::orderlake_peak_rss_kib({"crawl", "s3://lake/t", "--catalog", cat.string(), "--table", "big"}, env);
   ASSERT_GT(peak, 0) << "the crawl failed";
   EXPECT_LT(peak, 100 * 1024) << "peak RSS " << peak / 1024 << " MiB";
   catalog::Table t = table_in(cat, "big");

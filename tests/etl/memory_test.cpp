@@ -2,10 +2,6 @@
 // object. A gzip object of a few MB that expands to ~400 MB (local, and in S3) is read by the
 // real binary, whose peak RSS (ru_maxrss of the waited child) must stay under a fixed bound,
 // and the table holds the same rows as a run over a small object of the same line.
-#include <fcntl.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include <gtest/gtest.h>
@@ -55,23 +51,7 @@ void write_gzip_lines(const stdfs::path& path, size_t lines) {
 // Runs `orderlake etl` and returns its peak RSS in KiB (-1 when it failed).
 // `in` is a directory or an s3:// URL; `env` is added to the child's environment.
 long etl_peak_rss_kib(const std::string& in, const stdfs::path& lake, const std::vector<std::string>& env = {}) {
-  const std::vector<std::string> args = {ORDERLAKE_BINARY, "etl", "--input", in, "--lake", lake.string()};
-  pid_t pid = fork();
-  if (pid == 0) {
-    int null = ::open("/dev/null", O_WRONLY);
-    dup2(null, 1);
-    for (const auto& e : env) putenv(const_cast<char*>(e.c_str()));
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  int status = 0;
-  struct rusage ru {};
-  if (pid < 0 || wait4(pid, &status, 0, &ru) != pid) return -1;
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return -1;
-  return ru.ru_maxrss;
+  return testing::orderlake_peak_rss_kib({"etl", "--input", in, "--lake", lake.string()}, env);
 }
 
 std::string table_of(const stdfs::path& lake) {
