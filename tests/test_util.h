@@ -7,6 +7,20 @@
 
 namespace orderlake::testing {
 
+// True in a ThreadSanitizer build (scripts/test.sh --tsan), whose shadow memory multiplies a
+// process's resident size: tests of a peak RSS bound skip there.
+#if defined(__SANITIZE_THREAD__)
+inline constexpr bool kThreadSanitizer = true;
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+inline constexpr bool kThreadSanitizer = true;
+#else
+inline constexpr bool kThreadSanitizer = false;
+#endif
+#else
+inline constexpr bool kThreadSanitizer = false;
+#endif
+
 // A fresh directory under the system temp dir, removed when the object dies.
 class TempDir {
  public:

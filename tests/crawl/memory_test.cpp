@@ -33,6 +33,7 @@ catalog::Table table_in(const stdfs::path& cat, const std::string& name) {
 }
 
 TEST(CrawlMemory, HugeObjectsAreSampledNotRead) {
+  if (testing::kThreadSanitizer) GTEST_SKIP() << "TSan's shadow memory makes a peak RSS bound meaningless";
   TempDir tmp;
   const auto dir = tmp.path() / "raw";
   stdfs::create_directories(dir);
@@ -61,6 +62,7 @@ TEST(CrawlMemory, HugeObjectsAreSampledNotRead) {
 // A Parquet object of ~120 MB in S3 (moto): the crawler copies it in ranges to read its
 // schema; before, it held the whole object (and more) in memory.
 TEST(CrawlMemory, BigParquetObjectInS3IsCopiedInRanges) {
+  if (testing::kThreadSanitizer) GTEST_SKIP() << "TSan's shadow memory makes a peak RSS bound meaningless";
   TempDir tmp;
   const auto file = tmp.path() / "t" / "big.parquet";
   stdfs::create_directories(file.parent_path());
