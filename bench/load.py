@@ -109,6 +109,16 @@ def probe(port, path_fn, stats, stop, every):
         time.sleep(every)
 
 
+def run_for(threads, stop, join_timeout):
+    """Starts the load's threads, lets them run LOAD_SECONDS, stops and joins them."""
+    for t in threads:
+        t.start()
+    time.sleep(SECONDS)
+    stop.set()
+    for t in threads:
+        t.join(join_timeout)
+
+
 def firehose_part(work):
     port = free_port()
     log = open(os.path.join(work, "firehose.log"), "ab")
@@ -146,12 +156,7 @@ def firehose_part(work):
 
         threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(CLIENTS)]
         threads.append(threading.Thread(target=probe, args=(port, lambda: "/health", health, stop, 0.1), daemon=True))
-        for t in threads:
-            t.start()
-        time.sleep(SECONDS)
-        stop.set()
-        for t in threads:
-            t.join(60)
+        run_for(threads, stop, 60)
         starved = sum(1 for s in served if s == 0)
         print(f"load[firehose]: {CLIENTS} signed clients for {SECONDS:.0f} s, "
               f"{len(puts.lat) / SECONDS:,.0f} acknowledged requests/s, {starved} clients never served")
@@ -220,12 +225,7 @@ def dashboard_part(work):
                    for i in range(BROWSERS)]
         threads += [threading.Thread(target=console, args=(i,), daemon=True) for i in range(CONSOLE)]
         threads.append(threading.Thread(target=probe, args=(port, summary_path, visuals, stop, 0.2), daemon=True))
-        for t in threads:
-            t.start()
-        time.sleep(SECONDS)
-        stop.set()
-        for t in threads:
-            t.join(30)
+        run_for(threads, stop, 30)
         ev = sorted(c[0] for c in counts)
         print(f"load[dashboard]: {BROWSERS} SSE browsers, {CONSOLE} console users, up at 200 orders/s, "
               f"{SECONDS:.0f} s; events per browser min {ev[0]} median {ev[len(ev) // 2]} max {ev[-1]}")
