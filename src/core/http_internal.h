@@ -60,6 +60,7 @@ struct StreamState {
   bool chunked = true;  // chunk framing (HTTP/1.1); HTTP/1.0 gets raw bytes and a close
   bool keep_alive = true;
   bool busy = false;    // a pump is on a worker
+  bool notified = false;  // NotifyStreams() came while busy: pump again at once after it
   Clock::time_point next_pump;
 };
 

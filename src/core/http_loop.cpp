@@ -48,7 +48,10 @@ void HttpServer::Impl::Loop() {
     for (auto& c : batch) Complete(c);
     if (notify_streams.exchange(false))
       for (auto& [id, c] : conns)
-        if (c->stream) c->stream->next_pump = Clock::now();
+        if (c->stream) {
+          c->stream->next_pump = Clock::now();
+          c->stream->notified = c->stream->busy;  // the running pump may have looked too early
+        }
     const auto now = Clock::now();
     if (n == 0 || now - last_tick >= std::chrono::milliseconds(20) || !batch.empty()) {
       last_tick = now;
@@ -349,7 +352,9 @@ void HttpServer::Impl::Complete(Completion& done) {
     if (!c.stream) return Flush(c);
     c.stream->busy = false;
     c.stream->offset += done.bytes;
-    c.stream->next_pump = Clock::now() + (done.bytes == 0 && !done.stream_end ? opt.stream_poll : Clock::duration(0));
+    const bool idle = done.bytes == 0 && !done.stream_end && !c.stream->notified;
+    c.stream->notified = false;
+    c.stream->next_pump = Clock::now() + (idle ? opt.stream_poll : Clock::duration(0));
     if (done.stream_end) {
       const bool keep = c.stream->keep_alive && !done.stream_failed && !stop;
       c.stream.reset();

@@ -136,6 +136,19 @@ class TlsClient {
       buf_.append(tmp, static_cast<size_t>(n));
     }
   }
+  // Reads until `needle` has arrived; returns (and drops) everything up to and including it.
+  std::string ReadUntil(const std::string& needle) {
+    size_t at;
+    while ((at = buf_.find(needle)) == std::string::npos) {
+      char tmp[16384];
+      const int n = SSL_read(ssl_, tmp, sizeof tmp);
+      if (n <= 0) return std::exchange(buf_, "");
+      buf_.append(tmp, static_cast<size_t>(n));
+    }
+    std::string r = buf_.substr(0, at + needle.size());
+    buf_.erase(0, at + needle.size());
+    return r;
+  }
   // True when the server ended the connection with close_notify (a clean TLS close).
   bool ClosedCleanly() {
     char tmp[256];
@@ -201,6 +214,20 @@ class HttpTlsTest : public ::testing::Test {
       for (unsigned char ch : req.body) sum += ch;
       res.set_content(std::to_string(req.body.size()) + " " + std::to_string(sum), "text/plain");
     });
+    server_->Get("/events", [this](const httplib::Request&, httplib::Response& res) {
+      auto seen = std::make_shared<int>(-1);
+      res.set_chunked_content_provider("text/event-stream", [this, seen](size_t, httplib::DataSink& sink) {
+        const int v = version_.load();
+        if (v == *seen) return true;  // nothing new: asked again later
+        *seen = v;
+        if (v == 3) {
+          sink.done();
+          return true;
+        }
+        const std::string msg = "data: " + std::to_string(v) + "\n\n";
+        return sink.write(msg.data(), msg.size());
+      });
+    });
     server_->RegisterMetrics(registry_);
     auto p = server_->Bind("127.0.0.1", 0);
     ASSERT_TRUE(p.ok()) << p.status().message();
@@ -218,6 +245,7 @@ class HttpTlsTest : public ::testing::Test {
   fs::path ca() const { return dir_ / "cert.pem"; }
 
   fs::path dir_;
+  std::atomic<int> version_{0};
   metrics::Registry registry_;
   std::unique_ptr<HttpServer> server_;
   int port_ = 0;
@@ -274,6 +302,27 @@ TEST_F(HttpTlsTest, BigBodiesBothWaysAnd413) {
   EXPECT_NE(r.find("Connection: close"), std::string::npos);
   EXPECT_TRUE(c.ClosedCleanly());
   EXPECT_EQ(Rejected("body_too_large"), 1);
+}
+
+TEST_F(HttpTlsTest, StreamingResponseThenKeepAlive) {
+  ServerOptions o;
+  o.stream_poll = 10s;  // only NotifyStreams moves the stream on
+  Serve(Tls(o));
+  TlsClient c(port_, ca());
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE(c.Send("GET /events HTTP/1.1\r\n\r\n"));
+  const std::string head = c.ReadUntil("data: 0\n\n");
+  EXPECT_NE(head.find("Transfer-Encoding: chunked"), std::string::npos) << head;
+  for (int v = 1; v <= 3; ++v) {
+    version_ = v;
+    server_->NotifyStreams();
+    if (v < 3) {
+      EXPECT_NE(c.ReadUntil("data: " + std::to_string(v) + "\n\n").find("data: "), std::string::npos);
+    }
+  }
+  EXPECT_NE(c.ReadUntil("0\r\n\r\n").find("0\r\n\r\n"), std::string::npos);  // the last chunk
+  ASSERT_TRUE(c.Send("GET /hello?name=after HTTP/1.1\r\n\r\n"));  // the connection is kept
+  EXPECT_EQ(BodyOf(c.Response()), "hi after");
 }
 
 TEST_F(HttpTlsTest, StalledHandshakeIsDroppedAtTheHeaderTimeoutWhileOthersAreServed) {
