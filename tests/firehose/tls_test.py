@@ -4,12 +4,14 @@ clients that speak it in the field do: curl with --cacert and --aws-sigv4 sends 
 PutRecordBatch (the shape of Fluent Bit's kinesis_firehose output, which always uses HTTPS);
 boto3 (verify=<cert>) creates a stream and puts 2,000 records that are delivered; both AWS
 CLIs (--ca-bundle) put a record; a client that does not trust the certificate is refused;
-a plain http:// request to the TLS port gets a clean 400 and the server keeps serving."""
+a plain http:// request to the TLS port gets a clean 400 and the server keeps serving.
+`orderlake serve` (the dashboard) takes the same flags and is checked here too."""
 import base64
 import http.client
 import json
 import os
 import pathlib
+import re
 import shutil
 import socket
 import ssl
@@ -175,6 +177,30 @@ class FirehoseTlsTest(unittest.TestCase):
         got = wait_for(lambda: len(delivered_lines(self.data, "clibucket")) >= len(sent)
                        and delivered_lines(self.data, "clibucket"))
         self.assertEqual(sorted(got or []), sorted(sent))
+
+    def test_serve_dashboard_over_https(self):
+        """`orderlake serve` takes the same flags: page, API and /metrics over HTTPS, https:// printed."""
+        lake = pathlib.Path(self.tmp.name) / "lake"
+        lake.mkdir(exist_ok=True)
+        proc = subprocess.Popen([BINARY, "serve", "--lake", str(lake), "--listen", "127.0.0.1:0",
+                                 "--tls-cert", str(self.cert), "--tls-key", str(self.key)],
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        try:
+            line = proc.stdout.readline().decode()
+            m = re.search(r"dashboard at https://127\.0\.0\.1:(\d+)/", line)
+            self.assertTrue(m, line)
+            ctx = ssl.create_default_context(cafile=str(self.cert))
+            for path in ("/health", "/metrics", "/"):
+                conn = http.client.HTTPSConnection("127.0.0.1", int(m.group(1)), context=ctx, timeout=10)
+                conn.request("GET", path)
+                r = conn.getresponse()
+                r.read()
+                conn.close()
+                self.assertEqual(r.status, 200, path)
+        finally:
+            proc.terminate()
+            proc.wait(30)
+            proc.stdout.close()
 
     def test_plain_http_to_the_tls_port_fails_cleanly(self):
         before = self.metric('orderlake_http_connections_rejected_total{reason="bad_request"}')
