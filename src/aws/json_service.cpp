@@ -125,22 +125,26 @@ std::string RequestIds::Next() {
                      r & 0xffff, (n >> 48) & 0xffff, n & 0xffffffffffffULL);
 }
 
+void answer_json(const JsonRouter& router, RequestIds& ids, const httplib::Request& req, httplib::Response& res) {
+  res.set_header("x-amzn-RequestId", ids.Next());
+  ReceivedRequest r;
+  r.method = req.method;
+  r.path = req.path;
+  const size_t q = req.target.find('?');
+  if (q != std::string::npos) r.query = std::string_view(req.target).substr(q + 1);
+  r.headers.reserve(req.headers.size());
+  for (auto& [k, v] : req.headers) r.headers.emplace_back(k, v);
+  r.body = req.body;
+  JsonResponse out = router.Handle(r);
+  res.status = out.status;
+  res.set_content(std::move(out.body), "application/x-amz-json-1.1");
+}
+
 void install_json_api(http::HttpServer& http, const JsonRouter& router, RequestIds& ids, const JsonHttpOptions& options) {
   constexpr const char* kType = "application/x-amz-json-1.1";
   http.options().max_body_bytes = options.max_body_bytes;
   http.Post("/", [&router, &ids](const httplib::Request& req, httplib::Response& res) {
-    res.set_header("x-amzn-RequestId", ids.Next());
-    ReceivedRequest r;
-    r.method = req.method;
-    r.path = req.path;
-    const size_t q = req.target.find('?');
-    if (q != std::string::npos) r.query = std::string_view(req.target).substr(q + 1);
-    r.headers.reserve(req.headers.size());
-    for (auto& [k, v] : req.headers) r.headers.emplace_back(k, v);
-    r.body = req.body;
-    JsonResponse out = router.Handle(r);
-    res.status = out.status;
-    res.set_content(std::move(out.body), kType);
+    answer_json(router, ids, req, res);
   });
   http.set_error_handler([&ids, help = options.routes_help](const httplib::Request&, httplib::Response& res) {
     if (!res.body.empty()) return;

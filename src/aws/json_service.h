@@ -29,6 +29,10 @@
 namespace orderlake::http {
 class HttpServer;
 }
+namespace httplib {
+struct Request;
+struct Response;
+}  // namespace httplib
 
 namespace orderlake::aws {
 
@@ -110,6 +114,9 @@ struct JsonHttpOptions {
   // Completes "HTTP <status>: ..." in the answer to a path or method that does not exist.
   std::string routes_help = "only POST / exists";
 };
+
+// Answers one JSON 1.1 request (any path) through `router`, with an x-amzn-RequestId.
+void answer_json(const JsonRouter& router, RequestIds& ids, const httplib::Request& req, httplib::Response& res);
 
 // Serves `router` on POST / of `http` (before its Bind). The router and ids must outlive the
 // server. The server's own refusals (413, 503, 400, 408, ...) get AWS error documents too.

@@ -16,4 +16,5 @@ void add_agent_command(CLI::App& app);
 void add_up_command(CLI::App& app);
 void add_crawl_command(CLI::App& app);
 void add_compact_command(CLI::App& app);
+void add_aws_command(CLI::App& app);
 }  // namespace orderlake::cli

@@ -60,6 +60,7 @@ int main(int argc, char** argv) {
   orderlake::cli::add_up_command(app);
   orderlake::cli::add_crawl_command(app);
   orderlake::cli::add_compact_command(app);
+  orderlake::cli::add_aws_command(app);
 
   try {
     app.parse(argc, argv);

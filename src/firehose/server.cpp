@@ -1,26 +1,13 @@
 #include "firehose/server.h"
 
-#include "core/http_server.h"
-
 #include "aws/json_service.h"
+#include "core/http_server.h"
+#include "core/listen.h"
 #include "core/log.h"
 
 namespace orderlake::firehose {
 
-Status ServerOptions::SetListen(std::string_view listen) {
-  const size_t colon = listen.rfind(':');
-  if (colon == std::string_view::npos) return Status::Errorf("--listen must be HOST:PORT, got {}", listen);
-  std::string h(listen.substr(0, colon));
-  if (h.size() > 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
-  const std::string_view p = listen.substr(colon + 1);
-  int value = 0;
-  if (p.empty() || p.size() > 5 || p.find_first_not_of("0123456789") != std::string_view::npos)
-    return Status::Errorf("--listen must be HOST:PORT, got {}", listen);
-  for (char c : p) value = value * 10 + (c - '0');
-  host = std::move(h);
-  port = value;
-  return Status::OK();
-}
+Status ServerOptions::SetListen(std::string_view listen) { return ParseListen(listen, host, port); }
 
 Status ServerOptions::Validate() const {
   if (host.empty()) return Status::Error("--listen needs a host (HOST:PORT), got an empty one");

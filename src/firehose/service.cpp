@@ -143,6 +143,9 @@ Result<std::unique_ptr<FirehoseService>> FirehoseService::Open(const FirehoseOpt
   m.id_salt = mix64(static_cast<uint64_t>(clock::unix_ms()));
   ORDERLAKE_RETURN_IF_ERROR(fs::create_directories(m.streams_dir));
   ORDERLAKE_RETURN_IF_ERROR(fs::create_directories(options.data_dir / "s3"));
+  auto lock = fs::FileLock::Acquire(m.fh_dir / "lock", fmt::format("the firehose of {}", options.data_dir.string()));
+  if (!lock.ok()) return lock.status();
+  m.lock.emplace(std::move(lock).value());
   std::error_code ec;
   // Temporaries of checkpoint or definition writes interrupted by a crash.
   for (const auto& d : {m.fh_dir, m.streams_dir})

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "aws/json_service.h"
+#include "core/fs.h"
 #include "core/metrics.h"
 #include "firehose/prefix.h"
 #include "firehose/service.h"
@@ -90,6 +91,8 @@ struct Stream {
 
 struct FirehoseService::Impl {
   FirehoseOptions opt;
+  // <data-dir>/firehose/lock, held while the service lives: one firehose per WAL.
+  std::optional<fs::FileLock> lock;
   std::map<std::string, std::unique_ptr<store::ObjectStore>> buckets;  // bucket_store "s3" (delivery thread)
   stdfs::path fh_dir, streams_dir, checkpoint_path;
   std::unique_ptr<Wal> wal;
