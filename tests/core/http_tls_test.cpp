@@ -355,6 +355,34 @@ TEST_F(HttpTlsTest, StalledHandshakeIsDroppedAtTheHeaderTimeoutWhileOthersAreSer
   ::close(silent);
 }
 
+TEST_F(HttpTlsTest, SlowHeadIs408AndConnectionCapHoldsOverTls) {
+  ServerOptions o;
+  o.header_timeout = 300ms;
+  o.max_connections = 1;
+  Serve(Tls(o));
+  {
+    TlsClient slow(port_, ca());
+    ASSERT_TRUE(slow.ok());
+    // Over the cap: a second connection is closed without an answer (it could not read a plain 503).
+    const int over = Connect(port_);
+    ASSERT_GE(over, 0);
+    std::string got;
+    EXPECT_TRUE(WaitClosed(over, 3s, &got));
+    EXPECT_EQ(got, "");
+    ::close(over);
+    EXPECT_EQ(Rejected("max_connections"), 1);
+    // A head that stops half-way gets 408 at the header timeout, over TLS.
+    const auto t0 = Clock::now();
+    ASSERT_TRUE(slow.Send("GET /hello HTTP/1.1\r\nHost: h"));
+    const std::string r = slow.Response();
+    EXPECT_EQ(StatusOf(r), 408) << r;
+    EXPECT_GE(Clock::now() - t0, 250ms);
+    EXPECT_LT(Clock::now() - t0, 2s);
+    EXPECT_TRUE(slow.ClosedCleanly());
+  }
+  EXPECT_EQ(Rejected("header_timeout"), 1);
+}
+
 TEST_F(HttpTlsTest, BadHandshakeIsCountedAndPlainHttpGets400) {
   Serve(Tls());
   // A TLS record of garbage: the handshake fails, the connection is closed and counted.
