@@ -150,6 +150,7 @@ void Edge::Start() { impl_->http.Start(); }
 void Edge::Run() { impl_->http.Run(); }
 void Edge::Stop() { impl_->http.Stop(); }
 int Edge::port() const { return impl_->http.port(); }
+const char* Edge::scheme() const { return impl_->http.scheme(); }
 const metrics::Registry& Edge::metrics() const { return impl_->http_metrics; }
 
 }  // namespace orderlake::endpoint
