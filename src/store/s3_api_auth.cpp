@@ -1,4 +1,5 @@
-// SigV4 for service "s3" (Authorization header and presigned query strings), the
+// SigV4 for service "s3" (Authorization header and presigned query strings; SigV2, which
+// boto3 and the AWS CLI still use for presigned URLs in us-east-1, as well), the
 // aws-chunked bodies of modern clients (STREAMING-UNSIGNED-PAYLOAD-TRAILER with an
 // x-amz-checksum-* trailer; STREAMING-AWS4-HMAC-SHA256-PAYLOAD with chunk signatures), and
 // the checksums a client sends (CRC32, CRC32C, SHA1, SHA256, Content-MD5 in PutObject).
@@ -8,10 +9,12 @@
 #include <fmt/format.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <zlib.h>
 
 #include <array>
 #include <chrono>
+#include <map>
 
 #include "aws/sigv4.h"
 #include "core/base64.h"
@@ -278,14 +281,85 @@ std::optional<Error> ReadBody(Call& call, const Signed* s, const std::string* se
   return std::nullopt;
 }
 
+// SigV2 (HMAC-SHA1), which boto3 and the AWS CLI still use for presigned URLs in
+// us-east-1 (?AWSAccessKeyId=&Signature=&Expires=) and old clients in Authorization: AWS K:S.
+std::optional<Error> VerifyV2(const Call& call, const S3ApiOptions& opt) {
+  const std::string auth = call.header("Authorization");
+  const bool query = auth.empty();
+  std::string key_id, sig, date;
+  if (query) {
+    key_id = call.param("AWSAccessKeyId");
+    sig = call.param("Signature");
+    date = call.param("Expires");
+    if (date.empty() || date.size() > 12 || date.find_first_not_of("0123456789") != std::string::npos)
+      return Error{403, "AccessDenied", "Query-string authentication requires the Signature, Expires and "
+                                        "AWSAccessKeyId parameters"};
+    const long long now =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    if (std::stoll(date) < now) return Error{403, "AccessDenied", "Request has expired"};
+  } else {
+    const size_t colon = auth.find(':');
+    if (colon == std::string::npos) return Malformed("Authorization: AWS ACCESS_KEY:SIGNATURE");
+    key_id = auth.substr(4, colon - 4);
+    sig = auth.substr(colon + 1);
+    date = call.req.has_header("x-amz-date") ? "" : call.header("Date");
+  }
+  if (opt.keys.empty()) return std::nullopt;
+  const auto key = opt.keys.find(key_id);
+  if (key == opt.keys.end())
+    return Error{403, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records."};
+  std::string sts = fmt::format("{}\n{}\n{}\n{}\n", call.req.method, call.header("Content-MD5"),
+                                call.header("Content-Type"), date);
+  std::map<std::string, std::string> amz;
+  for (const auto& [k, v] : call.req.headers) {
+    std::string lower = k;
+    for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (lower.starts_with("x-amz-")) amz[lower] += (amz.count(lower) ? "," : "") + Trim(v);
+  }
+  for (const auto& [k, v] : amz) sts += k + ":" + v + "\n";
+  const std::string& target = call.req.target;
+  const size_t q = target.find('?');
+  std::string resource = target.substr(0, q);
+  if (!call.bucket.empty() && !resource.starts_with("/" + call.bucket)) resource = "/" + call.bucket + resource;
+  static const char* const kSub[] = {"acl", "cors", "delete", "lifecycle", "location", "logging", "notification",
+                                     "partNumber", "policy", "requestPayment", "response-cache-control",
+                                     "response-content-disposition", "response-content-encoding",
+                                     "response-content-language", "response-content-type", "response-expires",
+                                     "restore", "tagging", "torrent", "uploadId", "uploads", "versionId", "versioning",
+                                     "versions", "website"};
+  char sep = '?';
+  for (const char* name : kSub) {  // already in sorted order
+    if (!call.has(name)) continue;
+    resource += sep;
+    resource += name;
+    if (const std::string v = call.param(name); !v.empty()) resource += "=" + v;
+    sep = '&';
+  }
+  sts += resource;
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  HMAC(EVP_sha1(), key->second.data(), static_cast<int>(key->second.size()),
+       reinterpret_cast<const unsigned char*>(sts.data()), sts.size(), md, &n);
+  const std::string want = base64_encode(std::string(reinterpret_cast<char*>(md), n));
+  if (want.size() != sig.size() || CRYPTO_memcmp(want.data(), sig.data(), want.size()) != 0)
+    return Error{403, "SignatureDoesNotMatch",
+                 "The request signature we calculated does not match the signature you provided. Check your key and "
+                 "signing method."};
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::optional<Error> Authenticate(Call& call, const S3ApiOptions& opt) {
   const bool has_sig = call.req.has_header("Authorization") || call.has("X-Amz-Signature") ||
-                       call.has("X-Amz-Algorithm");
+                       call.has("X-Amz-Algorithm") || call.has("AWSAccessKeyId");
   if (!has_sig) {
     if (!opt.keys.empty())
       return Error{403, "AccessDenied", "Anonymous access is not allowed: sign the request (SigV4)"};
+    return ReadBody(call, nullptr, nullptr);
+  }
+  if (std::string_view(call.header("Authorization")).starts_with("AWS ") || call.has("AWSAccessKeyId")) {
+    if (auto e = VerifyV2(call, opt)) return e;
     return ReadBody(call, nullptr, nullptr);
   }
   Signed s;
