@@ -37,6 +37,7 @@ struct S3Api::State {
 S3Api::S3Api(const Buckets& buckets, S3ApiOptions options)
     : buckets_(buckets), opt_(std::move(options)), state_(std::make_unique<State>()) {
   if (opt_.uploads_dir.empty()) opt_.uploads_dir = buckets_.data_dir() / ".s3-uploads";
+  s3::SweepUploads(s3::Env{buckets_, opt_, opt_.uploads_dir, state_->uploads_mu});  // left by an earlier run
 }
 S3Api::~S3Api() = default;
 

@@ -52,8 +52,9 @@ std::optional<Upload> FindUpload(const Env& env, const Call& call, Error* e) {
   return u;
 }
 
-// Removes expired uploads; returns how many remain.
-size_t Sweep(const Env& env) {
+}  // namespace
+
+size_t SweepUploads(const Env& env) {
   const auto now = stdfs::file_time_type::clock::now();
   size_t open = 0;
   std::error_code ec;
@@ -68,6 +69,8 @@ size_t Sweep(const Env& env) {
   }
   return open;
 }
+
+namespace {
 
 std::string PartName(int n) { return fmt::format("part-{:05d}", n); }
 
@@ -115,7 +118,7 @@ void CreateUpload(const Env& env, Call& call) {
   const std::string id = fmt::format("{:016x}{:016x}", rng(), rng());
   {
     std::lock_guard lock(env.uploads_mu);
-    if (Sweep(env) >= env.opt.max_uploads)
+    if (SweepUploads(env) >= env.opt.max_uploads)
       return SendError(call, {503, "SlowDown",
                               fmt::format("{} multipart uploads are open already: complete or abort one first",
                                           env.opt.max_uploads)});

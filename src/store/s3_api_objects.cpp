@@ -1,6 +1,6 @@
 // The object operations of the S3 REST API: GetObject and HeadObject (Range, conditional
 // headers; the file streamed in 1 MiB pieces, HEAD only stats it), PutObject (atomic:
-// temporary + rename), CopyObject, DeleteObject and DeleteObjects, and the metadata kept
+// temporary + rename; If-None-Match: * through link()), CopyObject, DeleteObject and DeleteObjects, and the metadata kept
 // beside objects written through the API (<bucket>/.s3meta/<key>: ETag and Content-Type).
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -247,8 +247,22 @@ void PutObject(const Env& env, Call& call) {
     return SendError(call, {409, "InvalidRequest", fmt::format("The key {} is a prefix of other keys here and cannot also "
                                                                "name an object",
                                                                call.key)});
-  if (Status st = fs::write_file_atomic(*path, call.body); !st.ok())
+  if (call.header("If-None-Match") == "*") {
+    // A conditional write (S3's If-None-Match: *): a temporary linked to the key, which
+    // fails when the key exists, so of two writers exactly one wins.
+    thread_local std::mt19937_64 rng{std::random_device{}()};
+    const stdfs::path tmp = path->parent_path() / fmt::format(".put-{:016x}.tmp", rng());
+    if (Status st = fs::write_file_atomic(tmp, call.body); !st.ok())
+      return SendError(call, {500, "InternalError", st.message()});
+    const int rc = ::link(tmp.c_str(), path->c_str());
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    if (rc != 0 && err == EEXIST)
+      return SendError(call, {412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold"});
+    if (rc != 0) return SendError(call, {500, "InternalError", fmt::format("cannot store the object: {}", std::strerror(err))});
+  } else if (Status st = fs::write_file_atomic(*path, call.body); !st.ok()) {
     return SendError(call, {500, "InternalError", st.message()});
+  }
   Meta meta{"\"" + Md5Hex(call.body) + "\"", ContentType(call)};
   WriteMeta(b.root, call.key, *path, meta);
   call.res.set_header("ETag", meta.etag);

@@ -118,6 +118,8 @@ Status Publish(const std::filesystem::path& root, std::string_view key, const st
                const std::filesystem::path& path, const Meta& meta);
 
 // ---- s3_api_multipart.cpp ----
+// Removes the uploads untouched for upload_ttl; returns how many remain.
+size_t SweepUploads(const Env& env);
 void CreateUpload(const Env& env, Call& call);
 void UploadPart(const Env& env, Call& call);
 void CompleteUpload(const Env& env, Call& call);
