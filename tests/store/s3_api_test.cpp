@@ -178,6 +178,53 @@ TEST(S3Api, VerifiesSignaturesWhenKeysAreConfigured) {
   EXPECT_EQ(Code(bad), "SignatureDoesNotMatch");
 }
 
+// STREAMING-AWS4-HMAC-SHA256-PAYLOAD (the Java SDK's signed aws-chunked bodies): each
+// chunk's signature chains from the seed signature of the Authorization header.
+TEST(S3Api, VerifiesChunkSignaturesOfSignedStreamingBodies) {
+  Api a;
+  a.options.keys = {{"AK", "SK"}};
+  S3Api api(a.buckets, a.options);
+  const std::string data = std::string(70000, 'q');
+  auto put = [&](bool tamper) {
+    aws::Request sreq;
+    sreq.method = "PUT";
+    sreq.canonical_uri = "/orderlake-athena-results/signed.bin";
+    sreq.headers = {{"host", "127.0.0.1:4566"},
+                    {"x-amz-content-sha256", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"},
+                    {"content-encoding", "aws-chunked"},
+                    {"x-amz-decoded-content-length", std::to_string(data.size())}};
+    sreq.payload_sha256 = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD";
+    const auto now = std::chrono::system_clock::now();
+    aws::sign(sreq, aws::Credentials{"AK", "SK", "", ""}, "us-east-1", "s3", now);
+    const std::string auth = sreq.headers["authorization"];
+    std::string prev = auth.substr(auth.find("Signature=") + 10);
+    const std::string stamp = sreq.headers["x-amz-date"], date = stamp.substr(0, 8);
+    const std::string scope = date + "/us-east-1/s3/aws4_request";
+    std::string body;
+    for (const std::string& chunk : {data.substr(0, 65536), data.substr(65536), std::string()}) {
+      const std::string sts = "AWS4-HMAC-SHA256-PAYLOAD\n" + stamp + "\n" + scope + "\n" + prev + "\n" +
+                              aws::hex_sha256("") + "\n" + aws::hex_sha256(chunk);
+      prev = aws::signature(aws::Credentials{"AK", "SK", "", ""}, date, "us-east-1", "s3", sts);
+      body += fmt::format("{:x};chunk-signature={}\r\n{}\r\n", chunk.size(), prev, chunk);
+    }
+    if (tamper) body[body.find("qqq") + 1] = 'Q';
+    httplib::Request req;
+    req.method = "PUT";
+    req.target = req.path = sreq.canonical_uri;
+    for (auto& [k, v] : sreq.headers) req.headers.emplace(k, v);
+    req.body = body;
+    httplib::Response res;
+    api.Handle(req, res);
+    return res;
+  };
+  auto ok = put(false);
+  ASSERT_EQ(ok.status, 200) << ok.body;
+  EXPECT_EQ(testing::read_file(a.tmp.path() / "s3" / "orderlake-athena-results" / "signed.bin"), data);
+  auto bad = put(true);
+  EXPECT_EQ(bad.status, 403);
+  EXPECT_EQ(Code(bad), "SignatureDoesNotMatch");
+}
+
 // Our own S3 client (store/s3_store, what the etl and the query engine use with
 // AWS_ENDPOINT_URL) against `orderlake aws`: puts, ranged gets, listing pages, a conditional
 // put and a multipart upload.
