@@ -136,6 +136,7 @@ Result<std::unique_ptr<Executions>> Executions::Open(const AthenaApiOptions& opt
   limits.catalog = options.catalog;
   limits.lake_optional = true;
   limits.buckets_only = true;
+  limits.remote_s3 = options.buckets->remote();
   limits.local_buckets = options.buckets->LocalDirs();
   auto executor = IsolatedExecutor::Create(limits);
   if (!executor.ok()) return executor.status();

@@ -137,6 +137,7 @@ Result<IsolatedAnswer> WorkerRun(const json& req) {
   eo.database = req.value("database", std::string("default"));
   eo.lake_optional = req.value("lake_optional", false);
   eo.buckets_only = req.value("buckets_only", false);
+  eo.remote_s3 = req.value("remote_s3", false);
   if (req.contains("buckets"))
     for (const auto& [bucket, dir] : req["buckets"].items()) eo.local_buckets[bucket] = dir.get<std::string>();
   auto engine = Engine::Open(req.at("lake").get<std::string>(), eo);
@@ -345,7 +346,7 @@ Result<IsolatedAnswer> IsolatedExecutor::Run(const std::string& sql, const Isola
               {"max_bytes", opt_.max_result_bytes}, {"csv", csv}, {"memory_mb", opt_.memory_mb},
               {"threads", opt_.threads}, {"nice", opt_.nice}, {"athena", run.athena}, {"athena_text", run.athena_text},
               {"catalog", opt_.catalog.string()}, {"database", run.database}, {"lake_optional", opt_.lake_optional},
-              {"buckets_only", opt_.buckets_only}};
+              {"buckets_only", opt_.buckets_only}, {"remote_s3", opt_.remote_s3}};
   for (const auto& [bucket, dir] : opt_.local_buckets) req["buckets"][bucket] = dir.string();
   int file = -1;
   if (!run.csv_file.empty()) {

@@ -61,6 +61,7 @@ struct IsolatedOptions {
   // refused (see EngineOptions).
   std::map<std::string, std::filesystem::path> local_buckets;
   bool buckets_only = false;
+  bool remote_s3 = false;  // with buckets_only: s3:// of other buckets too (a remote S3 endpoint)
 
   // Each field in its range; the flag names are the dashboard's (--sql-timeout, ...).
   Status Validate() const;
