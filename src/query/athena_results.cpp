@@ -232,6 +232,10 @@ void Executions::Run(const std::string& id) {
     Save(live);
   };
   auto r = executor_->Run(e.query, run);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return;  // stays RUNNING on disk: the next start reads it as FAILED (stopped)
+  }
   if (r.ok()) {
     e.columns = json::array();
     for (const auto& c : r->columns) e.columns.push_back({{"name", c.at("name")}, {"type", c.at("type")}});
