@@ -98,6 +98,38 @@ Result<std::vector<std::string>> Databases(const AthenaApiOptions& o) {
   return out;
 }
 
+// ListTableMetadata's Expression as Athena's table patterns read: alternatives separated
+// by '|', '*' (or ".*") any characters, matched against the whole name without regard to
+// case. No regular-expression engine: nothing a request sends can make it slow.
+bool Glob(std::string_view name, std::string_view pattern) {
+  size_t n = 0, p = 0, star = std::string_view::npos, mark = 0;
+  while (n < name.size()) {
+    if (p < pattern.size() && pattern[p] == '*') {
+      star = p++, mark = n;
+    } else if (p < pattern.size() && pattern[p] == name[n]) {
+      ++p, ++n;
+    } else if (star != std::string_view::npos) {
+      p = star + 1, n = ++mark;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.size() && pattern[p] == '*') ++p;
+  return p == pattern.size();
+}
+
+bool Matches(const std::string& name, const std::string& expression) {
+  std::string e = internal::Lower(expression);
+  for (size_t at = e.find(".*"); at != std::string::npos; at = e.find(".*", at)) e.replace(at, 2, "*");
+  for (size_t start = 0;;) {
+    const size_t bar = e.find('|', start);
+    if (Glob(internal::Lower(name), std::string_view(e).substr(start, bar == std::string::npos ? bar : bar - start)))
+      return true;
+    if (bar == std::string::npos) return false;
+    start = bar + 1;
+  }
+}
+
 // CatalogName must be AwsDataCatalog; "" when it is.
 std::string CheckCatalog(const json& req, std::string* err) {
   auto c = OptString(req, "CatalogName", 256, err);
@@ -189,7 +221,7 @@ void AddMetadataOperations(aws::JsonService& service, const AthenaApiOptions& o)
     json out = {{"TableMetadataList", json::array()}};
     size_t i = 0;
     for (const auto& t : *tables) {
-      if (expr && !expr->empty() && t.name.find(internal::Lower(*expr)) == std::string::npos) continue;
+      if (expr && !expr->empty() && !Matches(t.name, *expr)) continue;
       if (i++ < start) continue;
       if (out["TableMetadataList"].size() == static_cast<size_t>(max)) {
         out["NextToken"] = std::to_string(i - 1);

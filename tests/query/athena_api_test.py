@@ -274,6 +274,16 @@ class AthenaApi(unittest.TestCase):
         names = [t["Name"] for t in at.list_table_metadata(CatalogName="AwsDataCatalog", DatabaseName="default")
                  ["TableMetadataList"]]
         self.assertIn("tbsm_red_transformed", names)
+        some = at.list_table_metadata(CatalogName="AwsDataCatalog", DatabaseName="default", Expression="tbsm*|nope")
+        self.assertEqual([t["Name"] for t in some["TableMetadataList"]], ["tbsm_red_transformed"])
+        # SHOW TABLES: a utility statement, its .txt result without a header row.
+        qid, e = self.aws.run("SHOW TABLES")
+        self.assertEqual((e["Status"]["State"], e["StatementType"]), ("SUCCEEDED", "UTILITY"))
+        self.assertTrue(e["ResultConfiguration"]["OutputLocation"].endswith(qid + ".txt"))
+        rows, _, _ = self.aws.rows(qid, page=2)
+        self.assertIn(["tbsm_red_transformed"], rows)
+        self.assertNotIn(["tab_name"], rows)
+        self.assertTrue(os.path.exists(os.path.join(self.data, "s3", "orderlake-athena-results", qid + ".txt")))
         with self.assertRaises(ClientError) as c:
             at.get_table_metadata(CatalogName="AwsDataCatalog", DatabaseName="default", TableName="nope")
         self.assertEqual(c.exception.response["Error"]["Code"], "MetadataException")
