@@ -222,6 +222,8 @@ void Executions::Run(const std::string& id) {
   run.athena_text = e.text();
   run.csv_file = ResultFile(e);
   run.database = e.database;
+  const auto buckets = opt_.buckets->LocalDirs();  // CreateBucket may have made one since
+  run.local_buckets = &buckets;
   run.cancel = cancel.get();
   run.on_start = [&] {
     std::lock_guard<std::mutex> lock(mu_);

@@ -347,7 +347,8 @@ Result<IsolatedAnswer> IsolatedExecutor::Run(const std::string& sql, const Isola
               {"threads", opt_.threads}, {"nice", opt_.nice}, {"athena", run.athena}, {"athena_text", run.athena_text},
               {"catalog", opt_.catalog.string()}, {"database", run.database}, {"lake_optional", opt_.lake_optional},
               {"buckets_only", opt_.buckets_only}, {"remote_s3", opt_.remote_s3}};
-  for (const auto& [bucket, dir] : opt_.local_buckets) req["buckets"][bucket] = dir.string();
+  for (const auto& [bucket, dir] : run.local_buckets ? *run.local_buckets : opt_.local_buckets)
+    req["buckets"][bucket] = dir.string();
   int file = -1;
   if (!run.csv_file.empty()) {
     file = ::open(run.csv_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

@@ -98,6 +98,8 @@ struct IsolatedRun {
   // size is bounded by max_result_bytes (the result is then truncated).
   std::filesystem::path csv_file;
   std::string database = "default";  // of unqualified table names (lower case)
+  // The buckets now (IsolatedOptions::local_buckets when null): buckets made since count.
+  const std::map<std::string, std::filesystem::path>* local_buckets = nullptr;
   // When it becomes true the worker is killed and Run fails with kCancelledPrefix.
   const std::atomic<bool>* cancel = nullptr;
   // Set by Run when the worker started (slot acquired): the time spent waiting for a slot ends.

@@ -86,10 +86,15 @@ TEST_F(AthenaQueue, QueueIsBoundedAndStopEndsQueuedAndRunning) {
   auto [status, body] = Call("StartQueryExecution", {{"QueryString", "SELECT 2"}});
   EXPECT_EQ(status, 400);
   EXPECT_EQ(body["__type"], "TooManyRequestsException");
+  // A bucket made after the API started is a bucket of DDL (once the queue moves).
+  ASSERT_TRUE(buckets_->Create("made-later").ok());
   EXPECT_EQ(Call("StopQueryExecution", {{"QueryExecutionId", queued}}).first, 200);
   EXPECT_EQ(State(queued), "CANCELLED");
   EXPECT_EQ(Call("StopQueryExecution", {{"QueryExecutionId", running}}).first, 200);
   EXPECT_EQ(WaitFor(running, {"CANCELLED", "FAILED", "SUCCEEDED"}), "CANCELLED");
+  const std::string ddl = Start("CREATE EXTERNAL TABLE later (a string) LOCATION 's3://made-later/t/'");
+  EXPECT_EQ(WaitFor(ddl, {"SUCCEEDED", "FAILED"}), "SUCCEEDED")
+      << Call("GetQueryExecution", {{"QueryExecutionId", ddl}}).second.dump();
   auto [s2, missing] = Call("GetQueryExecution", {{"QueryExecutionId", "nope"}});
   EXPECT_EQ(s2, 400);
   EXPECT_EQ(missing["__type"], "InvalidRequestException");
