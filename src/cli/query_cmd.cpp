@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "catalog/catalog.h"
+#include "store/buckets.h"
 #include "cli/commands.h"
 #include "query/lake_mirror.h"
 #include "query/engine.h"
@@ -45,7 +46,10 @@ constexpr const char* kExamples = R"(Examples:
 Tables: orders and its alias tbsm_red_transformed (SPEC.md section 3 columns, then the
 partition columns Country and InvoiceDateOnly), and every table of the catalog
 (--catalog, default DATA_DIR/catalog/catalog.db, the one `orderlake crawl` fills): a
-catalog table of the same name takes the place of the lake's own. Athena DDL changes the
+catalog table of the same name takes the place of the lake's own. With --data-dir and no
+DATA_DIR/lake yet, the catalog alone serves (orders is then absent), and s3:// locations of
+the data directory's buckets (DATA_DIR/s3/BUCKET/, orderlake-lake) are read from there.
+Athena DDL changes the
 catalog, never data: CREATE EXTERNAL TABLE ... LOCATION 's3://...' | 'DIR', MSCK REPAIR
 TABLE, ALTER TABLE ... ADD PARTITION, SHOW TABLES | DATABASES | PARTITIONS, DESCRIBE
 [FORMATTED], DROP TABLE. As in Athena, a partitioned table reads only the partitions in
@@ -249,6 +253,15 @@ int RunQuery(const QueryOptions& o) {
   query::EngineOptions eo;
   eo.catalog = o.catalog.empty() ? catalog::Catalog::DefaultPath(o.data_dir) : fs::path(o.catalog);
   if (mirror) eo.lake_url = mirror->url();
+  std::error_code ec;
+  if (o.lake.empty() && fs::is_directory(o.data_dir, ec)) {
+    // A data directory: its catalog alone serves when it has no lake yet, and s3:// locations
+    // of its buckets (s3/<bucket>/, orderlake-lake) are read from there.
+    eo.lake_optional = true;
+    store::BucketsOptions bo;
+    bo.data_dir = o.data_dir;
+    if (auto buckets = store::Buckets::Open(bo); buckets.ok()) eo.local_buckets = buckets->LocalDirs();
+  }
   auto engine = Engine::Open(*lake, eo);
   if (engine.ok() && mirror) engine.value()->set_before_statement([m = mirror.get()] { return SyncLake(*m); });
   if (!engine.ok()) {

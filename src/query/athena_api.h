@@ -20,8 +20,15 @@ struct AthenaApiOptions {
   const store::Buckets* buckets = nullptr;  // every location is confined to these; must outlive the API
   IsolatedOptions limits;          // the SQL console's bounds (its lake is set from `lake`)
   std::string default_output_location = "s3://orderlake-athena-results/";
+  // History, as Athena keeps 45 days: finished executions (and their local result copies)
+  // older than max_history_days, or beyond the newest max_executions, are forgotten.
+  size_t max_executions = 10000;   // 10-1,000,000
+  int max_history_days = 45;       // 1-3650
+  // Statements waiting for one of limits.workers; more: TooManyRequestsException.
+  size_t max_queued = 100;         // 1-10,000
   std::string region = "us-east-1";
   std::string account_id = "123456789012";
+  // buckets set, the bounds in their ranges, default_output_location an s3:// URL.
   Status Validate() const;
 };
 

@@ -95,8 +95,9 @@ using DdlStatement = std::variant<CreateTableDdl, MsckRepairDdl, AddPartitionsDd
                                   ShowPartitionsDdl, DescribeDdl, DropTableDdl>;
 
 // std::nullopt when `sql` is none of the statements above (a query for DuckDB); otherwise
-// the statement, or a syntax error pointing at the position.
-std::optional<Result<DdlStatement>> ParseAthenaDdl(std::string_view sql);
+// the statement, or a syntax error pointing at the position. Unqualified table names (and
+// SHOW TABLES without IN) are in `default_database` (Athena's QueryExecutionContext).
+std::optional<Result<DdlStatement>> ParseAthenaDdl(std::string_view sql, std::string_view default_database = "default");
 
 // True for the statements that change the catalog.
 bool ChangesCatalog(const DdlStatement& statement);

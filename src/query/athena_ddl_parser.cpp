@@ -242,6 +242,7 @@ std::optional<Result<DdlStatement>> ParseShow(Parser& p) {
     p.Next();
     p.Next();
     ShowTablesDdl d;
+    if (p.default_database != "default") d.database = p.default_database;
     if (p.AcceptWord("IN") || p.AcceptWord("FROM")) {
       auto db = p.Identifier("a database name");
       if (!db.ok()) return Result<DdlStatement>(db.status());
@@ -372,9 +373,10 @@ std::set<std::string> ReferencedNames(std::string_view sql) {
   return out;
 }
 
-std::optional<Result<DdlStatement>> ParseAthenaDdl(std::string_view sql) {
+std::optional<Result<DdlStatement>> ParseAthenaDdl(std::string_view sql, std::string_view default_database) {
   ddl::Tokens tokens = ddl::Tokenize(sql);
   ddl::Parser p(sql, tokens.tokens);
+  p.default_database = ddl::Lower(default_database);
   auto r = ddl::ParseStatement(p);
   if (!r) return std::nullopt;
   if (tokens.error_offset) return Result<DdlStatement>(p.ErrorAt(*tokens.error_offset, tokens.error));

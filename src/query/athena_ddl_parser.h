@@ -74,6 +74,8 @@ struct CreateClauses;  // athena_ddl_create.cpp
 class Parser {
  public:
   Parser(std::string_view sql, std::vector<Token> tokens) : sql_(sql), t_(std::move(tokens)) {}
+  // The database of unqualified table names ("default" unless set).
+  std::string default_database = "default";
 
   const Token& Peek(size_t k = 0) const { return t_[std::min(i_ + k, t_.size() - 1)]; }
   bool IsWord(std::string_view w, size_t k = 0) const { return Peek(k).kind == Token::kWord && Peek(k).upper == w; }
@@ -124,6 +126,7 @@ class Parser {
 
   Result<TableRef> TableName() {
     TableRef ref;
+    ref.database = default_database;
     auto first = Identifier("a table name");
     if (!first.ok()) return first.status();
     if (AcceptPunct('.')) {

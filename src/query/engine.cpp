@@ -13,9 +13,9 @@
 #include "query/confine.h"
 #include "query/duckdb_convert.h"
 #include "query/duckdb_handles.h"
+#include "query/engine_util.h"
 #include "query/lake_mirror.h"
 #include "query/read_only.h"
-#include "query/schema.h"
 #include "query/table_source.h"
 #include "store/object_store.h"
 #include "table/delta.h"
@@ -29,54 +29,28 @@ using internal::OwnedResult;
 using internal::Prepared;
 using internal::ReadValue;
 using internal::TypeName;
-
-namespace {
-
-bool StartsWith(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
-
-// The lake's own table columns with Athena's type names.
-std::vector<catalog::Column> LakeColumns(bool partition) {
-  std::vector<catalog::Column> out;
-  for (const TableColumn& c : kOrdersSchema) {
-    if (c.partition != partition) continue;
-    std::string type = c.type == "INTEGER" ? "int" : c.type == "DOUBLE" ? "double" : c.type == "DATE" ? "date" : "string";
-    out.push_back({std::string(c.name), type});
-  }
-  return out;
-}
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-// False for keys with a path segment starting with '.' or '_' (hidden, as Hive has it).
-bool VisibleKey(std::string_view key) {
-  for (size_t start = 0; start < key.size();) {
-    if (key[start] == '.' || key[start] == '_') return false;
-    size_t slash = key.find('/', start);
-    if (slash == std::string_view::npos) break;
-    start = slash + 1;
-  }
-  return true;
-}
-
-bool IsS3(std::string_view url) { return StartsWith(url, "s3://"); }
-
-// A file:// URL's path.
-fs::path LocalPath(std::string_view url) {
-  if (StartsWith(url, "file://")) url.remove_prefix(7);
-  return fs::path(std::string(url));
-}
-
-}  // namespace
+using internal::IsS3;
+using internal::LakeColumns;
+using internal::LocalPath;
+using internal::Lower;
+using internal::StartsWith;
+using internal::VisibleKey;
+using internal::CheckLocations;
 
 struct Engine::Impl {
   duckdb_database db = nullptr;
   duckdb_connection con = nullptr;
   fs::path lake;
+  bool lake_exists = true;
   EngineOptions options;
+  internal::LocationRules Rules() const { return {options.local_buckets, options.buckets_only, options.remote_s3}; }
+  // The store MSCK REPAIR lists: a local bucket's directory, or the location's own store.
+  Result<std::unique_ptr<store::ObjectStore>> OpenStore(const std::string& url) const {
+    auto mapped = internal::MapLocation(url, Rules());
+    if (!mapped.ok()) return mapped.status();
+    if (mapped->has_value()) return store::OpenLocal((*mapped)->string());
+    return store::Open(url);
+  }
   std::function<Status()> before_statement;  // see Engine::set_before_statement
   std::unique_ptr<catalog::Catalog> catalog;  // opened when first needed
   std::map<std::string, std::unique_ptr<LakeMirror>> mirrors;  // copies of s3:// locations, by URL
@@ -170,6 +144,11 @@ struct Engine::Impl {
     for (const auto& f : reach.files) files.push_back(sql::literal(f));
     ORDERLAKE_RETURN_IF_ERROR(RunInternal(fmt::format("SET allowed_directories = [{}]", fmt::join(dirs, ", "))));
     if (!files.empty()) ORDERLAKE_RETURN_IF_ERROR(RunInternal(fmt::format("SET allowed_paths = [{}]", fmt::join(files, ", "))));
+    if (options.database != "default") {  // unqualified names: that database's tables first
+      schemas.insert(options.database);
+      ORDERLAKE_RETURN_IF_ERROR(RunInternal("CREATE SCHEMA IF NOT EXISTS " + sql::ident(options.database)));
+      ORDERLAKE_RETURN_IF_ERROR(RunInternal("SET search_path = " + sql::literal(options.database + ",main")));
+    }
     ORDERLAKE_RETURN_IF_ERROR(RunInternal("SET enable_external_access = false"));
     ORDERLAKE_RETURN_IF_ERROR(RunInternal("SET lock_configuration = true"));
     for (const auto& schema : schemas) ORDERLAKE_RETURN_IF_ERROR(RunInternal("CREATE SCHEMA IF NOT EXISTS " + sql::ident(schema)));
@@ -231,6 +210,7 @@ struct Engine::Impl {
 
   std::vector<BuiltinTable> Builtins() const {
     std::vector<BuiltinTable> out;
+    if (!lake_exists) return out;  // a catalog alone: no `orders`
     std::string location = options.lake_url.empty() ? "file://" + lake.string() : options.lake_url;
     while (!location.empty() && location.back() == '/') location.pop_back();
     for (std::string_view name : {kOrdersTable, kLegacyOrdersTable})
@@ -272,7 +252,9 @@ struct Engine::Impl {
       parts = std::move(p).value();
     }
     const std::string prefix = t.location + "/";
-    if (IsS3(t.location)) {
+    auto mapped = internal::MapLocation(t.location, Rules());
+    if (!mapped.ok()) return Status::Errorf("table {}: {}", spec.table, mapped.status().message());
+    if (!mapped->has_value()) {
       // Only the registered partitions' objects are copied.
       std::set<std::string, std::less<>> rel_dirs;
       for (const auto& p : parts)
@@ -288,7 +270,7 @@ struct Engine::Impl {
       if (!root.ok()) return Status::Errorf("table {}: {}", spec.table, root.status().message());
       spec.root = *root;
     } else {
-      spec.root = LocalPath(t.location);
+      spec.root = **mapped;
       std::error_code ec;
       if (fs::exists(spec.root, ec)) spec.root = fs::canonical(spec.root, ec);
     }
@@ -340,13 +322,12 @@ struct Engine::Impl {
         for (size_t i = 0; i < t.partition_keys.size() && i < p.values.size(); ++i)
           hive_rel += (i ? "/" : "") + hive::segment(t.partition_keys[i].name, p.values[i]);
         lp.hive_layout = rel == hive_rel;
-      } else if (IsS3(p.location)) {
-        auto dir = Mirror(p.location, VisibleKey);
+      } else {
+        auto mapped = internal::MapLocation(p.location, Rules());
+        auto dir = !mapped.ok() ? Result<fs::path>(mapped.status())
+                   : mapped->has_value() ? Result<fs::path>(**mapped) : Mirror(p.location, VisibleKey);
         if (!dir.ok()) return Status::Errorf("table {}: partition at {}: {}", spec.table, p.location, dir.status().message());
         lp.dir = *dir;
-        dirs.insert(AllowedDirectory(lp.dir));
-      } else {
-        lp.dir = LocalPath(p.location);
         dirs.insert(AllowedDirectory(lp.dir));
       }
       local.push_back(std::move(lp));
@@ -472,7 +453,7 @@ struct Engine::Impl {
   // The Athena DDL in `sql`, unless it is none or DuckDB should answer it (DESCRIBE of a
   // table the catalog does not have).
   std::optional<Result<DdlStatement>> AthenaStatement(std::string_view sql) {
-    auto ddl = ParseAthenaDdl(sql);
+    auto ddl = ParseAthenaDdl(sql, options.database);
     if (!ddl || !ddl->ok()) return ddl;
     if (auto* d = std::get_if<DescribeDdl>(&ddl->value()); d && !d->formatted) {
       auto cat = Catalog(false);
@@ -589,9 +570,11 @@ Engine::~Engine() = default;
 Result<std::unique_ptr<Engine>> Engine::Open(const fs::path& lake_dir, const EngineOptions& options) {
   ORDERLAKE_RETURN_IF_ERROR(options.Validate());
   std::error_code ec;
-  if (!fs::exists(lake_dir, ec)) return Status::Errorf("lake directory '{}' does not exist", lake_dir.string());
-  if (!fs::is_directory(lake_dir, ec)) return Status::Errorf("lake '{}' is not a directory", lake_dir.string());
-  fs::path lake = fs::canonical(lake_dir, ec);
+  const bool exists = fs::exists(lake_dir, ec);
+  if (!exists && !options.lake_optional)
+    return Status::Errorf("lake directory '{}' does not exist", lake_dir.string());
+  if (exists && !fs::is_directory(lake_dir, ec)) return Status::Errorf("lake '{}' is not a directory", lake_dir.string());
+  fs::path lake = exists ? fs::canonical(lake_dir, ec) : fs::absolute(lake_dir, ec).lexically_normal();
   if (ec) return Status::Errorf("cannot resolve lake directory '{}': {}", lake_dir.string(), ec.message());
   if (lake.string().find_first_of("*?[") != std::string::npos)
     return Status::Errorf("lake directory '{}' has a glob character (*, ? or [) in its path: not supported",
@@ -600,7 +583,8 @@ Result<std::unique_ptr<Engine>> Engine::Open(const fs::path& lake_dir, const Eng
   auto impl = std::make_unique<Impl>();
   impl->lake = lake;
   impl->options = options;
-  impl->allowed.insert(AllowedDirectory(lake));
+  impl->lake_exists = exists;
+  if (exists) impl->allowed.insert(AllowedDirectory(lake));
   ORDERLAKE_RETURN_IF_ERROR(impl->Reconfine(true));
   ORDERLAKE_RETURN_IF_ERROR(impl->DefineViews(""));
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));
@@ -630,7 +614,8 @@ Result<QueryResult> Engine::Execute(std::string_view sql, RowSink& sink) {
     if (!cat.ok()) return cat.status();
     ctx.catalog = cat.value();
     ctx.builtins = impl_->Builtins();
-    ctx.open_store = [](const std::string& url) { return store::Open(url); };
+    ctx.open_store = [this](const std::string& url) { return impl_->OpenStore(url); };
+    ORDERLAKE_RETURN_IF_ERROR(CheckLocations(statement, impl_->Rules()));
     auto r = RunAthenaDdl(statement, ctx);
     if (!r.ok()) return r.status();
     ORDERLAKE_RETURN_IF_ERROR(sink.Begin(r->columns));

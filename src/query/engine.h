@@ -34,6 +34,7 @@
 #pragma once
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -69,6 +70,21 @@ struct EngineOptions {
   // could lead out of it (query/confine.h); costs about one stat per directory of the
   // lake. false only for engines that run no user SQL (the dashboard's visuals).
   bool confine_links = true;
+  // The database whose tables unqualified names mean (Athena's QueryExecutionContext;
+  // lower case): its tables are found first, then `default`'s and the lake's.
+  std::string database = "default";
+  // A lake directory that does not exist is accepted (the catalog alone serves): the
+  // lake's own tables `orders` and `tbsm_red_transformed` are then absent (not listed, not
+  // queryable), unless the catalog has tables of those names.
+  bool lake_optional = false;
+  // The data directory's buckets (store/buckets.h), bucket -> directory: a catalog
+  // location s3://<bucket>/prefix of one of them is read from <dir>/prefix directly.
+  std::map<std::string, std::filesystem::path> local_buckets;
+  // Every location a table is read from, or DDL puts in the catalog, must be in
+  // local_buckets (or, with remote_s3, any s3:// location): others fail with a reason and
+  // are never read (the AWS APIs' engines).
+  bool buckets_only = false;
+  bool remote_s3 = false;
 
   // The catalog path is not a directory; cache_root, when it exists, is one; lake_url is
   // empty, s3://… or file://….

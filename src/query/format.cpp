@@ -190,6 +190,35 @@ class CsvWriter final : public RowSink {
   std::ostream& out_;
 };
 
+class AthenaWriter final : public RowSink {
+ public:
+  AthenaWriter(bool text, std::ostream& out) : text_(text), out_(out) {}
+  Status Begin(const std::vector<Column>& columns) override {
+    if (text_) return Status::OK();
+    for (size_t c = 0; c < columns.size(); ++c) out_ << (c ? "," : "") << Quoted(columns[c].name);
+    out_ << "\n";
+    return Status::OK();
+  }
+  Status Row(const std::vector<Value>& row) override {
+    std::string line;
+    for (size_t c = 0; c < row.size(); ++c) {
+      if (c) line += text_ ? '\t' : ',';
+      if (!row[c].is_null()) line += text_ ? row[c].ToString() : Quoted(row[c].ToString());
+    }
+    out_ << line << "\n";
+    return Status::OK();
+  }
+
+ private:
+  static std::string Quoted(std::string_view s) {
+    std::string out = "\"";
+    for (char ch : s) out += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+    return out + "\"";
+  }
+  bool text_;
+  std::ostream& out_;
+};
+
 std::string JsonValue(const Value& v) {
   switch (v.kind()) {
     case Value::Kind::kNull:
@@ -322,6 +351,10 @@ size_t DisplayWidth(std::string_view s) {
   size_t w = 0;
   for (size_t i = 0; i < s.size();) w += static_cast<size_t>(CodePointWidth(NextCodePoint(s, i)));
   return w;
+}
+
+std::unique_ptr<RowSink> MakeAthenaWriter(bool text, std::ostream& out) {
+  return std::make_unique<AthenaWriter>(text, out);
 }
 
 }  // namespace orderlake::query

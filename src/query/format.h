@@ -32,6 +32,12 @@ std::string_view OutputFormatName(OutputFormat f);
 // A RowSink that writes to `out` in format `f`.
 std::unique_ptr<RowSink> MakeWriter(OutputFormat f, std::ostream& out);
 
+// Results as Athena writes them to its OutputLocation: `text` false gives the .csv of a
+// query (a header line, every value and name in double quotes with inner quotes doubled,
+// NULL an empty unquoted field, lines ending in "\n"); `text` true gives the .txt of DDL
+// and utility statements (no header, values separated by tabs, one row per line).
+std::unique_ptr<RowSink> MakeAthenaWriter(bool text, std::ostream& out);
+
 // A whole result in format `f`.
 std::string FormatResult(const QueryResult& r, OutputFormat f);
 

@@ -59,8 +59,9 @@ void WriteAll(int fd, std::string_view data) {
 class BoundedSink final : public RowSink {
  public:
   static constexpr std::string_view kStop = "\x01result limit reached";
-  BoundedSink(bool csv, size_t max_rows, size_t max_bytes) : max_rows_(max_rows), max_bytes_(max_bytes) {
-    if (csv) writer_ = MakeWriter(OutputFormat::kCsv, text_);
+  BoundedSink(bool csv, size_t max_rows, size_t max_bytes, bool athena = false, bool athena_text = false)
+      : max_rows_(max_rows), max_bytes_(max_bytes) {
+    if (csv) writer_ = athena ? MakeAthenaWriter(athena_text, text_) : MakeWriter(OutputFormat::kCsv, text_);
   }
   Status Begin(const std::vector<Column>& c) override {
     for (const auto& col : c) answer.columns.push_back({{"name", col.name}, {"type", col.type}, {"numeric", col.numeric}});
@@ -132,9 +133,17 @@ Result<IsolatedAnswer> WorkerRun(const json& req) {
   eo.duckdb_memory_mb = std::max<size_t>(32, memory_mb * 3 / 4);
   eo.duckdb_threads = req.at("threads").get<int>();
   eo.duckdb_temp_mb = memory_mb;
+  eo.catalog = req.value("catalog", std::string());
+  eo.database = req.value("database", std::string("default"));
+  eo.lake_optional = req.value("lake_optional", false);
+  eo.buckets_only = req.value("buckets_only", false);
+  eo.remote_s3 = req.value("remote_s3", false);
+  if (req.contains("buckets"))
+    for (const auto& [bucket, dir] : req["buckets"].items()) eo.local_buckets[bucket] = dir.get<std::string>();
   auto engine = Engine::Open(req.at("lake").get<std::string>(), eo);
   if (!engine.ok()) return engine.status();
-  BoundedSink sink(req.at("csv").get<bool>(), req.at("max_rows").get<size_t>(), req.at("max_bytes").get<size_t>());
+  BoundedSink sink(req.at("csv").get<bool>(), req.at("max_rows").get<size_t>(), req.at("max_bytes").get<size_t>(),
+                   req.value("athena", false), req.value("athena_text", false));
   auto r = (*engine)->Execute(req.at("sql").get<std::string>(), sink);
   if (!r.ok() && !(sink.answer.truncated && r.status().message() == BoundedSink::kStop)) {
     const std::string& m = r.status().message();
@@ -240,7 +249,7 @@ Result<std::unique_ptr<IsolatedExecutor>> IsolatedExecutor::Create(const Isolate
   if (ec || ::access(opt.executable.c_str(), X_OK) != 0)
     return Status::Errorf("cannot run the SQL worker program '{}': {}", opt.executable.string(),
                           ec ? ec.message() : std::strerror(errno));
-  if (!fs::is_directory(opt.lake, ec)) return Status::Errorf("lake '{}' is not a directory", opt.lake.string());
+  if (!opt.lake_optional && !fs::is_directory(opt.lake, ec)) return Status::Errorf("lake '{}' is not a directory", opt.lake.string());
   // A worker that dies before reading its request must not kill this process.
   struct sigaction old {};
   if (::sigaction(SIGPIPE, nullptr, &old) == 0 && old.sa_handler == SIG_DFL) ::signal(SIGPIPE, SIG_IGN);
@@ -261,19 +270,19 @@ namespace {
 // bytes) and its answer (fd 3).
 struct Outcome {
   std::string out, err, answer;
-  bool timed_out = false, too_big = false, too_much_memory = false;
+  bool timed_out = false, too_big = false, too_much_memory = false, cancelled = false;
   int status = 0;
 };
 
 // Feeds the request to the worker and reads its answer, killing it at the first bound hit.
 // size: the loop of one child's whole life (poll, bounds, reaping) reads best in one place.
 Outcome Supervise(pid_t pid, int in, const int (&fd)[3], const std::string& request, const IsolatedOptions& opt,
-                  Clock::time_point deadline) {
+                  Clock::time_point deadline, const std::atomic<bool>* cancel) {
   Outcome o;
   WriteAll(in, request);
   ::close(in);
   const size_t max_out = opt.max_result_bytes * 2 + (1 << 20);  // JSON quoting may double it
-  bool open[3] = {true, true, true}, killed = false;
+  bool open[3] = {fd[0] >= 0, fd[1] >= 0, fd[2] >= 0}, killed = false;
   std::string* into[3] = {&o.out, &o.err, &o.answer};
   char buf[65536];
   auto kill = [&](bool& why) {
@@ -299,6 +308,7 @@ Outcome Supervise(pid_t pid, int in, const int (&fd)[3], const std::string& requ
     if (!killed && std::max(o.out.size(), o.answer.size()) > max_out) kill(o.too_big);
     if (!killed && ResidentMb(pid) > opt.memory_mb) kill(o.too_much_memory);
     if (!killed && Clock::now() >= deadline) kill(o.timed_out);
+    if (!killed && cancel && cancel->load()) kill(o.cancelled);
   }
   // Both pipes closed: the worker is ending; it may still be unwinding.
   for (;;) {
@@ -315,14 +325,36 @@ Outcome Supervise(pid_t pid, int in, const int (&fd)[3], const std::string& requ
 }  // namespace
 
 Result<IsolatedAnswer> IsolatedExecutor::Run(const std::string& sql, size_t max_rows, bool csv) {
+  IsolatedRun run;
+  run.max_rows = max_rows;
+  run.csv = csv;
+  return Run(sql, run);
+}
+
+// size: one worker's whole start (request, pipes, spawn attributes) and its outcome's reading.
+Result<IsolatedAnswer> IsolatedExecutor::Run(const std::string& sql, const IsolatedRun& run) {
+  const size_t max_rows = run.max_rows;
+  const bool csv = run.csv;
   const auto start = Clock::now();
   if (!slots_->Acquire(start + opt_.timeout))
     return Status::Errorf("{}: all {} workers ran statements for {} s; try again later", kBusyPrefix, opt_.workers,
                           opt_.timeout.count());
   std::shared_ptr<void> release(nullptr, [s = slots_](void*) { s->Release(); });
+  if (run.on_start) run.on_start();
+  if (run.cancel && run.cancel->load()) return Status::Errorf("{} before it started", kCancelledPrefix);
   json req = {{"lake", opt_.lake.string()}, {"sql", sql},       {"max_rows", max_rows},
               {"max_bytes", opt_.max_result_bytes}, {"csv", csv}, {"memory_mb", opt_.memory_mb},
-              {"threads", opt_.threads}, {"nice", opt_.nice}};
+              {"threads", opt_.threads}, {"nice", opt_.nice}, {"athena", run.athena}, {"athena_text", run.athena_text},
+              {"catalog", opt_.catalog.string()}, {"database", run.database}, {"lake_optional", opt_.lake_optional},
+              {"buckets_only", opt_.buckets_only}, {"remote_s3", opt_.remote_s3}};
+  for (const auto& [bucket, dir] : run.local_buckets ? *run.local_buckets : opt_.local_buckets)
+    req["buckets"][bucket] = dir.string();
+  int file = -1;
+  if (!run.csv_file.empty()) {
+    file = ::open(run.csv_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (file < 0) return Status::Errorf("cannot write the result file {}: {}", run.csv_file.string(), std::strerror(errno));
+  }
+  std::shared_ptr<void> close_file(nullptr, [file](void*) { if (file >= 0) ::close(file); });
   Pipe in, out, err, answer;
   if (::pipe2(in.fd, O_CLOEXEC) || ::pipe2(out.fd, O_CLOEXEC) || ::pipe2(err.fd, O_CLOEXEC) ||
       ::pipe2(answer.fd, O_CLOEXEC))
@@ -330,7 +362,7 @@ Result<IsolatedAnswer> IsolatedExecutor::Run(const std::string& sql, size_t max_
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_adddup2(&fa, in.fd[0], 0);
-  posix_spawn_file_actions_adddup2(&fa, out.fd[1], 1);
+  posix_spawn_file_actions_adddup2(&fa, file >= 0 ? file : out.fd[1], 1);
   posix_spawn_file_actions_adddup2(&fa, err.fd[1], 2);
   posix_spawn_file_actions_adddup2(&fa, answer.fd[1], 3);
   std::string exe = opt_.executable.string();
@@ -352,9 +384,11 @@ Result<IsolatedAnswer> IsolatedExecutor::Run(const std::string& sql, size_t max_
   posix_spawnattr_destroy(&attr);
   if (rc != 0) return Status::Errorf("cannot start a SQL worker ({}): {}", exe, std::strerror(rc));
   in.Close(0), out.Close(1), err.Close(1), answer.Close(1);
+  if (file >= 0) out.Close(0);  // the text goes to the file
   const int fds[3] = {out.fd[0], err.fd[0], answer.fd[0]};
-  Outcome o = Supervise(pid, in.fd[1], fds, req.dump(), opt_, start + opt_.timeout);
+  Outcome o = Supervise(pid, in.fd[1], fds, req.dump(), opt_, start + opt_.timeout, run.cancel);
   in.fd[1] = -1;  // closed by Supervise
+  if (o.cancelled) return Status::Errorf("{} (StopQueryExecution)", kCancelledPrefix);
   if (o.timed_out) return Status::Errorf("the statement ran longer than {} s and was stopped", opt_.timeout.count());
   if (o.too_much_memory) return Status::Error(MemoryError(opt_.memory_mb));
   if (o.too_big)

@@ -25,8 +25,11 @@
 // Errors say which bound was hit ("the statement used more than 1024 MB and was stopped").
 #pragma once
 #include <chrono>
+#include <functional>
 #include <cstddef>
+#include <atomic>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -40,7 +43,7 @@ namespace orderlake::query {
 
 // The bounds of one statement, and how many run at once. Defaults in one place.
 struct IsolatedOptions {
-  std::filesystem::path lake;                  // the lake directory (must exist)
+  std::filesystem::path lake;                  // the lake directory (must exist unless lake_optional)
   std::filesystem::path executable;            // the orderlake binary; "" = the running one (/proc/self/exe)
   std::chrono::seconds timeout{30};            // killed after this (1-3600 s)
   size_t memory_mb = 1024;                     // per statement (64 MB to 1 TB)
@@ -48,6 +51,17 @@ struct IsolatedOptions {
   int threads = 1;                             // DuckDB threads per statement (1-64)
   int nice = 10;                               // priority of the statements (0-19; higher is nicer)
   size_t max_result_bytes = 128 << 20;         // bytes of rows a result holds at most (at least 1 KB)
+  // The Data Catalog file whose tables are queryable and which Athena DDL changes (the
+  // Athena API's); empty: none, statements that would change a catalog are refused (the console).
+  std::filesystem::path catalog;
+  // The lake need not exist (the catalog alone serves; `orders` is then absent).
+  bool lake_optional = false;
+  // The data directory's buckets, bucket -> directory (store::Buckets::LocalDirs()): s3://
+  // locations of them are read there. With buckets_only, locations outside them are
+  // refused (see EngineOptions).
+  std::map<std::string, std::filesystem::path> local_buckets;
+  bool buckets_only = false;
+  bool remote_s3 = false;  // with buckets_only: s3:// of other buckets too (a remote S3 endpoint)
 
   // Each field in its range; the flag names are the dashboard's (--sql-timeout, ...).
   Status Validate() const;
@@ -69,6 +83,29 @@ struct IsolatedAnswer {
   int64_t table_version = -1;  // the Delta version of the lake's table the statement read
 };
 
+// How Run's error begins when the statement was cancelled (IsolatedRun::cancel).
+inline constexpr std::string_view kCancelledPrefix = "the statement was cancelled";
+
+// One statement's request beyond the SQL.
+struct IsolatedRun {
+  size_t max_rows = 1000;
+  bool csv = false;                 // the rows as CSV text (IsolatedAnswer::csv), not JSON
+  // With csv: Athena's result formats instead (format.h MakeAthenaWriter): the quoted .csv,
+  // or with athena_text the .txt of DDL.
+  bool athena = false;
+  bool athena_text = false;
+  // With csv: the text goes to this file (created or truncated), never into memory; its
+  // size is bounded by max_result_bytes (the result is then truncated).
+  std::filesystem::path csv_file;
+  std::string database = "default";  // of unqualified table names (lower case)
+  // The buckets now (IsolatedOptions::local_buckets when null): buckets made since count.
+  const std::map<std::string, std::filesystem::path>* local_buckets = nullptr;
+  // When it becomes true the worker is killed and Run fails with kCancelledPrefix.
+  const std::atomic<bool>* cancel = nullptr;
+  // Set by Run when the worker started (slot acquired): the time spent waiting for a slot ends.
+  std::function<void()> on_start;
+};
+
 class IsolatedExecutor {
  public:
   // Checks the options, the lake and the executable.
@@ -76,6 +113,7 @@ class IsolatedExecutor {
 
   // Runs one statement in a worker process; at most max_rows rows come back.
   Result<IsolatedAnswer> Run(const std::string& sql, size_t max_rows, bool csv);
+  Result<IsolatedAnswer> Run(const std::string& sql, const IsolatedRun& run);
 
   // Statements running now.
   int running() const;

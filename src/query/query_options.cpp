@@ -26,6 +26,10 @@ Status EngineOptions::Validate() const {
     return Status::Errorf("the mirror cache root '{}' is not a directory", cache_root.string());
   if (!lake_url.empty() && !lake_url.starts_with("s3://") && !lake_url.starts_with("file://"))
     return Status::Errorf("--lake '{}': the lake's URL must be s3://bucket/prefix or file://DIR", lake_url);
+  if (database.empty() || database.size() > 255 || database.find('"') != std::string::npos)
+    return Status::Errorf("database name '{}' is not valid (1-255 characters, no double quote)", database);
+  for (const auto& [bucket, dir] : local_buckets)
+    if (!dir.is_absolute()) return Status::Errorf("bucket '{}': its directory '{}' must be absolute", bucket, dir.string());
   return Status::OK();
 }
 
