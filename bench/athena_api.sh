@@ -9,7 +9,7 @@
 #   bench/athena_api.sh                # ~10,000,000 rows
 #   bench/athena_api.sh 200000         # quick check
 #
-# Variables: BENCH_RUNS (samples per query and path, 10), BENCH_SEED (42),
+# Variables: BENCH_RUNS (samples per query and path, 10), BENCH_SEED (42), BENCH_SQL_THREADS (nproc),
 # ORDERLAKE_BUILD_DIR (build/), ORDERLAKE_SKIP_BUILD (set: use the binary as it is).
 # The input and the lake are made once under bench/out/ (athena-<rows>-<seed>/) and reused.
 # Results: printed, and bench/out/athena_api.json.
@@ -50,7 +50,10 @@ rm -rf "$data"
 mkdir -p "$data"
 cp -al "$base/data/lake" "$data/lake"
 
-"$orderlake" aws --data-dir "$data" --listen 127.0.0.1:0 >"$work/aws.out" 2>"$work/aws.err" &
+# As many DuckDB threads per statement as `orderlake query` uses (every core), so the ratio
+# is the API's own overhead (BENCH_SQL_THREADS=1 gives the default console bound instead).
+"$orderlake" aws --data-dir "$data" --listen 127.0.0.1:0 --sql-threads "${BENCH_SQL_THREADS:-$(nproc)}" \
+  >"$work/aws.out" 2>"$work/aws.err" &
 aws_pid=$!
 trap 'kill "$aws_pid" 2>/dev/null || true; wait "$aws_pid" 2>/dev/null || true' EXIT
 url=""
