@@ -31,7 +31,8 @@ struct Crawlers {
       }
       if (std::string_view(key) == "TablePrefix" && !s.empty())
         if (auto e = CheckName(key, s, true)) return e;
-      doc[key] = s;
+      if (s.empty()) doc.erase(key);
+      else doc[key] = s;
     }
     if (req.contains("SchemaChangePolicy")) {
       const json& p = req["SchemaChangePolicy"];
