@@ -1,0 +1,180 @@
+// The Glue API's pieces: GetPartitions' Expression, GetTables' pattern, crawler exclusions,
+// the mapping between Glue's SerDe shapes and the catalog's formats, and confinement of
+// locations through an in-process GlueApi.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "crawl/crawler.h"
+#include "crawl/glue_internal.h"
+#include "test_util.h"
+
+namespace orderlake::crawl::glue {
+namespace {
+using testing::TempDir;
+
+const std::vector<catalog::Column> kKeys = {{"dt", "string"}, {"hour", "int"}};
+
+bool Match(std::string_view expr, std::vector<std::string> values) {
+  auto f = PartitionFilter::Parse(expr, kKeys);
+  EXPECT_EQ(f.index(), 0u) << (f.index() == 1 ? std::get<1>(f).message : "");
+  return f.index() == 0 && std::get<0>(f)->Matches(values);
+}
+
+std::string ParseError(std::string_view expr) {
+  auto f = PartitionFilter::Parse(expr, kKeys);
+  return f.index() == 1 ? std::get<1>(f).type + ": " + std::get<1>(f).message : "parsed";
+}
+
+TEST(GluePartitionExpression, ComparisonsAndLogic) {
+  EXPECT_TRUE(Match("dt = '2026-01-01'", {"2026-01-01", "9"}));
+  EXPECT_FALSE(Match("dt = '2026-01-01'", {"2026-01-02", "9"}));
+  EXPECT_TRUE(Match("hour > 9", {"x", "10"}));  // numeric for an int key ("10" < "9" as text)
+  EXPECT_FALSE(Match("hour < 9", {"x", "10"}));
+  EXPECT_TRUE(Match("dt <> 'a' AND hour <= 10", {"b", "10"}));
+  EXPECT_TRUE(Match("dt != 'a' or hour = 1", {"a", "1"}));
+  EXPECT_TRUE(Match("dt IN ('a', 'b') AND NOT hour IN (1, 2)", {"b", "3"}));
+  EXPECT_TRUE(Match("dt NOT IN ('a')", {"b", "3"}));
+  EXPECT_TRUE(Match("(dt = 'a' OR dt = 'b') AND (hour BETWEEN 2 AND 4)", {"b", "4"}));
+  EXPECT_FALSE(Match("(dt = 'a' OR dt = 'b') AND (hour BETWEEN 2 AND 4)", {"b", "5"}));
+  EXPECT_TRUE(Match("dt LIKE '2026-%-0_'", {"2026-12-07", "1"}));
+  EXPECT_TRUE(Match("`DT` = 'it''s'", {"it's", "1"}));  // keys any case, quotes doubled
+  EXPECT_TRUE(Match("dt = 'a' OR dt = 'b' AND hour = 1", {"a", "9"}));  // AND binds tighter
+}
+
+TEST(GluePartitionExpression, BadInputIsAnErrorNotACrash) {
+  EXPECT_NE(ParseError("nope = 'x'").find("not a partition key"), std::string::npos);
+  EXPECT_NE(ParseError("dt = 'open").find("InvalidInputException"), std::string::npos);
+  EXPECT_NE(ParseError("dt = 'a' AND").find("InvalidInputException"), std::string::npos);
+  EXPECT_NE(ParseError("dt = 'a' garbage").find("unexpected"), std::string::npos);
+  EXPECT_NE(ParseError("dt IN ()").find("InvalidInputException"), std::string::npos);
+  EXPECT_NE(ParseError("hour = 1e999x").find("InvalidInputException"), std::string::npos);
+  EXPECT_NE(ParseError(std::string(1000, '(') + "dt = 'a'" + std::string(1000, ')')).find("32 deep"), std::string::npos);
+  EXPECT_NE(ParseError(std::string(1000, 'N') + "").find("InvalidInputException"), std::string::npos);
+  std::string many_nots;
+  for (int i = 0; i < 500; ++i) many_nots += "NOT ";
+  EXPECT_NE(ParseError(many_nots + "dt = 'a'").find("32 deep"), std::string::npos);
+}
+
+TEST(GlueNames, TablePatternsAndExclusions) {
+  EXPECT_TRUE(NameMatches("*", "orders"));
+  EXPECT_TRUE(NameMatches(".*ord.*", "Orders"));
+  EXPECT_TRUE(NameMatches("x|ord*", "orders"));
+  EXPECT_FALSE(NameMatches("ord", "orders"));
+  EXPECT_FALSE(NameMatches("a*|b*", "orders"));
+  EXPECT_TRUE(GlobMatch("**/skip-*", "2026/12/07/10/skip-me"));
+  EXPECT_FALSE(GlobMatch("*/skip-*", "2026/12/07/10/skip-me"));  // * stays in one segment
+  EXPECT_TRUE(GlobMatch("2026/*/07/**", "2026/12/07/10/x"));
+  EXPECT_TRUE(GlobMatch("**.gz", "a/b/c.gz"));
+  EXPECT_FALSE(GlobMatch("**.gz", "a/b/c.json"));
+  EXPECT_TRUE(GlobMatch("a?c", "abc"));
+  EXPECT_FALSE(GlobMatch("a?c", "a/c"));
+}
+
+nlohmann::json Input(const std::string& serde, nlohmann::json serde_params = nlohmann::json::object()) {
+  return {{"Name", "T"},
+          {"StorageDescriptor",
+           {{"Columns", {{{"Name", "A"}, {"Type", "INT"}}}},
+            {"Location", "s3://orderlake-raw/t"},
+            {"SerdeInfo", {{"SerializationLibrary", serde}, {"Parameters", serde_params}}}}}};
+}
+
+TEST(GlueShapes, SerdesMapToTheCatalogsFormats) {
+  auto table = [](const nlohmann::json& in) {
+    auto r = TableFromInput(in, "db");
+    EXPECT_EQ(r.index(), 0u) << (r.index() == 1 ? std::get<1>(r).message : "");
+    return r.index() == 0 ? std::get<0>(r).first : catalog::Table{};
+  };
+  auto p = table(Input("org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"));
+  EXPECT_EQ(p.format, "parquet");
+  EXPECT_EQ(p.name, "t");
+  EXPECT_EQ(p.columns, (std::vector<catalog::Column>{{"a", "int"}}));
+  EXPECT_EQ(table(Input("org.openx.data.jsonserde.JsonSerDe")).format, "json");
+  EXPECT_EQ(table(Input("org.apache.hive.hcatalog.data.JsonSerDe")).format, "json");
+  auto csv = table(Input("org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe", {{"field.delim", "\t"}}));
+  EXPECT_EQ(csv.format, "csv");
+  EXPECT_EQ(csv.delimiter, "\t");
+  auto in = Input("org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe");
+  in["StorageDescriptor"]["Compressed"] = true;
+  in["Parameters"] = {{"skip.header.line.count", "1"}};
+  auto gz = table(in);
+  EXPECT_EQ(gz.compression, "gzip");
+  EXPECT_TRUE(gz.has_header);
+  EXPECT_EQ(gz.delimiter, ",");
+  auto bad = TableFromInput(Input("com.example.AvroSerDe"), "db");
+  ASSERT_EQ(bad.index(), 1u);
+  EXPECT_EQ(std::get<1>(bad).type, "InvalidInputException");
+  auto dup = Input("org.openx.data.jsonserde.JsonSerDe");
+  dup["PartitionKeys"] = {{{"Name", "a"}, {"Type", "string"}}};
+  EXPECT_EQ(TableFromInput(dup, "db").index(), 1u);
+}
+
+TEST(GlueShapes, ACrawledTableReadsBackAsGlue) {
+  catalog::Table t;
+  t.database = "default";
+  t.name = "raw";
+  t.location = "s3://orderlake-raw";
+  t.format = "csv";
+  t.delimiter = ";";
+  t.has_header = true;
+  t.compression = "gzip";
+  t.columns = {{"a", "int"}};
+  t.partition_keys = {{"partition_0", "string"}};
+  auto j = TableJson(t, catalog::TableInfo{}, "123456789012");
+  EXPECT_EQ(j["TableType"], "EXTERNAL_TABLE");
+  EXPECT_EQ(j["Parameters"]["classification"], "csv");
+  EXPECT_EQ(j["Parameters"]["skip.header.line.count"], "1");
+  EXPECT_EQ(j["StorageDescriptor"]["SerdeInfo"]["SerializationLibrary"], "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe");
+  EXPECT_EQ(j["StorageDescriptor"]["SerdeInfo"]["Parameters"]["field.delim"], ";");
+  EXPECT_EQ(j["StorageDescriptor"]["Compressed"], true);
+  EXPECT_EQ(j["PartitionKeys"][0]["Name"], "partition_0");
+  auto back = TableFromInput(j, "default");  // a GetTable answer is a valid TableInput
+  ASSERT_EQ(back.index(), 0u);
+  EXPECT_EQ(std::get<0>(back).first, t);
+  auto part = PartitionJson(t, {{"2026"}, "s3://orderlake-raw/2026"}, "1");
+  EXPECT_EQ(part["StorageDescriptor"]["Location"], "s3://orderlake-raw/2026");
+  EXPECT_EQ(part["Values"][0], "2026");
+}
+
+TEST(GlueApi, LocationsAreConfinedInProcess) {
+  TempDir tmp;
+  std::filesystem::create_directories(tmp.path() / "s3" / "orderlake-raw");
+  std::filesystem::create_directories(tmp.path() / "lake");
+  store::BucketsOptions bo;
+  bo.data_dir = tmp.path();
+  auto buckets = store::Buckets::Open(bo);
+  ASSERT_TRUE(buckets.ok()) << buckets.status().message();
+  GlueApiOptions o;
+  o.data_dir = tmp.path();
+  o.catalog = catalog::Catalog::DefaultPath(tmp.path());
+  o.lake = tmp.path() / "lake";
+  o.buckets = &buckets.value();
+  auto api = GlueApi::Create(o);
+  ASSERT_TRUE(api.ok()) << api.status().message();
+  auto call = [&](const std::string& op, const nlohmann::json& body) {
+    std::string text = body.dump();
+    aws::JsonCall c;
+    c.body = text;
+    auto r = api.value()->service().Dispatch("AWSGlue." + op, c);
+    return std::pair{r.status, nlohmann::json::parse(r.body, nullptr, false)};
+  };
+  EXPECT_EQ(call("CreateDatabase", {{"DatabaseInput", {{"Name", "d"}}}}).first, 200);
+  for (const std::string& loc : std::vector<std::string>{"/etc", "file:///etc/", "s3://orderlake-raw/../../../etc", "s3://other-bucket/",
+                          "file://" + (tmp.path() / "catalog").string()}) {
+    auto [status, body] =
+        call("CreateTable", {{"DatabaseName", "d"}, {"TableInput", {{"Name", "t"}, {"StorageDescriptor", {{"Location", loc}}}}}});
+    EXPECT_EQ(status, 400) << loc;
+    EXPECT_EQ(body["__type"], "AccessDeniedException") << loc;
+  }
+  auto ok = call("CreateTable", {{"DatabaseName", "d"},
+                                 {"TableInput", {{"Name", "t"}, {"StorageDescriptor", {{"Location", "s3://orderlake-lake/t"}}}}}});
+  EXPECT_EQ(ok.first, 200) << ok.second.dump();
+  EXPECT_EQ(call("GetTables", {{"DatabaseName", "d"}, {"MaxResults", 0}}).second["__type"], "InvalidInputException");
+  EXPECT_EQ(call("GetTables", {{"DatabaseName", "d"}, {"NextToken", "x"}}).second["__type"], "InvalidInputException");
+  EXPECT_EQ(call("GetTable", {{"DatabaseName", "d"}, {"Name", 5}}).second["__type"], "InvalidInputException");
+  EXPECT_EQ(call("GetTable", {{"DatabaseName", "d"}, {"Name", "t"}}).second["Table"]["StorageDescriptor"]["Location"],
+            "s3://orderlake-lake/t");
+}
+
+}  // namespace
+}  // namespace orderlake::crawl::glue
