@@ -439,6 +439,12 @@ Result<AgentConfig> parse_config(std::string_view json_text, const Environment& 
   }
 
   ORDERLAKE_RETURN_IF_ERROR(resolve_endpoint(r, env, endpoint, cfg));
+  if (auto ca = env.get("AWS_CA_BUNDLE"); ca && !ca->empty()) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(*ca, ec))
+      return Status::Errorf("{}: AWS_CA_BUNDLE {} is not a readable file", source, *ca);
+    cfg.ca_bundle = *ca;
+  }
 
   // Credentials: the AWS chain (agent.json, environment, shared credentials file, config
   // file), reading the environment through `env`.

@@ -76,6 +76,10 @@ struct AgentConfig {
   int64_t socket_timeout_ms = 50'000;
   bool use_http_gzip = false;        // ask for gzip-compressed responses
   std::string user_agent;            // userAgent (a prefix) / userAgentOverride (the whole)
+  // PEM file of the certificate authorities an https firehose.endpoint is verified with:
+  // AWS_CA_BUNDLE from the environment, as the AWS CLI and SDKs take it (a firehose with a
+  // self-signed certificate); empty = the system's.
+  std::string ca_bundle;
   int64_t log_status_reporting_period_s = 30;
   std::vector<FlowConfig> flows;
   std::vector<std::string> notes;  // keys accepted without effect, for the log

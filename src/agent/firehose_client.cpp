@@ -47,7 +47,8 @@ FirehoseClient::FirehoseClient(const AgentConfig& cfg)
       connect_timeout_ms_(static_cast<long>(cfg.connection_timeout_ms)),
       timeout_ms_(static_cast<long>(cfg.socket_timeout_ms)),
       gzip_(cfg.use_http_gzip),
-      user_agent_(cfg.user_agent) {
+      user_agent_(cfg.user_agent),
+      ca_bundle_(cfg.ca_bundle) {
   global_init();
   curl_ = curl_easy_init();
   if (!cfg.credentials.empty()) userpwd_ = cfg.credentials.access_key_id + ":" + cfg.credentials.secret_access_key;
@@ -110,6 +111,7 @@ PutBatchResult FirehoseClient::put_record_batch(const std::string& stream, const
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
   if (!user_agent_.empty()) curl_easy_setopt(c, CURLOPT_USERAGENT, user_agent_.c_str());
+  if (!ca_bundle_.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, ca_bundle_.c_str());
   if (gzip_) curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "gzip");
   // Bodies over 1 MiB go with "Expect: 100-continue" (added by libcurl after signing, so it is
   // not a signed header); do not wait long for a server that ignores it. An empty "Expect:"

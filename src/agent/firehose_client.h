@@ -48,6 +48,7 @@ class FirehoseClient {
   long connect_timeout_ms_, timeout_ms_;
   bool gzip_;
   std::string user_agent_;
+  std::string ca_bundle_;
   std::string body_, response_;
   std::function<bool()> abort_;
 };

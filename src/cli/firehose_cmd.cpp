@@ -25,12 +25,15 @@ struct FirehoseArgs {
     uint64_t segment_mb = 64;
     int threads = 64;
     size_t max_connections = 512;
+    std::string tls_cert, tls_key;
 };
 
 // Flags into the options; the options' Validate() is the one rule (as for `up` and tests).
 Status to_options(FirehoseArgs& a, firehose::ServerOptions& so) {
   so.threads = a.threads;
   so.max_connections = a.max_connections;
+  so.tls.cert_file = a.tls_cert;
+  so.tls.key_file = a.tls_key;
   ORDERLAKE_RETURN_IF_ERROR(so.SetListen(a.listen));
   if (a.access_keys.size() != a.secret_keys.size())
     return Status::Error("give as many --secret-key as --access-key options");
@@ -64,9 +67,12 @@ int run_firehose(const std::shared_ptr<FirehoseArgs>& a) {
   firehose::FirehoseServer server(**svc, so);
   auto port = server.Bind();
   if (!port.ok()) return fail(port.status().message(), 1);
-  std::printf("listening on %s:%d\n", so.host.c_str(), *port);
+  // Plain HTTP keeps the banner scripts parse ("listening on HOST:PORT"); HTTPS says so.
+  const std::string host = so.host.find(':') != std::string::npos ? "[" + so.host + "]" : so.host;
+  if (so.tls.enabled()) std::printf("listening on https://%s:%d\n", host.c_str(), *port);
+  else std::printf("listening on %s:%d\n", so.host.c_str(), *port);
   std::fflush(stdout);
-  spdlog::info("firehose: listening on {}:{}, data in {}", so.host, *port, a->data_dir);
+  spdlog::info("firehose: listening on {}://{}:{}, data in {}", server.scheme(), host, *port, a->data_dir);
   std::atomic<bool> signalled{false};
   std::thread sig([&server, &signalled, set] {
     int s = 0;
@@ -114,12 +120,20 @@ offsets in the source, end exclusive) is all-or-nothing; the highest end accepte
 with success without storing its records again.
 On a signed request the header must be one of the SignedHeaders.
 
+TLS: with --tls-cert and --tls-key the listener speaks HTTPS only (TLS 1.2/1.3, ALPN
+http/1.1; a plain http:// request gets a 400 saying so). Clients trust a self-signed
+certificate with AWS_CA_BUNDLE=cert.pem (SDKs), --ca-bundle cert.pem (AWS CLI),
+`curl --cacert cert.pem`, or Fluent Bit's tls.ca_file.
+
 Back-pressure: when undelivered data passes --max-buffer-mb, puts fail with
 ServiceUnavailableException (HTTP 503), which the AWS SDKs retry.
 
 Examples:
   orderlake firehose --data-dir ./orderlake-data
   orderlake firehose --listen 0.0.0.0:4573 --credentials-file ~/.aws/credentials
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 365 -subj /CN=localhost \
+      -addext subjectAltName=IP:127.0.0.1,DNS:localhost -keyout key.pem -out cert.pem
+  orderlake firehose --data-dir ./orderlake-data --tls-cert cert.pem --tls-key key.pem
   aws firehose create-delivery-stream --endpoint-url http://127.0.0.1:4573 \
       --delivery-stream-name orders --extended-s3-destination-configuration \
       'RoleARN=arn:aws:iam::123456789012:role/firehose,BucketARN=arn:aws:s3:::raw,BufferingHints={SizeInMBs=5,IntervalInSeconds=60}')");
@@ -149,6 +163,9 @@ Examples:
   cmd->add_option("--max-connections", a->max_connections,
                   "Connections open at once; beyond it a new one gets 503 with Retry-After")
       ->capture_default_str()->check(CLI::Range(size_t{1}, size_t{100000}));
+  cmd->add_option("--tls-cert", a->tls_cert,
+                  "PEM certificate (then its chain): serve HTTPS only; needs --tls-key");
+  cmd->add_option("--tls-key", a->tls_key, "PEM private key (unencrypted) of --tls-cert");
 
   cmd->callback([a] { exit_code() = run_firehose(a); });
 }

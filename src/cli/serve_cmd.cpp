@@ -29,6 +29,7 @@ struct ServeCliOptions {
   size_t sql_result_mb = 128;
   int poll_ms = 250;
   std::string web_dir;
+  std::string tls_cert, tls_key;
 };
 
 constexpr const char* kExamples = R"EX(Examples:
@@ -36,12 +37,16 @@ constexpr const char* kExamples = R"EX(Examples:
   orderlake serve --data-dir ./orderlake-data --listen 127.0.0.1:9000
   orderlake serve --lake ./lake --listen 0.0.0.0:8080 --token "$(openssl rand -hex 16)"
   orderlake serve --lake ./lake --listen 127.0.0.1:0     # any free port (the URL is printed)
+  orderlake serve --lake ./lake --tls-cert cert.pem --tls-key key.pem   # https://127.0.0.1:8080/
 
 The page shows the daily order trend, the region x hour heatmap, orders by hour, headline
 figures, the top high-value orders, average order value by country and data quality, with
 filters kept in the URL, live updates on every table commit and a read-only SQL console.
 The JSON API is described at /api.md. Beyond loopback, every /api/ request needs the token
-(Authorization: Bearer <token>, or ?token=<token>; open the printed URL).)EX";
+(Authorization: Bearer <token>, or ?token=<token>; open the printed URL).
+With --tls-cert/--tls-key the page, its API and /metrics are served over HTTPS only (a
+self-signed certificate: `orderlake firehose --help` shows how to make one; browsers and
+Prometheus must be told to trust it).)EX";
 
 // "HOST:PORT", "[v6]:PORT" or ":PORT" (loopback).
 bool SplitListen(const std::string& listen, std::string& host, int& port) {
@@ -75,6 +80,8 @@ void Serve(const ServeCliOptions& o) {
   opt.sql_result_mb = o.sql_result_mb;
   opt.poll = std::chrono::milliseconds(o.poll_ms);
   opt.web_dir = o.web_dir;
+  opt.tls.cert_file = o.tls_cert;
+  opt.tls.key_file = o.tls_key;
   if (Status st = opt.Validate(); !st.ok()) {
     std::fprintf(stderr, "orderlake serve: %s\n", st.message().c_str());
     exit_code() = 1;
@@ -141,6 +148,8 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--poll-ms", o->poll_ms, "how often the table's runs are listed (ms)")
       ->capture_default_str()
       ->check(CLI::Range(20, 60000));
+  cmd->add_option("--tls-cert", o->tls_cert, "PEM certificate (then its chain): serve HTTPS only; needs --tls-key");
+  cmd->add_option("--tls-key", o->tls_key, "PEM private key (unencrypted) of --tls-cert");
   cmd->add_option("--web-dir", o->web_dir, "serve the page files from this directory instead of the built-in copies (development)");
   cmd->callback([o] { Serve(*o); });
 }

@@ -23,6 +23,13 @@ agent.json keeps AWS's minimum of 1000 ms), the firehose delivers at once and wa
 which starts a batch at once unless the last one started less than --etl-min-gap-ms ago.
 Every --compact-every seconds the table's small files are merged (orderlake compact).
 
+Every AWS API orderlake has is on one endpoint, printed as "AWS endpoint at http://127.0.0.1:P"
+(--aws-port, default 4566; LocalStack's convention): export AWS_ENDPOINT_URL=http://127.0.0.1:4566
+and the AWS CLI, boto3 or an Athena driver reach Athena (the `orders` table), Glue (the
+catalog, crawlers, the etl as a job), S3 (the raw bucket orderlake-raw and the lake
+orderlake-lake, read-only; results in orderlake-athena-results) and the Firehose. On loopback
+without keys: unsigned requests and any well-formed signature are accepted.
+
 The dashboard's port also serves:
   GET /metrics   every stage's counters, Prometheus text (orderlake_<stage>_*, orderlake_up_*)
   GET /health    JSON: each stage up or down, its last activity and lag; HTTP 503 when one is down
@@ -33,7 +40,8 @@ Examples:
   orderlake up                                  # 100 orders/s, dashboard on http://127.0.0.1:8080/
   orderlake up --rate 2000 --data-dir /tmp/ol   # faster, elsewhere
   orderlake up --logs /var/log/orders           # ship your own order logs instead of generated ones
-  curl -s http://127.0.0.1:8080/health          # is every stage up?)");
+  curl -s http://127.0.0.1:8080/health          # is every stage up?
+  aws --endpoint-url http://127.0.0.1:4566 athena start-query-execution --query-string 'SELECT count(*) FROM orders')");
   cmd->add_option("--data-dir", o->data_dir, "Where everything lives")->capture_default_str();
   cmd->add_option("--rate", o->rate, "Generated order lines per second")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--duration", o->duration_s, "Stop after this many seconds (0 = until Ctrl-C)")->capture_default_str();
@@ -42,6 +50,11 @@ Examples:
   cmd->add_option("--port", o->dashboard_port, "Dashboard port (0 = any free port)")->capture_default_str();
   cmd->add_option("--firehose-port", o->firehose_port, "Firehose API port on 127.0.0.1 (0 = any free port)")
       ->capture_default_str();
+  cmd->add_option("--aws-port", o->aws_port,
+                  "Port of the AWS endpoint on 127.0.0.1: Athena, Glue, S3 and Firehose APIs (0 = any free port; "
+                  "the default falls back to a free port when taken)")
+      ->capture_default_str()->check(CLI::Range(0, 65535));
+  cmd->add_flag("--no-aws", [o](int64_t) { o->aws = false; }, "Do not serve the AWS endpoint");
   cmd->add_option("--etl-interval-ms", o->etl_interval_ms,
                   "The etl lists the raw store this often; it also runs at once whenever the firehose delivers")
       ->capture_default_str()->check(CLI::Range(10, 3600000));

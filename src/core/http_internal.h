@@ -20,14 +20,15 @@
 
 #include "core/http_parse.h"
 #include "core/http_server.h"
+#include "core/tls.h"
 
 namespace orderlake::http::internal {
 
 using Clock = std::chrono::steady_clock;
 
-// How bytes leave and enter a connection. Plain TCP today; TLS would be another one
-// (with its handshake inside Read/Write). Both are non-blocking: -1 with errno EAGAIN when
-// nothing can move now, 0 from Read at the end of the stream.
+// How bytes leave and enter a connection: plain TCP, or TLS (core/tls.cpp, with its
+// handshake inside Read/Write). Both are non-blocking: -1 with errno EAGAIN when nothing can
+// move now, 0 from Read at the end of the stream.
 class Transport {
  public:
   virtual ~Transport() = default;
@@ -35,8 +36,22 @@ class Transport {
   virtual long Write(const char* data, size_t size) = 0;
   virtual void ShutdownWrite() = 0;  // after the last response of a closing connection
   virtual int fd() const = 0;
+  // TLS only. A Read that got EAGAIN may wait for the socket to be writable (a handshake
+  // message to send), a Write for it to be readable; the loop then watches that event too.
+  virtual bool read_wants_write() const { return false; }
+  virtual bool write_wants_read() const { return false; }
+  // Plaintext already decrypted, which Read returns though the socket is not readable.
+  virtual bool buffered() const { return false; }
+  // The TLS handshake is not finished (no request byte can have arrived).
+  virtual bool handshaking() const { return false; }
+  // The client spoke plain HTTP to a TLS port: the transport now passes bytes unencrypted
+  // (so the loop can answer it a 400 it can read) and Read returns EAGAIN until then.
+  virtual bool plaintext_on_tls() const { return false; }
+  // Why the last call failed (OpenSSL's reason), for the debug log; "" when it did not.
+  virtual std::string failure() const { return {}; }
 };
 std::unique_ptr<Transport> TcpTransport(int fd);  // owns and closes fd
+std::unique_ptr<Transport> TlsTransport(int fd, const TlsContext& ctx);  // core/tls.cpp; owns and closes fd
 
 // A streaming response being pumped: the provider runs on a worker, one call at a time.
 struct StreamState {
@@ -45,6 +60,7 @@ struct StreamState {
   bool chunked = true;  // chunk framing (HTTP/1.1); HTTP/1.0 gets raw bytes and a close
   bool keep_alive = true;
   bool busy = false;    // a pump is on a worker
+  bool notified = false;  // NotifyStreams() came while busy: pump again at once after it
   Clock::time_point next_pump;
 };
 
@@ -59,6 +75,7 @@ struct Conn {
   std::string in, out;
   size_t out_off = 0;
   bool head_started = false;
+  bool tls_pending = false;          // TLS: the handshake is on (deadline: header_timeout from accept)
   Clock::time_point deadline;        // of the current read phase (idle, head, body, linger)
   Clock::time_point write_deadline;  // while `out` has bytes
   httplib::Request req;
@@ -110,7 +127,7 @@ struct Completion {
 std::string ResponseHead(const httplib::Response& res, bool keep_alive, bool head_only_chunked, size_t length);
 
 enum Reject { kMaxConnections, kQueueFull, kHeaderTooLarge, kHeaderTimeout, kBodyTooLarge, kBodyTimeout, kBadRequest,
-              kWriteTimeout, kRejectReasons };
+              kWriteTimeout, kTlsHandshake, kRejectReasons };
 const char* RejectName(int reason);
 
 }  // namespace orderlake::http::internal
@@ -133,6 +150,7 @@ struct HttpServer::Impl {
   metrics::Counter* requests = nullptr;
   metrics::Counter* rejected[internal::kRejectReasons] = {};
 
+  std::shared_ptr<TlsContext> tls;  // set by Bind when opt.tls is enabled
   int listen_fd = -1, epoll_fd = -1, wake_fd = -1, port = 0;
   std::mutex run_mu;
   std::condition_variable run_cv;
@@ -159,6 +177,7 @@ struct HttpServer::Impl {
   void Accept();
   void OnEvent(Conn& c, uint32_t ev);
   void ReadInput(Conn& c);
+  bool AfterRead(Conn& c);
   void Process(Conn& c);
   bool ProcessHead(Conn& c);
   void ProcessBody(Conn& c);

@@ -48,7 +48,10 @@ void HttpServer::Impl::Loop() {
     for (auto& c : batch) Complete(c);
     if (notify_streams.exchange(false))
       for (auto& [id, c] : conns)
-        if (c->stream) c->stream->next_pump = Clock::now();
+        if (c->stream) {
+          c->stream->next_pump = Clock::now();
+          c->stream->notified = c->stream->busy;  // the running pump may have looked too early
+        }
     const auto now = Clock::now();
     if (n == 0 || now - last_tick >= std::chrono::milliseconds(20) || !batch.empty()) {
       last_tick = now;
@@ -59,8 +62,13 @@ void HttpServer::Impl::Loop() {
   }
 }
 
-// A short 503 to a connection over max_connections, written without waiting.
+// A short 503 to a connection over max_connections, written without waiting. (On a TLS
+// port the connection is just closed: the client could not read a plain answer.)
 void HttpServer::Impl::Refuse(int fd) {
+  if (tls) {
+    ::close(fd);
+    return;
+  }
   const std::string msg = fmt::format(
       "HTTP/1.1 503 Service Unavailable\r\nRetry-After: {}\r\nContent-Type: text/plain\r\nContent-Length: 45\r\n"
       "Connection: close\r\n\r\ntoo many connections: retry in a few seconds\n",
@@ -91,14 +99,16 @@ void HttpServer::Impl::Accept() {
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     auto c = std::make_unique<Conn>();
     c->id = next_id++;
-    c->t = internal::TcpTransport(fd);
+    c->t = tls ? internal::TlsTransport(fd, *tls) : internal::TcpTransport(fd);
     char host[NI_MAXHOST] = "", serv[NI_MAXSERV] = "";
     if (getnameinfo(reinterpret_cast<sockaddr*>(&ss), len, host, sizeof host, serv, sizeof serv,
                     NI_NUMERICHOST | NI_NUMERICSERV) == 0) {
       c->remote_addr = host;
       c->remote_port = std::atoi(serv);
     }
-    c->deadline = Clock::now() + opt.idle_timeout;
+    // A TLS handshake must end within header_timeout; then the idle timeout starts.
+    c->tls_pending = tls != nullptr;
+    c->deadline = Clock::now() + (tls ? opt.header_timeout : opt.idle_timeout);
     c->events = EPOLLIN | EPOLLRDHUP;
     epoll_event ev{};
     ev.events = c->events;
@@ -121,9 +131,12 @@ void HttpServer::Impl::Close(Conn& c) {
 void HttpServer::Impl::UpdateEvents(Conn& c) {
   if (c.dead) return;
   uint32_t want = 0;
-  if (c.phase == Phase::kHead || c.phase == Phase::kBody || c.phase == Phase::kLinger) want = EPOLLIN | EPOLLRDHUP;
+  const bool reading = c.phase == Phase::kHead || c.phase == Phase::kBody || c.phase == Phase::kLinger;
+  if (reading) want = EPOLLIN | EPOLLRDHUP;
   else if (c.phase == Phase::kStreaming) want = EPOLLRDHUP;
   if (c.pending_out()) want |= EPOLLOUT;
+  if (reading && c.t->read_wants_write()) want |= EPOLLOUT;       // TLS: a handshake message to send
+  if (c.pending_out() && c.t->write_wants_read()) want |= EPOLLIN;  // TLS: one to receive first
   if (want == c.events) return;
   c.events = want;
   epoll_event ev{};
@@ -134,10 +147,14 @@ void HttpServer::Impl::UpdateEvents(Conn& c) {
 
 void HttpServer::Impl::OnEvent(Conn& c, uint32_t ev) {
   if (ev & (EPOLLERR | EPOLLHUP)) return Close(c);
-  if (ev & EPOLLOUT) Flush(c);
-  if (c.dead || !(ev & (EPOLLIN | EPOLLRDHUP))) return;
-  if (c.phase == Phase::kStreaming) return Close(c);  // the client went away
-  ReadInput(c);
+  const bool write_waited = c.t->write_wants_read(), read_waited = c.t->read_wants_write();
+  if ((ev & EPOLLOUT) || ((ev & EPOLLIN) && write_waited)) Flush(c);
+  if (c.dead) return;
+  if (c.phase == Phase::kStreaming) {
+    if ((ev & EPOLLRDHUP) || ((ev & EPOLLIN) && !write_waited)) Close(c);  // the client went away
+    return;
+  }
+  if ((ev & (EPOLLIN | EPOLLRDHUP)) || ((ev & EPOLLOUT) && read_waited)) ReadInput(c);
 }
 
 void HttpServer::Impl::ReadInput(Conn& c) {
@@ -149,13 +166,34 @@ void HttpServer::Impl::ReadInput(Conn& c) {
     if (n == 0) return Close(c);
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) break;
+      if (c.tls_pending) {
+        Count(internal::kTlsHandshake);
+        spdlog::debug("http: {}:{}: TLS handshake failed: {}", c.remote_addr, c.remote_port, c.t->failure());
+      }
       return Close(c);
     }
+    if (!AfterRead(c)) return;
     if (c.phase == Phase::kLinger) continue;
     c.in.append(buf, static_cast<size_t>(n));
     Process(c);
   }
+  if (!c.dead) AfterRead(c);
   UpdateEvents(c);
+}
+
+// TLS: the end of the handshake starts the idle timeout; plain HTTP on the TLS port gets a
+// 400 it can read (the transport now passes bytes as they are). False when `c` is done for.
+bool HttpServer::Impl::AfterRead(Conn& c) {
+  if (!c.tls_pending) return true;
+  if (c.t->plaintext_on_tls()) {
+    c.tls_pending = false;
+    Reject(c, 400, internal::kBadRequest, "this port speaks HTTPS (TLS): use an https:// URL");
+    return false;
+  }
+  if (c.t->handshaking()) return true;
+  c.tls_pending = false;
+  c.deadline = Clock::now() + opt.idle_timeout;
+  return true;
 }
 
 void HttpServer::Impl::Process(Conn& c) {
@@ -302,6 +340,7 @@ void HttpServer::Impl::ResumeReading(Conn& c) {
   c.head = HeadResult();
   c.deadline = Clock::now() + opt.idle_timeout;
   if (!c.in.empty()) Process(c);  // a pipelined request already read
+  if (!c.dead && c.t->buffered()) ReadInput(c);  // TLS: decrypted bytes the socket no longer signals
 }
 
 void HttpServer::Impl::Complete(Completion& done) {
@@ -313,7 +352,9 @@ void HttpServer::Impl::Complete(Completion& done) {
     if (!c.stream) return Flush(c);
     c.stream->busy = false;
     c.stream->offset += done.bytes;
-    c.stream->next_pump = Clock::now() + (done.bytes == 0 && !done.stream_end ? opt.stream_poll : Clock::duration(0));
+    const bool idle = done.bytes == 0 && !done.stream_end && !c.stream->notified;
+    c.stream->notified = false;
+    c.stream->next_pump = Clock::now() + (idle ? opt.stream_poll : Clock::duration(0));
     if (done.stream_end) {
       const bool keep = c.stream->keep_alive && !done.stream_failed && !stop;
       c.stream.reset();
@@ -350,11 +391,15 @@ void HttpServer::Impl::Tick() {
     switch (c.phase) {
       case Phase::kHead:
         if (now <= c.deadline) break;
-        if (c.head_started)
+        if (c.tls_pending) {  // the TLS handshake took longer than header_timeout: dropped like a slow head
+          Count(internal::kHeaderTimeout);
+          Close(c);
+        } else if (c.head_started) {
           Reject(c, 408, internal::kHeaderTimeout,
                  fmt::format("the request head took longer than {} ms", opt.header_timeout.count()));
-        else
+        } else {
           Close(c);  // an idle keep-alive connection
+        }
         break;
       case Phase::kBody:
         if (now > c.deadline) Reject(c, 408, internal::kBodyTimeout, "the request body came too slowly");

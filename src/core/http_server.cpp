@@ -40,7 +40,7 @@ std::unique_ptr<Transport> TcpTransport(int fd) { return std::make_unique<Tcp>(f
 const char* RejectName(int reason) {
   static const char* const kNames[kRejectReasons] = {"max_connections", "queue_full",   "header_too_large",
                                                      "header_timeout",  "body_too_large", "body_timeout",
-                                                     "bad_request",     "write_timeout"};
+                                                     "bad_request",     "write_timeout",  "tls_handshake"};
   return reason >= 0 && reason < kRejectReasons ? kNames[reason] : "unknown";
 }
 
@@ -117,7 +117,7 @@ Status ServerOptions::Validate() const {
   if (body_min_rate < 1) return Status::Error("http: body_min_rate must be at least 1 byte/s");
   for (auto t : {header_timeout, body_timeout, idle_timeout, write_timeout, stream_poll})
     if (t.count() < 1) return Status::Error("http: every timeout must be at least 1 ms");
-  return Status::OK();
+  return tls.Validate();
 }
 
 HttpServer::HttpServer(ServerOptions options) : impl_(std::make_unique<Impl>()) { impl_->opt = options; }
@@ -166,6 +166,11 @@ void HttpServer::RegisterMetrics(metrics::Registry& r, const std::string& prefix
 
 Result<int> HttpServer::Bind(const std::string& host_in, int port) {
   ORDERLAKE_RETURN_IF_ERROR(impl_->opt.Validate());
+  if (impl_->opt.tls.enabled()) {
+    auto ctx = TlsContext::Create(impl_->opt.tls);
+    if (!ctx.ok()) return ctx.status();
+    impl_->tls = std::move(ctx).value();
+  }
   std::string host = host_in;
   if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
   addrinfo hints{};
@@ -209,6 +214,7 @@ Result<int> HttpServer::Bind(const std::string& host_in, int port) {
 }
 
 int HttpServer::port() const { return impl_->port; }
+const char* HttpServer::scheme() const { return impl_->opt.tls.enabled() ? "https" : "http"; }
 
 void HttpServer::Run() {
   {

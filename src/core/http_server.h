@@ -19,8 +19,12 @@
 // Retry-After (too many connections, or the worker queue is full). Each rejection is counted
 // by reason in the metrics RegisterMetrics() adds to a registry.
 //
-// The socket I/O goes through a Transport (plain TCP today) so TLS can be added later
-// without touching the parser or the loop.
+// TLS (options.tls, see core/tls.h): the same loop, limits and counters over a TLS transport.
+// The handshake runs non-blocking on the loop thread and must end within header_timeout
+// (a client that stalls in it holds no worker and is closed, counted as header_timeout; a
+// failed handshake is counted as tls_handshake). A plain HTTP request on a TLS port is
+// answered "400 this port speaks HTTPS" in plain text and closed; a connection over
+// max_connections on a TLS port is closed without an answer (it could not read one).
 #pragma once
 #include <httplib.h>
 
@@ -32,6 +36,7 @@
 
 #include "core/metrics.h"
 #include "core/status.h"
+#include "core/tls.h"
 
 namespace orderlake::http {
 
@@ -48,6 +53,7 @@ struct ServerOptions {
   size_t max_queued = 1024;                              // requests waiting for a worker; beyond: 503
   std::chrono::milliseconds stream_poll{250};            // streaming provider asked again when it was idle
   int retry_after_s = 1;                                 // the Retry-After of a 503
+  TlsOptions tls;                                        // cert + key: HTTPS only; none: plain HTTP
   Status Validate() const;
 };
 
@@ -93,6 +99,8 @@ class HttpServer {
   // Asks every idle streaming response for more now (e.g. a new table version).
   void NotifyStreams();
   int port() const;
+  // "https" when options().tls is enabled, else "http" (for the URL a command prints).
+  const char* scheme() const;
 
  private:
   struct Impl;

@@ -131,7 +131,7 @@ Status ServeOptions::Validate() const {
     return Status::Errorf("--sql-result-mb must be between 1 and 4096, got {}", sql_result_mb);
   if (sql_max_rows < 1) return Status::Error("sql_max_rows must be at least 1");
   if (csv_max_rows < 1) return Status::Error("csv_max_rows must be at least 1");
-  return Status::OK();
+  return tls.Validate();
 }
 
 struct DashboardServer::Impl {
@@ -462,6 +462,7 @@ Result<std::unique_ptr<DashboardServer>> DashboardServer::Start(const ServeOptio
   if (!console.ok()) return console.status();
   impl->console = std::move(console).value();
   impl->Routes();
+  impl->svr.options().tls = options.tls;
   auto bound = impl->svr.Bind(options.host, options.port);
   if (!bound.ok())
     return Status::Errorf("{} (in use, or not an address of this machine)", bound.status().message());
@@ -497,7 +498,7 @@ int DashboardServer::port() const { return impl_->port; }
 std::string DashboardServer::url() const {
   std::string host = impl_->opt.host;
   if (host.find(':') != std::string::npos && host.front() != '[') host = "[" + host + "]";
-  std::string u = fmt::format("http://{}:{}/", host, impl_->port);
+  std::string u = fmt::format("{}://{}:{}/", impl_->svr.scheme(), host, impl_->port);
   if (!impl_->opt.token.empty()) u += "?token=" + impl_->opt.token;
   return u;
 }

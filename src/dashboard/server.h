@@ -23,6 +23,7 @@
 #include <utility>
 
 #include "core/status.h"
+#include "core/tls.h"
 
 namespace orderlake::metrics {
 class Registry;
@@ -53,6 +54,7 @@ struct ServeOptions {
   size_t sql_max_rows = 10000;         // rows a SQL console answer shows (JSON)
   size_t csv_max_rows = 1000000;       // rows a CSV download holds
   std::filesystem::path web_dir;       // serve the page files from here (development); "" = built in
+  http::TlsOptions tls;                // --tls-cert/--tls-key: HTTPS only (page, API, /metrics); none: HTTP
   // GET /metrics answers the dashboard's own counters (Prometheus text) followed by what
   // more_metrics returns; GET /health answers what `health` returns (HTTP status and a JSON
   // body), or {"status": "up"} when unset. `orderlake up` adds every stage through these.
@@ -61,7 +63,8 @@ struct ServeOptions {
 
   // The lake is named; port 0-65535; a token beyond loopback; engines 1-16; sql_timeout
   // 1-3600 s; sql_memory_mb 64 to 1048576; sql_workers 1-64; sql_per_client 1-64
-  // (beyond sql_workers, a client's statements wait for a worker); sql_threads 1-64; sql_result_mb 1-4096; poll 20 ms to 1 h; row limits at least 1.
+  // (beyond sql_workers, a client's statements wait for a worker); sql_threads 1-64; sql_result_mb 1-4096; poll 20 ms to 1 h; row limits at least 1;
+  // tls: both files or neither (TlsOptions::Validate).
   Status Validate() const;
 };
 
@@ -90,7 +93,7 @@ class DashboardServer {
   std::string MetricsText() const;
 
   int port() const;
-  // "http://HOST:PORT/" (with "?token=…" when a token is set).
+  // "http://HOST:PORT/" ("https://" with TLS; with "?token=…" when a token is set).
   std::string url() const;
 
  private:

@@ -21,7 +21,7 @@ Status ServerOptions::Validate() const {
                             id.empty() ? "" : " (key " + id + ")");
   if (Status st = aws::check_unsigned_listener(host, keys); !st.ok())
     return Status::Error(st.message() + ": give --access-key/--secret-key or --credentials-file");
-  return Status::OK();
+  return tls.Validate();
 }
 
 struct FirehoseServer::Impl {
@@ -38,6 +38,7 @@ struct FirehoseServer::Impl {
     http::ServerOptions h;
     h.workers = o.threads;
     h.max_connections = o.max_connections;
+    h.tls = o.tls;
     return h;
   }
 };
@@ -67,6 +68,8 @@ Result<int> FirehoseServer::Bind() {
   ORDERLAKE_RETURN_IF_ERROR(impl_->opt.Validate());
   return impl_->http.Bind(impl_->opt.host, impl_->opt.port);
 }
+
+const char* FirehoseServer::scheme() const { return impl_->http.scheme(); }
 
 const metrics::Registry& FirehoseServer::http_metrics() const { return impl_->http_metrics; }
 

@@ -12,6 +12,7 @@
 
 #include "core/metrics.h"
 #include "core/status.h"
+#include "core/tls.h"
 #include "firehose/service.h"
 
 namespace orderlake::firehose {
@@ -25,18 +26,22 @@ struct ServerOptions {
   int threads = 64;                         // --threads: handler workers; a connection holds one only
                                             // while its complete request is handled (core/http_server.h)
   size_t max_connections = 512;             // --max-connections: open at once; beyond: 503 + Retry-After
+  http::TlsOptions tls;                     // --tls-cert/--tls-key: HTTPS only on this listener (none: HTTP)
 
   // Sets host and port from "HOST:PORT" ("[::1]:PORT" for IPv6).
   Status SetListen(std::string_view listen);
   Status Validate() const;
 };
 
+// The listener speaks HTTPS when options.tls names a certificate and key (core/tls.h).
 class FirehoseServer {
  public:
   FirehoseServer(FirehoseService& service, ServerOptions options);
   ~FirehoseServer();
-  // Binds; returns the bound port.
+  // Binds (and loads the TLS certificate and key); returns the bound port.
   Result<int> Bind();
+  // "https" with TLS, else "http".
+  const char* scheme() const;
   // Serves until Stop() (blocking).
   void Run();
   void Stop();

@@ -83,6 +83,7 @@ Status UpOptions::Validate() const {
     return Status::Errorf("--port must be between 0 and 65535, got {}", dashboard_port);
   if (firehose_port < 0 || firehose_port > 65535)
     return Status::Errorf("--firehose-port must be between 0 and 65535, got {}", firehose_port);
+  if (aws_port < 0 || aws_port > 65535) return Status::Errorf("--aws-port must be between 0 and 65535, got {}", aws_port);
   if (etl_interval_ms < 10 || etl_interval_ms > 3'600'000)
     return Status::Errorf("--etl-interval-ms must be between 10 and 3600000, got {}", etl_interval_ms);
   if (etl_min_gap_ms < 0 || etl_min_gap_ms > 3'600'000)
@@ -199,6 +200,33 @@ Status Pipeline::StartDashboard() {
   return Status::OK();
 }
 
+// Every AWS API on one loopback port, over the same data directory and firehose.
+Status Pipeline::StartAws() {
+  if (!o_.aws) return Status::OK();
+  endpoint::EdgeOptions eo;
+  eo.data_dir = data_;
+  eo.host = "127.0.0.1";
+  eo.port = o_.aws_port;
+  eo.firehose = service_.get();
+  eo.read_only_buckets = {o_.bucket};
+  eo.sql.lake = lake_;
+  auto edge = endpoint::Edge::Create(eo);
+  if (!edge.ok()) return edge.status();
+  auto port = (*edge)->Bind();
+  if (!port.ok() && o_.aws_port == UpOptions{}.aws_port) {
+    spdlog::warn("up: {}; the AWS endpoint takes a free port instead (--aws-port chooses one)", port.status().message());
+    eo.port = 0;
+    edge = endpoint::Edge::Create(eo);
+    if (!edge.ok()) return edge.status();
+    port = (*edge)->Bind();
+  }
+  if (!port.ok()) return Status::Errorf("--aws-port: {}", port.status().message());
+  aws_port_ = *port;
+  aws_ = std::move(edge).value();
+  aws_->Start();
+  return Status::OK();
+}
+
 // Agent: the Kinesis Agent configuration a user would write for this pipeline.
 void Pipeline::StartAgent() {
   const json agent_json = {
@@ -294,6 +322,9 @@ void Pipeline::PrintBanner() {
   const std::string base = url.substr(0, url.find('?'));
   std::printf("orderlake is up: dashboard at %s\n", url.c_str());
   std::printf("  metrics at %smetrics, health at %shealth\n", base.c_str(), base.c_str());
+  if (aws_)
+    std::printf("  AWS endpoint at http://127.0.0.1:%d (Athena, Glue, S3, Firehose: AWS_ENDPOINT_URL=http://127.0.0.1:%d)\n",
+                aws_port_, aws_port_);
   std::printf("  logs %s -> agent -> firehose http://127.0.0.1:%d (stream %s) -> %s -> etl -> %s\n", logs_.c_str(),
               fh_port_, o_.stream.c_str(), raw_.c_str(), lake_.c_str());
   std::fflush(stdout);
@@ -340,6 +371,7 @@ void Pipeline::Shutdown() {
   etl_thread_.join();
   if (compact_thread_.joinable()) compact_thread_.join();
   if (auto last = etl::run_etl(so_.etl); !last.ok()) spdlog::warn("etl: {}", last.status().message());
+  if (aws_) aws_->Stop();
   StopFirehose();
   service_->Stop();
   dash_->Stop();
@@ -351,6 +383,12 @@ Status Pipeline::Run(const std::atomic<bool>& stop) {
   ORDERLAKE_RETURN_IF_ERROR(StartFirehose());
   if (Status st = StartDashboard(); !st.ok()) {
     StopFirehose();
+    return st;
+  }
+  if (Status st = StartAws(); !st.ok()) {
+    StopFirehose();
+    dash_->Stop();
+    dash_thread_.join();
     return st;
   }
   StartAgent();

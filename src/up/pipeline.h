@@ -19,6 +19,11 @@
 // still lists every etl_interval_ms, as `etl --follow` does. Each commit makes the
 // dashboard look at the table at once.
 //
+// The AWS endpoint (--aws-port, default 4566, loopback only, no keys: unsigned requests
+// and any well-formed signature are accepted) serves Athena, Glue and S3 over the data
+// directory and the same Firehose service the agent writes to; the raw bucket and the lake
+// are read-only there.
+//
 // The dashboard's port also serves GET /metrics (every stage's counters, Prometheus text)
 // and GET /health (each stage up or down, last activity, lag; HTTP 503 when one is down);
 // see up/monitor.h.
@@ -41,6 +46,11 @@ struct UpOptions {
   std::string host = "127.0.0.1";
   int dashboard_port = 8080;  // 0 = any free port
   int firehose_port = 0;      // 0 = any free port
+  // Every AWS API (Athena, Glue, S3, Firehose) on one loopback port (endpoint/edge.h);
+  // 0 = any free port. When the default port is taken (e.g. by LocalStack) a free one is
+  // used instead, with a warning; a port given explicitly must be free.
+  int aws_port = 4566;
+  bool aws = true;            // false: no AWS endpoint
   int etl_interval_ms = 1000;    // the etl lists the raw store this often even without a wake-up
   int etl_min_gap_ms = 500;      // and starts batches at least this far apart (deliveries in between wait)
   int agent_poll_ms = 50;        // the agent looks at its files this often (minTimeBetweenFilePollsMillis)

@@ -17,6 +17,7 @@
 #include "firehose/server.h"
 #include "firehose/service.h"
 #include "generate/run.h"
+#include "endpoint/edge.h"
 #include "table/compact.h"
 #include "up/monitor.h"
 #include "up/pipeline.h"
@@ -47,6 +48,7 @@ class Pipeline {
   Status StartFirehose();
   void StopFirehose();
   Status StartDashboard();
+  Status StartAws();
   void StartAgent();  // its failure goes to result_
   void StartEtl();
   void StartCompactor();
@@ -69,6 +71,9 @@ class Pipeline {
   std::unique_ptr<firehose::FirehoseServer> fh_server_;
   int fh_port_ = 0;
   std::thread fh_thread_;
+
+  std::unique_ptr<endpoint::Edge> aws_;
+  int aws_port_ = 0;
 
   std::atomic<bool> monitor_ready_{false};  // the stages are added once they all exist
   std::unique_ptr<dashboard::DashboardServer> dash_;

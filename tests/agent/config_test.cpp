@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "agent/config.h"
+#include "core/fs.h"
 #include "test_util.h"
 
 namespace orderlake::agent {
@@ -46,6 +47,25 @@ TEST(AgentConfig, CsvToJsonExampleLoads) {
   ASSERT_EQ(r.value().flows[0].processing.size(), 1u);
   EXPECT_EQ(r.value().flows[0].processing[0].field_names.size(), 8u);
   EXPECT_EQ(r.value().endpoint, "http://127.0.0.1:4573");
+}
+
+TEST(AgentConfig, CaBundleFromTheEnvironmentAsTheAwsSdksTakeIt) {
+  testing::TempDir d;
+  const std::string ca = (d.path() / "ca.pem").string();
+  ASSERT_TRUE(fs::write_file_atomic(ca, "-----BEGIN CERTIFICATE-----\n").ok());
+  auto env = empty_env();
+  const std::string cfg = R"({"firehose.endpoint":"https://127.0.0.1:4573","flows":[{"filePattern":"/a/*","deliveryStream":"s"}]})";
+  auto r = parse_config(cfg, env);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r.value().ca_bundle, "");
+  env.overrides = {{"AWS_CA_BUNDLE", ca}};
+  r = parse_config(cfg, env);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r.value().ca_bundle, ca);
+  env.overrides = {{"AWS_CA_BUNDLE", (d.path() / "missing.pem").string()}};
+  r = parse_config(cfg, env);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("AWS_CA_BUNDLE"), std::string::npos) << r.status().message();
 }
 
 TEST(AgentConfig, EndpointAndRegion) {

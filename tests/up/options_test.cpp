@@ -27,6 +27,9 @@ TEST(UpOptions, DefaultsAreValidAndErrorsNameTheFlag) {
   o.firehose_port = -1;
   expect_error(o.Validate(), "--firehose-port");
   o = {};
+  o.aws_port = 65536;
+  expect_error(o.Validate(), "--aws-port must be between 0 and 65535, got 65536");
+  o = {};
   o.etl_interval_ms = 5;
   expect_error(o.Validate(), "--etl-interval-ms must be between 10 and 3600000, got 5");
   o = {};
