@@ -181,6 +181,7 @@ Result<std::unique_ptr<GlueApi>> GlueApi::Create(const GlueApiOptions& options) 
   auto cat = catalog::Catalog::Open(options.catalog);
   if (!cat.ok()) return cat.status();
   impl->cat = std::move(cat).value();
+  ORDERLAKE_RETURN_IF_ERROR(impl->cat->CreateDatabase("default"));  // every Glue catalog has it
   ORDERLAKE_RETURN_IF_ERROR(impl->RecoverRuns());
   impl->RegisterCatalog();
   impl->RegisterCrawlers();

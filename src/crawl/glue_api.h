@@ -36,7 +36,9 @@ struct GlueApiOptions {
 class GlueApi {
  public:
   static Result<std::unique_ptr<GlueApi>> Create(const GlueApiOptions& options);
-  ~GlueApi();  // stops running crawlers and jobs and waits for them
+  // Asks running crawlers to stop and waits for them and for job runs (an etl run is not
+  // interrupted: it ends with its commit or without one).
+  ~GlueApi();
   GlueApi(const GlueApi&) = delete;
   GlueApi& operator=(const GlueApi&) = delete;
   // Target prefix AWSGlue, SigV4 service "glue"; to mount on an aws::JsonRouter.

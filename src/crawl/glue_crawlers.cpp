@@ -25,12 +25,10 @@ struct Crawlers {
     for (const char* key : {"Role", "DatabaseName", "Description", "TablePrefix"}) {
       if (!create && !req.contains(key)) continue;
       if (auto e = GetString(req, key, s, create && std::string_view(key) == "Role", 2048)) return e;
-      if (std::string_view(key) == "DatabaseName" && !s.empty()) {
+      if ((std::string_view(key) == "DatabaseName" || std::string_view(key) == "TablePrefix") && !s.empty()) {
         if (auto e = CheckName(key, s, true)) return e;
-        std::transform(s.begin(), s.end(), s.begin(), ::tolower);
+        std::transform(s.begin(), s.end(), s.begin(), ::tolower);  // as the tables' names are
       }
-      if (std::string_view(key) == "TablePrefix" && !s.empty())
-        if (auto e = CheckName(key, s, true)) return e;
       if (s.empty()) doc.erase(key);
       else doc[key] = s;
     }

