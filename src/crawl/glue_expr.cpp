@@ -55,9 +55,10 @@ bool NameMatches(std::string_view pattern, std::string_view name) {
   for (;;) {
     size_t bar = pattern.find('|', start);
     const std::string given = Lower(pattern.substr(start, bar == std::string_view::npos ? std::string_view::npos : bar - start));
-    std::string alt;  // ".*" (regex-style any) is '*'
+    std::string alt;  // ".*" (regex-style any) is '*'; "**" is '*'
     for (size_t k = 0; k < given.size(); ++k) {
       if (given[k] == '.' && k + 1 < given.size() && given[k + 1] == '*') continue;
+      if (given[k] == '*' && !alt.empty() && alt.back() == '*') continue;
       alt += given[k];
     }
     if (Wildcard(alt, n, '*', '\0')) return true;
@@ -212,8 +213,12 @@ class Parser {
       if (!Punct(")")) return Fail("expected ')' after the IN list");
     } else if (Keyword("LIKE")) {
       n->kind = Node::kLike;
+      std::string pattern;
+      if (!Literal(pattern)) return Fail("expected a string after LIKE");
+      if (pattern.size() > 256) return Fail("a LIKE pattern has at most 256 characters");
       n->lits.emplace_back();
-      if (!Literal(n->lits[0])) return Fail("expected a string after LIKE");
+      for (char c : pattern)  // "%%" is "%": fewer states to match
+        if (c != '%' || n->lits[0].empty() || n->lits[0].back() != '%') n->lits[0] += c;
     } else if (!negated && Keyword("BETWEEN")) {
       n->kind = Node::kBetween;
       n->lits.resize(2);

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <set>
 
 #include "core/hive.h"
 #include "crawl/glue_internal.h"
@@ -77,6 +78,7 @@ Api<std::vector<catalog::Column>> ColumnsFromJson(const json& j, const char* wha
   if (j.is_null()) return out;
   if (!j.is_array()) return Invalid(fmt::format("{} must be a list", what));
   if (j.size() > 10000) return Invalid(fmt::format("{} has more than 10,000 columns", what));
+  std::set<std::string> seen;
   for (const auto& c : j) {
     if (!c.is_object()) return Invalid(fmt::format("{} must be a list of Column objects", what));
     catalog::Column col;
@@ -85,8 +87,7 @@ Api<std::vector<catalog::Column>> ColumnsFromJson(const json& j, const char* wha
     std::transform(col.name.begin(), col.name.end(), col.name.begin(), ::tolower);
     std::transform(col.type.begin(), col.type.end(), col.type.begin(), ::tolower);
     if (col.type.empty()) col.type = "string";
-    for (const auto& o : out)
-      if (o.name == col.name) return Invalid(fmt::format("{}: column {} appears twice", what, col.name));
+    if (!seen.insert(col.name).second) return Invalid(fmt::format("{}: column {} appears twice", what, col.name));
     out.push_back(std::move(col));
   }
   return out;

@@ -398,6 +398,7 @@ class JobTest(unittest.TestCase):
         runs = self.glue.get_job_runs(JobName="curate")["JobRuns"]
         self.assertEqual([r["Id"] for r in runs[:2]], [run2["Id"], run["Id"]])
         self.assertEqual(self.glue.get_job(JobName="curate")["Job"]["Command"]["Name"], "glueetl")
+        self.assertEqual([j["Name"] for j in self.glue.get_jobs()["Jobs"]], ["curate"])
 
     def test_2_a_run_while_the_table_is_locked_fails_cleanly(self):
         lock = os.path.join(self.ep.dir, "lake", "_orderlake", "orders", "lock")

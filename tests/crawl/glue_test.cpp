@@ -38,6 +38,7 @@ TEST(GluePartitionExpression, ComparisonsAndLogic) {
   EXPECT_TRUE(Match("(dt = 'a' OR dt = 'b') AND (hour BETWEEN 2 AND 4)", {"b", "4"}));
   EXPECT_FALSE(Match("(dt = 'a' OR dt = 'b') AND (hour BETWEEN 2 AND 4)", {"b", "5"}));
   EXPECT_TRUE(Match("dt LIKE '2026-%-0_'", {"2026-12-07", "1"}));
+  EXPECT_TRUE(Match("dt LIKE '%%%2026%%'", {"x2026y", "1"}));
   EXPECT_TRUE(Match("`DT` = 'it''s'", {"it's", "1"}));  // keys any case, quotes doubled
   EXPECT_TRUE(Match("dt = 'a' OR dt = 'b' AND hour = 1", {"a", "9"}));  // AND binds tighter
 }
@@ -51,6 +52,7 @@ TEST(GluePartitionExpression, BadInputIsAnErrorNotACrash) {
   EXPECT_NE(ParseError("hour = 1e999x").find("InvalidInputException"), std::string::npos);
   EXPECT_NE(ParseError(std::string(1000, '(') + "dt = 'a'" + std::string(1000, ')')).find("32 deep"), std::string::npos);
   EXPECT_NE(ParseError(std::string(1000, 'N') + "").find("InvalidInputException"), std::string::npos);
+  EXPECT_NE(ParseError("dt LIKE '" + std::string(300, '%') + "'").find("at most 256"), std::string::npos);
   std::string many_nots;
   for (int i = 0; i < 500; ++i) many_nots += "NOT ";
   EXPECT_NE(ParseError(many_nots + "dt = 'a'").find("32 deep"), std::string::npos);
