@@ -3,7 +3,10 @@
 // locations through an in-process GlueApi.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <fstream>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "crawl/crawler.h"
 #include "crawl/glue_internal.h"
@@ -176,6 +179,72 @@ TEST(GlueApi, LocationsAreConfinedInProcess) {
   EXPECT_EQ(call("GetTable", {{"DatabaseName", "d"}, {"Name", 5}}).second["__type"], "InvalidInputException");
   EXPECT_EQ(call("GetTable", {{"DatabaseName", "d"}, {"Name", "t"}}).second["Table"]["StorageDescriptor"]["Location"],
             "s3://orderlake-lake/t");
+}
+
+// Runs that take a while (thousands of objects) are seen RUNNING by the calls right after
+// their start: a second start is refused, a stop cancels without writing the catalog.
+TEST(GlueApi, RunningCrawlersAndJobsRefuseASecondStart) {
+  TempDir tmp;
+  const auto hour = tmp.path() / "s3" / "orderlake-raw" / "2026" / "12" / "07" / "10";
+  std::filesystem::create_directories(hour);
+  std::filesystem::create_directories(tmp.path() / "lake");
+  for (int i = 0; i < 3000; ++i)
+    std::ofstream(hour / ("orders-" + std::to_string(i)))
+        << "536365,85123A,WHITE HANGING HEART T-LIGHT HOLDER,6,12/01/2010 08:26,2.55,17850,United Kingdom\n";
+  store::BucketsOptions bo;
+  bo.data_dir = tmp.path();
+  auto buckets = store::Buckets::Open(bo).value();
+  GlueApiOptions o;
+  o.data_dir = tmp.path();
+  o.catalog = catalog::Catalog::DefaultPath(tmp.path());
+  o.lake = tmp.path() / "lake";
+  o.buckets = &buckets;
+  auto api = GlueApi::Create(o).value();
+  auto call = [&](const std::string& op, const nlohmann::json& body) {
+    std::string text = body.dump();
+    aws::JsonCall c;
+    c.body = text;
+    auto r = api->service().Dispatch("AWSGlue." + op, c);
+    auto j = nlohmann::json::parse(r.body, nullptr, false);
+    return j.contains("__type") ? j["__type"].get<std::string>() : std::string("ok");
+  };
+  auto get = [&](const std::string& op, const nlohmann::json& body) {
+    std::string text = body.dump();
+    aws::JsonCall c;
+    c.body = text;
+    return nlohmann::json::parse(api->service().Dispatch("AWSGlue." + op, c).body);
+  };
+  const nlohmann::json crawler = {{"Name", "c"}};
+  ASSERT_EQ(call("CreateCrawler", {{"Name", "c"}, {"Role", "r"}, {"Targets", {{"S3Targets", {{{"Path", "s3://orderlake-raw/"}}}}}}}), "ok");
+  ASSERT_EQ(call("StartCrawler", crawler), "ok");
+  EXPECT_EQ(call("StartCrawler", crawler), "CrawlerRunningException");
+  EXPECT_EQ(call("DeleteCrawler", crawler), "CrawlerRunningException");
+  EXPECT_EQ(get("GetCrawler", crawler)["Crawler"]["State"], "RUNNING");
+  ASSERT_EQ(call("StopCrawler", crawler), "ok");
+  EXPECT_EQ(call("StopCrawler", crawler), "CrawlerStoppingException");
+  nlohmann::json c;
+  for (int i = 0; i < 600; ++i) {
+    c = get("GetCrawler", crawler)["Crawler"];
+    if (c["State"] == "READY") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(c["State"], "READY");
+  EXPECT_EQ(c["LastCrawl"]["Status"], "CANCELLED");
+  EXPECT_EQ(get("GetTables", {{"DatabaseName", "default"}})["TableList"].size(), 0u);  // nothing written
+
+  const nlohmann::json job = {{"JobName", "j"}};
+  ASSERT_EQ(call("CreateJob", {{"Name", "j"}, {"Role", "r"}, {"Command", {{"Name", "glueetl"}}}}), "ok");
+  auto first = get("StartJobRun", job);
+  ASSERT_TRUE(first.contains("JobRunId")) << first.dump();
+  EXPECT_EQ(call("StartJobRun", job), "ConcurrentRunsExceededException");
+  nlohmann::json run;
+  for (int i = 0; i < 1200; ++i) {
+    run = get("GetJobRun", {{"JobName", "j"}, {"RunId", first["JobRunId"]}})["JobRun"];
+    if (run["JobRunState"] != "RUNNING") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(run["JobRunState"], "SUCCEEDED") << run.dump();
+  EXPECT_EQ(get("GetJobRuns", job)["JobRuns"].size(), 1u);
 }
 
 }  // namespace
