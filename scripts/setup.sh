@@ -16,7 +16,7 @@ APT_PACKAGES=(
   libcpp-httplib-dev libsqlite3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   nodejs npm python3
-  awscli chromium curl
+  awscli chromium curl openssl
 )
 
 DUCKDB_VERSION=1.4.4

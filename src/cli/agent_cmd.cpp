@@ -48,6 +48,7 @@ void add_agent_command(CLI::App& app) {
   struct Args {
     agent::AgentOptions opt;
     int max_attempts = -1;  // -1: not given (unlimited, or AgentOptions::kOnceMaxAttempts with --once)
+    http::TlsOptions tls;   // of --metrics-listen
   };
   auto a = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("agent", "Tail log files and ship every line to a delivery stream (the Kinesis Agent)");
@@ -72,6 +73,7 @@ Examples:
   cmd->add_option("--config,-c", a->opt.config_file, "agent.json (the Kinesis Agent's format)")->capture_default_str();
   cmd->add_option("--metrics-listen", a->opt.metrics_listen,
                   "Serve Prometheus metrics on HOST:PORT at /metrics (and /health)");
+  add_metrics_tls_options(cmd, a->tls);
   cmd->add_flag("--once", a->opt.once, "Send every complete line the files hold now, then exit (backfills, tests)");
   cmd->add_option("--max-attempts", a->max_attempts,
                   "Attempts per batch before giving up (default: unlimited, 8 with --once)")
@@ -101,14 +103,14 @@ Examples:
     agent::Agent& agent = *ag.value();
     std::unique_ptr<MetricsServer> metrics;
     if (!opt.metrics_listen.empty()) {
-      auto m = MetricsServer::Start(opt.metrics_listen, agent.metrics());
+      auto m = MetricsServer::Start(opt.metrics_listen, agent.metrics(), {}, a->tls);
       if (!m.ok()) {
         std::fprintf(stderr, "orderlake agent: %s\n", m.status().message().c_str());
         exit_code() = 2;
         return;
       }
       metrics = std::move(m).value();
-      spdlog::info("agent: metrics on http://{}/metrics (port {})", opt.metrics_listen, metrics->port());
+      spdlog::info("agent: metrics on {}://{}/metrics (port {})", metrics->scheme(), opt.metrics_listen, metrics->port());
     }
     struct sigaction sa {};
     sa.sa_handler = on_signal;

@@ -63,7 +63,7 @@ int run_aws(AwsArgs& a) {
   if (!edge.ok()) return fail(edge.status().message(), 1);
   auto port = (*edge)->Bind();
   if (!port.ok()) return fail(port.status().message(), 1);
-  std::printf("AWS endpoint at http://%s:%d\n", a.edge.host.c_str(), *port);
+  std::printf("AWS endpoint at %s://%s:%d\n", (*edge)->scheme(), a.edge.host.c_str(), *port);
   std::fflush(stdout);
   spdlog::info("aws: serving {} on {}:{}", a.edge.data_dir.string(), a.edge.host, *port);
   std::thread sig([&edge, set] {
@@ -93,6 +93,9 @@ buckets: <data-dir>/s3/<bucket>/ and the lake as the read-only bucket orderlake-
 Athena results go to s3://orderlake-athena-results/ unless the query names another
 OutputLocation. Every location a request names must lie in these buckets.
 
+HTTPS with --tls-cert/--tls-key (clients trust a self-signed certificate with
+AWS_CA_BUNDLE=cert.pem or the AWS CLI's --ca-bundle).
+
 Credentials: with --access-key/--secret-key or --credentials-file every request must be
 signed (SigV4) with one of those keys; without keys, unsigned requests and any well-formed
 signature are accepted, and only on a loopback listener.
@@ -111,6 +114,8 @@ Examples:
                   "File of keys: AWS credentials format or 'ACCESS_KEY_ID SECRET' lines")
       ->check(CLI::ExistingFile);
   cmd->add_option("--region", a->edge.region, "Region shown in ARNs")->capture_default_str();
+  cmd->add_option("--tls-cert", a->edge.http.tls.cert_file, "PEM certificate chain: the endpoint speaks HTTPS only");
+  cmd->add_option("--tls-key", a->edge.http.tls.key_file, "PEM private key of --tls-cert");
   cmd->add_flag("--no-firehose", a->no_firehose,
                 "Do not serve the Firehose API (e.g. an `orderlake firehose` already runs on this data directory)");
   cmd->add_option("--read-only-bucket", a->edge.read_only_buckets,

@@ -3,6 +3,8 @@
 #pragma once
 #include <CLI/CLI.hpp>
 
+#include "core/tls.h"
+
 namespace orderlake::cli {
 // Exit code of the subcommand that ran; set by the subcommand's callback.
 int& exit_code();
@@ -17,4 +19,10 @@ void add_up_command(CLI::App& app);
 void add_crawl_command(CLI::App& app);
 void add_compact_command(CLI::App& app);
 void add_aws_command(CLI::App& app);
+
+// --tls-cert/--tls-key of a command whose only listener is --metrics-listen.
+inline void add_metrics_tls_options(CLI::App* cmd, http::TlsOptions& tls) {
+  cmd->add_option("--tls-cert", tls.cert_file, "PEM certificate chain: --metrics-listen speaks HTTPS only");
+  cmd->add_option("--tls-key", tls.key_file, "PEM private key of --tls-cert");
+}
 }  // namespace orderlake::cli

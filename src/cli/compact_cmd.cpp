@@ -20,6 +20,7 @@ struct Args {
   uint64_t small_mb = 32, target_mb = 128;
   double retention_minutes = 10;
   bool no_vacuum = false, json = false;
+  http::TlsOptions tls;  // of --metrics-listen
 };
 
 int fail(const std::string& why, int code) {
@@ -46,18 +47,18 @@ int run_once(const table::CompactOptions& opt, bool json) {
 
 // --every: a pass every so often until a signal, with /metrics and /health on
 // --metrics-listen.
-int run_every(const table::CompactOptions& opt, bool json) {
+int run_every(const table::CompactOptions& opt, bool json, const http::TlsOptions& tls) {
   static std::atomic<bool> stop{false};
   std::signal(SIGINT, [](int) { stop.store(true); });
   std::signal(SIGTERM, [](int) { stop.store(true); });
   table::CompactMetrics metrics;
   std::unique_ptr<MetricsServer> server;
   if (!opt.metrics_listen.empty()) {
-    auto m = MetricsServer::Start(opt.metrics_listen, metrics.registry(), [&metrics] { return metrics.Health(); });
+    auto m = MetricsServer::Start(opt.metrics_listen, metrics.registry(), [&metrics] { return metrics.Health(); }, tls);
     if (!m.ok()) return fail(m.status().message(), 2);
     server = std::move(m).value();
-    std::fprintf(stderr, "orderlake compact: metrics on http://%s/metrics, health on http://%s/health\n",
-                 server->address().c_str(), server->address().c_str());
+    std::fprintf(stderr, "orderlake compact: metrics on %s://%s/metrics, health on %s://%s/health\n", server->scheme(),
+                 server->address().c_str(), server->scheme(), server->address().c_str());
   }
   Status st = table::compact_loop(
       opt, opt.every_s, stop,
@@ -113,6 +114,7 @@ Examples:
   cmd->add_option("--metrics-listen", a->opt.metrics_listen,
                   "With --every: serve Prometheus metrics on HOST:PORT at /metrics, and /health (port 0: any free "
                   "port, printed on stderr)");
+  add_metrics_tls_options(cmd, a->tls);
   cmd->add_flag("--json", a->json, "Print each summary as one JSON line on stdout");
 
   cmd->callback([a] {
@@ -126,7 +128,7 @@ Examples:
       exit_code() = fail(v.message(), 2);
       return;
     }
-    exit_code() = opt.every_s > 0 ? run_every(opt, a->json) : run_once(opt, a->json);
+    exit_code() = opt.every_s > 0 ? run_every(opt, a->json, a->tls) : run_once(opt, a->json);
   });
 }
 

@@ -47,7 +47,7 @@ std::thread start_compactor(const etl::EtlOptions& opt, const etl::FollowOptions
 
 // `etl --follow`: a run every --interval-ms until a signal, the compactor beside it, and
 // /metrics and /health on --metrics-listen. Returns the exit code.
-int follow(const etl::EtlOptions& opt, const etl::FollowOptions& fo, bool json) {
+int follow(const etl::EtlOptions& opt, const etl::FollowOptions& fo, bool json, const http::TlsOptions& tls) {
   static std::atomic<bool> stop{false};
   std::signal(SIGINT, [](int) { stop.store(true); });
   std::signal(SIGTERM, [](int) { stop.store(true); });
@@ -60,14 +60,15 @@ int follow(const etl::EtlOptions& opt, const etl::FollowOptions& fo, bool json) 
         [&] {
           HealthReport h = etl_metrics.Health();
           return h.ok ? compact_metrics.Health() : h;
-        });
+        },
+        tls);
     if (!m.ok()) {
       std::fprintf(stderr, "orderlake etl: %s\n", m.status().message().c_str());
       return 2;
     }
     server = std::move(m).value();
-    std::fprintf(stderr, "orderlake etl: metrics on http://%s/metrics, health on http://%s/health\n",
-                 server->address().c_str(), server->address().c_str());
+    std::fprintf(stderr, "orderlake etl: metrics on %s://%s/metrics, health on %s://%s/health\n", server->scheme(),
+                 server->address().c_str(), server->scheme(), server->address().c_str());
   }
   spdlog::info("etl: following {} every {} ms (Ctrl-C stops after the current run)", opt.input, fo.interval_ms);
   std::thread compactor = start_compactor(opt, fo, stop, compact_metrics);
@@ -101,6 +102,7 @@ void add_etl_command(CLI::App& app) {
     size_t memory_mb = 1024;
     bool progress = false, no_progress = false, json = false, follow = false;
     etl::FollowOptions follow_opt;
+    http::TlsOptions tls;  // of --metrics-listen
   };
   auto a = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("etl", "Transform raw order records into the curated Parquet table (the Glue job)");
@@ -149,6 +151,7 @@ Examples:
   cmd->add_option("--metrics-listen", a->follow_opt.metrics_listen,
                   "With --follow: serve Prometheus metrics on HOST:PORT at /metrics, and /health (port 0: any free "
                   "port, printed on stderr)");
+  add_metrics_tls_options(cmd, a->tls);
 
   cmd->callback([a] {
     etl::EtlOptions opt = a->opt;
@@ -167,7 +170,7 @@ Examples:
     if (a->follow) {
       if (Status v = a->follow_opt.Validate(); !v.ok()) return fail(v.message(), 2);
       opt.progress = false;
-      exit_code() = follow(opt, a->follow_opt, a->json);
+      exit_code() = follow(opt, a->follow_opt, a->json, a->tls);
       return;
     }
     if (!a->follow_opt.metrics_listen.empty()) return fail("--metrics-listen needs --follow", 2);

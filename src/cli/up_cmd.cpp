@@ -54,6 +54,10 @@ Examples:
                   "Port of the AWS endpoint on 127.0.0.1: Athena, Glue, S3 and Firehose APIs (0 = any free port; "
                   "the default falls back to a free port when taken)")
       ->capture_default_str()->check(CLI::Range(0, 65535));
+  cmd->add_option("--tls-cert", o->tls.cert_file,
+                  "PEM certificate chain: the dashboard, the firehose and the AWS endpoint speak HTTPS only "
+                  "(the agent trusts it, or AWS_CA_BUNDLE)");
+  cmd->add_option("--tls-key", o->tls.key_file, "PEM private key of --tls-cert");
   cmd->add_flag("--no-aws", [o](int64_t) { o->aws = false; }, "Do not serve the AWS endpoint");
   cmd->add_option("--etl-interval-ms", o->etl_interval_ms,
                   "The etl lists the raw store this often; it also runs at once whenever the firehose delivers")

@@ -307,14 +307,17 @@ void HttpServer::Impl::Serve(uint64_t conn, httplib::Request req, bool keep_aliv
   c.conn = conn;
   c.keep_alive = keep_alive;
   const bool head = req.method == "HEAD";
-  if (res->content_provider_ && res->is_chunked_content_provider_ && !head) {
-    c.chunked = req.version == "HTTP/1.1";
-    c.keep_alive = keep_alive && c.chunked;
-    c.out = internal::ResponseHead(*res, c.keep_alive, c.chunked, std::string::npos);
+  // A sized provider (set_content_provider(length, ...)) is sent with its Content-Length and
+  // no chunk framing; a HEAD answer gets that length without the provider being asked.
+  const bool sized = res->content_provider_ && !res->is_chunked_content_provider_ && res->content_length_ > 0;
+  if (res->content_provider_ && !head) {
+    c.chunked = !sized && req.version == "HTTP/1.1";
+    c.keep_alive = keep_alive && (sized || c.chunked);
+    c.out = internal::ResponseHead(*res, c.keep_alive, c.chunked, sized ? res->content_length_ : std::string::npos);
     c.stream = std::move(res);
     return Post(std::move(c));
   }
-  c.out = internal::ResponseHead(*res, keep_alive, false, res->body.size());
+  c.out = internal::ResponseHead(*res, keep_alive, false, sized ? res->content_length_ : res->body.size());
   if (!head) c.out += res->body;
   Post(std::move(c));
 }
@@ -341,7 +344,10 @@ void HttpServer::Impl::Pump(uint64_t conn, std::shared_ptr<httplib::Response> re
   };
   bool ok = false;
   try {
-    ok = res->content_provider_(offset, 0, sink);
+    const bool sized = !res->is_chunked_content_provider_ && res->content_length_ > 0;
+    ok = res->content_provider_(offset, sized ? res->content_length_ - offset : 0, sink);
+    // A sized provider is done once its length is sent, whether or not it says so.
+    if (ok && sized && offset + c.bytes >= res->content_length_) sink.done();
   } catch (const std::exception& e) {
     spdlog::warn("http: a streaming response failed: {}", e.what());
   }

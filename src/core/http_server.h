@@ -11,7 +11,9 @@
 // (set_chunked_content_provider) is pumped on a worker each time its output has drained; a
 // provider that has nothing to say writes nothing and is asked again after stream_poll (or at
 // once after NotifyStreams()), so an idle event stream holds no thread. A provider must not
-// block.
+// block. A sized provider (set_content_provider(length, ...), e.g. a file served in pieces)
+// is pumped the same way, sent with its Content-Length and no chunk framing; a HEAD answer
+// gets that Content-Length and the provider is never asked.
 //
 // Every bound is an option below; a client beyond one gets a short answer and is closed:
 // 431 (head too large), 408 (head or body too slow), 413 (body too large, before it is read),

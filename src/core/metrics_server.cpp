@@ -30,14 +30,16 @@ Status ValidateListenAddress(const std::string& listen, std::string_view option)
 }
 
 Result<std::unique_ptr<MetricsServer>> MetricsServer::Start(const std::string& listen, const metrics::Registry& registry,
-                                                            HealthCheck health) {
-  return Start(listen, [&registry] { return registry.Text(); }, std::move(health));
+                                                            HealthCheck health, const http::TlsOptions& tls) {
+  return Start(listen, [&registry] { return registry.Text(); }, std::move(health), tls);
 }
+
+const char* MetricsServer::scheme() const { return http_->scheme(); }
 
 MetricsServer::MetricsServer() = default;
 
 Result<std::unique_ptr<MetricsServer>> MetricsServer::Start(const std::string& listen, Render render,
-                                                            HealthCheck health) {
+                                                            HealthCheck health, const http::TlsOptions& tls) {
   std::string host, port;
   if (!split_listen(listen, &host, &port)) return Status::Errorf("--metrics-listen {}: expected HOST:PORT", listen);
   std::unique_ptr<MetricsServer> s(new MetricsServer());
@@ -47,6 +49,8 @@ Result<std::unique_ptr<MetricsServer>> MetricsServer::Start(const std::string& l
   o.workers = 1;
   o.max_connections = 64;
   o.max_body_bytes = 64 << 10;
+  o.tls = tls;
+  if (Status st = tls.Validate(); !st.ok()) return st;
   s->http_ = std::make_unique<http::HttpServer>(o);
   MetricsServer* m = s.get();
   constexpr const char* kType = "text/plain; version=0.0.4";

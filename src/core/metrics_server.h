@@ -11,6 +11,7 @@
 
 #include "core/metrics.h"
 #include "core/status.h"
+#include "core/tls.h"
 
 namespace orderlake {
 namespace http {
@@ -32,17 +33,19 @@ class MetricsServer {
 
   // `listen` is HOST:PORT (port 0 picks a free one; see port()). Errors name the option
   // as the CLI user knows it (--metrics-listen).
+  // With `tls` (--tls-cert/--tls-key) the listener speaks HTTPS only.
   static Result<std::unique_ptr<MetricsServer>> Start(const std::string& listen, Render render,
-                                                      HealthCheck health = {});
+                                                      HealthCheck health = {}, const http::TlsOptions& tls = {});
   // Serves the registry's Text(); the registry must outlive the server.
   static Result<std::unique_ptr<MetricsServer>> Start(const std::string& listen, const metrics::Registry& registry,
-                                                      HealthCheck health = {});
+                                                      HealthCheck health = {}, const http::TlsOptions& tls = {});
   ~MetricsServer();
   MetricsServer(const MetricsServer&) = delete;
   MetricsServer& operator=(const MetricsServer&) = delete;
   int port() const { return port_; }
   // "127.0.0.1:9102": the host as given and the port actually bound.
   const std::string& address() const { return address_; }
+  const char* scheme() const;  // "https" or "http"
 
  private:
   MetricsServer();

@@ -45,7 +45,12 @@ struct Edge::Impl {
   std::unique_ptr<store::S3Api> s3;
 
   Impl(EdgeOptions o, store::Buckets b)
-      : opt(std::move(o)), buckets(std::move(b)), http(opt.http), router(opt.keys) {}
+      : opt(std::move(o)), buckets(std::move(b)), http(HttpOptions(opt.http)), router(opt.keys) {}
+  // Bodies up to an 8 MiB S3 part with its aws-chunked framing (JSON calls are far smaller).
+  static http::ServerOptions HttpOptions(http::ServerOptions h) {
+    h.max_body_bytes = std::max(h.max_body_bytes, store::kS3MaxRequestBody);
+    return h;
+  }
 
   void Handle(const httplib::Request& req, httplib::Response& res) {
     if (req.has_header("X-Amz-Target")) {
@@ -150,6 +155,7 @@ void Edge::Start() { impl_->http.Start(); }
 void Edge::Run() { impl_->http.Run(); }
 void Edge::Stop() { impl_->http.Stop(); }
 int Edge::port() const { return impl_->http.port(); }
+const char* Edge::scheme() const { return impl_->http.scheme(); }
 const metrics::Registry& Edge::metrics() const { return impl_->http_metrics; }
 
 }  // namespace orderlake::endpoint

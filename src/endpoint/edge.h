@@ -65,6 +65,7 @@ class Edge {
   void Run();    // serves until Stop() (blocking)
   void Stop();
   int port() const;
+  const char* scheme() const;  // "https" with options.http.tls, else "http"
   // The connection counters (orderlake_aws_http_*).
   const metrics::Registry& metrics() const;
 

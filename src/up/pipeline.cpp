@@ -84,6 +84,7 @@ Status UpOptions::Validate() const {
   if (firehose_port < 0 || firehose_port > 65535)
     return Status::Errorf("--firehose-port must be between 0 and 65535, got {}", firehose_port);
   if (aws_port < 0 || aws_port > 65535) return Status::Errorf("--aws-port must be between 0 and 65535, got {}", aws_port);
+  ORDERLAKE_RETURN_IF_ERROR(tls.Validate());
   if (etl_interval_ms < 10 || etl_interval_ms > 3'600'000)
     return Status::Errorf("--etl-interval-ms must be between 10 and 3600000, got {}", etl_interval_ms);
   if (etl_min_gap_ms < 0 || etl_min_gap_ms > 3'600'000)
@@ -162,6 +163,7 @@ Status Pipeline::StartFirehose() {
   so.host = "127.0.0.1";
   so.port = o_.firehose_port;
   so.keys[keys_.first] = keys_.second;
+  so.tls = o_.tls;
   fh_server_ = std::make_unique<firehose::FirehoseServer>(*service_, so);
   auto fh_port = fh_server_->Bind();
   if (!fh_port.ok()) return fh_port.status();
@@ -185,6 +187,7 @@ Status Pipeline::StartDashboard() {
   dopt.lake = lake_;
   dopt.host = o_.host;
   dopt.port = o_.dashboard_port;
+  dopt.tls = o_.tls;
   dopt.more_metrics = [this] { return monitor_ready_ ? monitor_.MetricsText() : std::string(); };
   dopt.health = [this] {
     return monitor_ready_ ? monitor_.Health() : std::make_pair(503, json{{"status", "starting"}}.dump());
@@ -209,6 +212,7 @@ Status Pipeline::StartAws() {
   eo.port = o_.aws_port;
   eo.firehose = service_.get();
   eo.read_only_buckets = {o_.bucket};
+  eo.http.tls = o_.tls;
   eo.sql.lake = lake_;
   auto edge = endpoint::Edge::Create(eo);
   if (!edge.ok()) return edge.status();
@@ -230,7 +234,7 @@ Status Pipeline::StartAws() {
 // Agent: the Kinesis Agent configuration a user would write for this pipeline.
 void Pipeline::StartAgent() {
   const json agent_json = {
-      {"firehose.endpoint", fmt::format("http://127.0.0.1:{}", fh_port_)},
+      {"firehose.endpoint", fmt::format("{}://127.0.0.1:{}", fh_server_->scheme(), fh_port_)},
       {"awsAccessKeyId", keys_.first},
       {"awsSecretAccessKey", keys_.second},
       {"checkpointFile", (data_ / "agent" / "checkpoints").string()},
@@ -243,6 +247,10 @@ void Pipeline::StartAgent() {
          {"maxBufferAgeMillis", 1000}}}}};
   agent::Environment env;
   env.overrides = {{"AWS_REGION", "us-east-1"}};
+  if (!o_.tls.cert_file.empty()) {
+    const char* ca = std::getenv("AWS_CA_BUNDLE");
+    env.overrides.emplace_back("AWS_CA_BUNDLE", ca && *ca ? std::string(ca) : o_.tls.cert_file);
+  }
   auto cfg = agent::parse_config(agent_json.dump(), env, "orderlake up's agent configuration");
   if (!cfg.ok()) {
     result_ = cfg.status();
@@ -323,10 +331,10 @@ void Pipeline::PrintBanner() {
   std::printf("orderlake is up: dashboard at %s\n", url.c_str());
   std::printf("  metrics at %smetrics, health at %shealth\n", base.c_str(), base.c_str());
   if (aws_)
-    std::printf("  AWS endpoint at http://127.0.0.1:%d (Athena, Glue, S3, Firehose: AWS_ENDPOINT_URL=http://127.0.0.1:%d)\n",
-                aws_port_, aws_port_);
-  std::printf("  logs %s -> agent -> firehose http://127.0.0.1:%d (stream %s) -> %s -> etl -> %s\n", logs_.c_str(),
-              fh_port_, o_.stream.c_str(), raw_.c_str(), lake_.c_str());
+    std::printf("  AWS endpoint at %s://127.0.0.1:%d (Athena, Glue, S3, Firehose: AWS_ENDPOINT_URL=%s://127.0.0.1:%d)\n",
+                aws_->scheme(), aws_port_, aws_->scheme(), aws_port_);
+  std::printf("  logs %s -> agent -> firehose %s://127.0.0.1:%d (stream %s) -> %s -> etl -> %s\n", logs_.c_str(),
+              fh_server_->scheme(), fh_port_, o_.stream.c_str(), raw_.c_str(), lake_.c_str());
   std::fflush(stdout);
 }
 

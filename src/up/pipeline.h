@@ -33,6 +33,7 @@
 #include <string>
 
 #include "core/status.h"
+#include "core/tls.h"
 
 namespace orderlake::up {
 
@@ -51,6 +52,11 @@ struct UpOptions {
   // used instead, with a warning; a port given explicitly must be free.
   int aws_port = 4566;
   bool aws = true;            // false: no AWS endpoint
+  // --tls-cert/--tls-key: every listener (dashboard, firehose, AWS endpoint) speaks HTTPS
+  // only. up's agent verifies the firehose's certificate against AWS_CA_BUNDLE when set,
+  // else against the certificate itself (a self-signed one, with IP:127.0.0.1 among its
+  // subject alternative names).
+  http::TlsOptions tls;
   int etl_interval_ms = 1000;    // the etl lists the raw store this often even without a wake-up
   int etl_min_gap_ms = 500;      // and starts batches at least this far apart (deliveries in between wait)
   int agent_poll_ms = 50;        // the agent looks at its files this often (minTimeBetweenFilePollsMillis)

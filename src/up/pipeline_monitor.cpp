@@ -48,7 +48,9 @@ void Pipeline::RegisterStages() {
                        client.set_connection_timeout(1, 0);
                        client.set_read_timeout(2, 0);
                        auto r = client.Get("/health");
-                       const bool answers = r && r->status == 200;
+                       // With --tls-cert this plain request is answered 400 ("this port speaks
+                       // HTTPS"): the listener is alive all the same.
+                       const bool answers = r && (r->status == 200 || (!o_.tls.cert_file.empty() && r->status == 400));
                        h.up = answers || stopping_;
                        h.state = answers ? "running" : stopping_ ? "stopping" : "not answering on its port";
                        h.lag = service_->metrics().Value("orderlake_firehose_buffered_records");

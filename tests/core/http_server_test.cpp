@@ -364,6 +364,44 @@ TEST(HttpServerStreaming, ManyIdleStreamsShareTwoWorkers) {
   EXPECT_EQ(released.load(), 20);
 }
 
+// A sized provider (set_content_provider(length, ...)): pumped in pieces with its
+// Content-Length and no chunk framing, the connection kept alive after it; a HEAD gets the
+// length and the provider is never asked (the S3 API's GetObject and HeadObject).
+TEST(HttpServerStreaming, SizedProviderSendsContentLengthAndHeadNeverAsks) {
+  HttpServer server;
+  std::atomic<int> asked{0};
+  const size_t total = 3 * 100000 + 7;
+  server.Get("/file", [&asked, total](const httplib::Request&, httplib::Response& res) {
+    res.set_content_provider(total, "application/octet-stream",
+                             [&asked, total](size_t offset, size_t length, httplib::DataSink& sink) {
+                               ++asked;
+                               EXPECT_EQ(length, total - offset);
+                               const std::string piece(std::min<size_t>(100000, total - offset), 'z');
+                               sink.write(piece.data(), piece.size());
+                               return true;  // never calls done(): the length ends it
+                             });
+  });
+  server.Get("/hello", [](const httplib::Request&, httplib::Response& res) { res.set_content("hi", "text/plain"); });
+  auto p = server.Bind("127.0.0.1", 0);
+  ASSERT_TRUE(p.ok()) << p.status().message();
+  server.Start();
+  Conn c(*p);
+  ASSERT_TRUE(c.connected());
+  c.Send("HEAD /file HTTP/1.1\r\nHost: h\r\n\r\n");
+  const std::string head = c.ReadUntil([](const std::string& b) { return b.find("\r\n\r\n") != std::string::npos; });
+  EXPECT_NE(head.find("Content-Length: " + std::to_string(total) + "\r\n"), std::string::npos) << head;
+  EXPECT_EQ(asked.load(), 0);
+  Conn g(*p);
+  g.Send("GET /file HTTP/1.1\r\nHost: h\r\n\r\nGET /hello HTTP/1.1\r\nHost: h\r\n\r\n");
+  const std::string r = g.Response(5s);
+  EXPECT_EQ(Status(r), 200);
+  EXPECT_EQ(r.find("Transfer-Encoding"), std::string::npos);
+  EXPECT_EQ(Body(r), std::string(total, 'z'));
+  EXPECT_EQ(asked.load(), 4);
+  EXPECT_EQ(Body(g.Response()), "hi");  // kept alive after the sized stream
+  server.Stop();
+}
+
 TEST(MetricsServerOnHttpServer, SlowClientsDoNotDelayAScrape) {
   metrics::Registry r;
   r.counter("orderlake_x_total", "x").Inc(3);
