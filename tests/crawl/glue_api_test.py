@@ -336,6 +336,15 @@ class CrawlerTest(unittest.TestCase):
         self.assertEqual(error_type(g.create_crawler, Name="raw-crawler", Role="r",
                                     Targets={"S3Targets": [{"Path": "s3://orderlake-raw/"}]}), "AlreadyExistsException")
         self.assertIn("raw-crawler", [x["Name"] for x in g.get_crawlers()["Crawlers"]])
+        g.update_crawler(Name="raw-crawler", Description="updated")
+        c2 = g.get_crawler(Name="raw-crawler")["Crawler"]
+        self.assertEqual((c2["Description"], c2["Version"]), ("updated", 2))
+        self.assertEqual(c2["Targets"]["S3Targets"][0]["Path"], "s3://orderlake-raw/")  # kept
+        self.assertEqual(error_type(g.update_crawler, Name="raw-crawler", Targets={"S3Targets": [{"Path": "/etc"}]}),
+                         "AccessDeniedException")
+        g.create_crawler(Name="gone", Role="r", Targets={"S3Targets": [{"Path": "s3://orderlake-raw/2026/"}]})
+        g.delete_crawler(Name="gone")
+        self.assertEqual(error_type(g.get_crawler, Name="gone"), "EntityNotFoundException")
 
     def test_crawling_again_updates_and_adds_partitions(self):
         g = self.glue
