@@ -8,9 +8,15 @@
 #include <system_error>
 #include <thread>
 
+#include "catalog/sqlite_stmt.h"
+
 namespace orderlake::catalog {
 namespace {
 using nlohmann::json;
+
+int64_t NowSeconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
 
 constexpr const char* kSchema = R"(
 CREATE TABLE IF NOT EXISTS databases (
@@ -37,12 +43,6 @@ CREATE TABLE IF NOT EXISTS partitions (
 );
 )";
 
-std::string ColumnsToJson(const std::vector<Column>& cols) {
-  json a = json::array();
-  for (const auto& c : cols) a.push_back({c.name, c.type});
-  return a.dump();
-}
-
 std::vector<Column> ColumnsFromJson(const std::string& text) {
   std::vector<Column> out;
   json a = json::parse(text, nullptr, false);
@@ -51,39 +51,6 @@ std::vector<Column> ColumnsFromJson(const std::string& text) {
     if (c.is_array() && c.size() == 2) out.push_back({c[0].get<std::string>(), c[1].get<std::string>()});
   return out;
 }
-
-// One prepared statement, finalized when it goes.
-class Stmt {
- public:
-  Stmt(sqlite3* db, const char* sql) { rc_ = sqlite3_prepare_v2(db, sql, -1, &st_, nullptr); }
-  ~Stmt() { sqlite3_finalize(st_); }
-  Stmt(const Stmt&) = delete;
-  Stmt& operator=(const Stmt&) = delete;
-  bool ok() const { return rc_ == SQLITE_OK; }
-  Stmt& Bind(int i, const std::string& v) {
-    sqlite3_bind_text(st_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  Stmt& Bind(int i, int64_t v) {
-    sqlite3_bind_int64(st_, i, v);
-    return *this;
-  }
-  int Step() { return sqlite3_step(st_); }
-  void Reset() {
-    sqlite3_reset(st_);
-    sqlite3_clear_bindings(st_);
-  }
-  std::string Text(int c) const {
-    const unsigned char* p = sqlite3_column_text(st_, c);
-    return p ? std::string(reinterpret_cast<const char*>(p), static_cast<size_t>(sqlite3_column_bytes(st_, c)))
-             : std::string();
-  }
-  int64_t Int(int c) const { return sqlite3_column_int64(st_, c); }
-
- private:
-  sqlite3_stmt* st_ = nullptr;
-  int rc_ = SQLITE_ERROR;
-};
 
 }  // namespace
 
@@ -115,7 +82,9 @@ Result<std::unique_ptr<Catalog>> Catalog::Open(const std::filesystem::path& file
   ORDERLAKE_RETURN_IF_ERROR(c->Exec("PRAGMA journal_mode=WAL"));
   ORDERLAKE_RETURN_IF_ERROR(c->Exec("PRAGMA synchronous=NORMAL"));
   ORDERLAKE_RETURN_IF_ERROR(c->Begin());
-  if (Status st = c->Exec(kSchema); !st.ok()) {
+  Status st = c->Exec(kSchema);
+  if (st.ok()) st = c->Migrate();
+  if (!st.ok()) {
     c->Rollback();
     return st;
   }
@@ -148,9 +117,9 @@ Status Catalog::Commit() { return Exec("COMMIT"); }
 void Catalog::Rollback() { (void)Exec("ROLLBACK"); }
 
 Status Catalog::CreateDatabase(const std::string& name) {
-  Stmt st(db_, "INSERT OR IGNORE INTO databases(name) VALUES (?)");
+  Stmt st(db_, "INSERT OR IGNORE INTO databases(name, glue) VALUES (?, ?)");
   if (!st.ok()) return Error("prepare");
-  st.Bind(1, name);
+  st.Bind(1, name).Bind(2, json{{"create_time", NowSeconds()}}.dump());
   if (st.Step() != SQLITE_DONE) return Error("create database");
   return Status::OK();
 }
@@ -202,26 +171,7 @@ Result<std::optional<Table>> Catalog::GetTableLocked(const std::string& database
   return std::optional<Table>(std::move(t));
 }
 
-Status Catalog::PutTableLocked(const Table& t) {
-  ORDERLAKE_RETURN_IF_ERROR(CreateDatabase(t.database));
-  auto old = GetTableLocked(t.database, t.name);
-  if (!old.ok()) return old.status();
-  if (old.value() && old.value()->partition_keys != t.partition_keys) {
-    Stmt del(db_, "DELETE FROM partitions WHERE database = ? AND table_name = ?");
-    if (!del.ok()) return Error("prepare");
-    del.Bind(1, t.database).Bind(2, t.name);
-    if (del.Step() != SQLITE_DONE) return Error("drop partitions");
-  }
-  Stmt st(db_,
-          "INSERT OR REPLACE INTO tables(database, name, location, format, compression, has_header, delimiter, "
-          "columns, partition_keys) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
-  if (!st.ok()) return Error("prepare");
-  st.Bind(1, t.database).Bind(2, t.name).Bind(3, t.location).Bind(4, t.format).Bind(5, t.compression);
-  st.Bind(6, int64_t{t.has_header ? 1 : 0}).Bind(7, t.delimiter).Bind(8, ColumnsToJson(t.columns));
-  st.Bind(9, ColumnsToJson(t.partition_keys));
-  if (st.Step() != SQLITE_DONE) return Error("write table");
-  return Status::OK();
-}
+Status Catalog::PutTableLocked(const Table& t) { return PutTableInfoLocked(t, nullptr); }
 
 Status Catalog::PutTable(const Table& table) {
   ORDERLAKE_RETURN_IF_ERROR(Begin());

@@ -16,7 +16,9 @@
 //
 // A Catalog object is one SQLite connection: use it from one thread at a time.
 #pragma once
+#include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <ostream>
@@ -54,6 +56,27 @@ struct Partition {
   std::vector<std::string> values;  // one per partition key, in key order, unescaped
   std::string location;             // URL of the partition's directory
   bool operator==(const Partition&) const = default;
+};
+
+// Glue's members of a database (CreateDatabase's DatabaseInput).
+struct Database {
+  std::string name;
+  std::string description;
+  std::string location_uri;
+  std::map<std::string, std::string> parameters;
+  int64_t create_time = 0;  // epoch seconds, set by the catalog when created; 0 = unknown (older files)
+};
+
+// Glue's members of a table kept beside Table (which holds what readers need): what Glue's
+// GetTable gives back as it was given. A table made without them (DDL, crawler) has the
+// defaults; UpsertTable and PutTable(table) keep what a table had.
+struct TableInfo {
+  std::string description;
+  std::string table_type = "EXTERNAL_TABLE";
+  std::map<std::string, std::string> parameters;  // e.g. classification, table_type
+  std::string serde_library, input_format, output_format;  // empty: derived from the format
+  std::map<std::string, std::string> serde_parameters;
+  int64_t create_time = 0, update_time = 0;  // epoch seconds, set by the catalog
 };
 
 // What UpsertTable changed; empty() when nothing did.
@@ -103,6 +126,37 @@ class Catalog {
   // partitions. Then adds the partitions that are new.
   Result<TableChange> UpsertTable(const Table& table, const std::vector<Partition>& partitions);
 
+  // --- Glue's view (crawl/glue_api.h). Schema version 1 added these; older files are
+  // migrated when opened (their tables and databases get the defaults).
+  // Creates the database; false (and no change) when it exists.
+  Result<bool> CreateDatabase(const Database& database);
+  Result<std::optional<Database>> GetDatabase(const std::string& name);
+  // Replaces description, location and parameters; false when there is no such database.
+  Result<bool> UpdateDatabase(const Database& database);
+  // Removes the database with its tables and partitions; false when there was none.
+  Result<bool> DropDatabase(const std::string& name);
+  // PutTable with Glue's members (create_time kept when the table existed).
+  Status PutTable(const Table& table, const TableInfo& info);
+  Result<std::optional<TableInfo>> GetTableInfo(const std::string& database, const std::string& name);
+  // Removes the partitions with these values; returns how many were there.
+  Result<size_t> DropPartitions(const std::string& database, const std::string& table,
+                                const std::vector<std::vector<std::string>>& values);
+
+  // Named JSON documents of the Glue API (kind "crawler" or "job"), sorted by name.
+  // PutDocument with create_only returns false when the name exists (nothing written).
+  Result<bool> PutDocument(const std::string& kind, const std::string& name, const std::string& doc,
+                           bool create_only);
+  Result<std::optional<std::string>> GetDocument(const std::string& kind, const std::string& name);
+  Result<std::vector<std::pair<std::string, std::string>>> Documents(const std::string& kind);
+  // Deleting a job's document deletes its runs too; false when there was none.
+  Result<bool> DeleteDocument(const std::string& kind, const std::string& name);
+  // A job's runs (JSON documents): PutJobRun inserts or replaces one, then keeps only the
+  // `keep` newest of the job (by started_ms); JobRuns lists them newest first.
+  Status PutJobRun(const std::string& job, const std::string& run_id, int64_t started_ms,
+                   const std::string& doc, size_t keep);
+  Result<std::optional<std::string>> GetJobRun(const std::string& job, const std::string& run_id);
+  Result<std::vector<std::string>> JobRuns(const std::string& job);
+
   const std::filesystem::path& path() const { return path_; }
 
  private:
@@ -119,6 +173,8 @@ class Catalog {
   Result<size_t> AddPartitionsLocked(const std::string& database, const std::string& table,
                                      const std::vector<Partition>& partitions);
   Status Error(const char* what) const;
+  Status Migrate();  // brings an older file's schema to the current version (in a transaction)
+  Status PutTableInfoLocked(const Table& table, const TableInfo* info);
 
   sqlite3* db_;
   std::filesystem::path path_;

@@ -449,6 +449,27 @@ std::string Report::Describe() const {
   return fmt::format("table {} {}", name, fmt::join(parts, "; "));
 }
 
+bool GlobMatch(std::string_view pattern, std::string_view key) {
+  // match[j]: pattern[0, i) matches key[0, j); one row per pattern character, O(|p|·|k|).
+  std::vector<char> match(key.size() + 1, 0), next(key.size() + 1, 0);
+  match[0] = 1;
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    const char c = pattern[i];
+    const bool any = c == '*' && i + 1 < pattern.size() && pattern[i + 1] == '*';
+    std::fill(next.begin(), next.end(), 0);
+    for (size_t j = 0; j <= key.size(); ++j) {
+      if (c == '*') {  // zero characters, or one more (not '/' unless "**")
+        next[j] = match[j] || (j > 0 && next[j - 1] && (any || key[j - 1] != '/'));
+      } else if (j > 0 && match[j - 1]) {
+        next[j] = c == '?' ? key[j - 1] != '/' : key[j - 1] == c;
+      }
+    }
+    if (any) ++i;  // "**" is one token
+    match.swap(next);
+  }
+  return match[key.size()] != 0;
+}
+
 Status Options::Validate() const {
   const auto bad_name = [](const std::string& n) {
     return n.find_first_of("./` \t\n\"") != std::string::npos;
@@ -457,6 +478,9 @@ Status Options::Validate() const {
     return Status::Errorf("--database must be a name without '.', '/', quotes or spaces, got \"{}\"", database);
   if (bad_name(table))
     return Status::Errorf("--table must be a name without '.', '/', quotes or spaces, got \"{}\"", table);
+  if (exclusions.size() > 64) return Status::Errorf("at most 64 exclusion patterns, got {}", exclusions.size());
+  for (const auto& e : exclusions)
+    if (e.empty() || e.size() > 256) return Status::Errorf("an exclusion pattern must have 1 to 256 characters, got \"{}\"", e);
   if (sample_bytes < 1024 || sample_bytes > (size_t{64} << 20))
     return Status::Errorf("the crawler's sample size must be between 1 KiB and 64 MiB, got {} bytes", sample_bytes);
   return Status::OK();
@@ -521,7 +545,7 @@ Result<Report> Infer(store::ObjectStore& store, const Options& options) {
   Report rep;
   Table& t = rep.table;
   t.database = options.database;
-  t.location = store.url();
+  t.location = options.location_url.empty() ? store.url() : options.location_url;
   while (t.location.size() > 1 && t.location.back() == '/') t.location.pop_back();
   t.name = options.table.empty() ? TableNameFor(t.location) : options.table;
 
@@ -531,6 +555,7 @@ Result<Report> Infer(store::ObjectStore& store, const Options& options) {
   for (auto& o : listed.value()) {
     bool hidden = false;
     for (auto part : SplitKey(o.key)) hidden = hidden || part.starts_with('.') || part.starts_with('_');
+    for (const auto& pattern : options.exclusions) hidden = hidden || GlobMatch(pattern, o.key);
     if (!hidden && o.size > 0) objects.push_back(std::move(o));
   }
   if (objects.empty()) return Status::Errorf("{}: no objects to crawl", t.location);

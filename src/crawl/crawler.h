@@ -51,6 +51,12 @@ struct Options {
   std::string database = "default";        // --database
   std::string table;                       // --table; empty: derived from the location
   size_t sample_bytes = size_t{64} << 10;  // bytes sampled from the start of each object, 1 KiB .. 64 MiB
+  // The URL the table's and its partitions' locations are given (the Glue API sets the
+  // s3:// URL of a local bucket it crawls through its directory); empty: the store's url().
+  std::string location_url;
+  // Glob patterns (Glue's S3Targets Exclusions: * and ? within a path segment, ** across
+  // segments) of object keys, relative to the location, to leave out. At most 64.
+  std::vector<std::string> exclusions;
 
   Status Validate() const;
 };
@@ -77,6 +83,8 @@ std::string TableNameFor(std::string_view location);
 std::string ValueType(std::string_view field);
 // The type of a column holding values of types a and b ("" is no value).
 std::string MergeTypes(const std::string& a, const std::string& b);
+// Glue's exclusion glob: * and ? do not cross '/', ** does.
+bool GlobMatch(std::string_view pattern, std::string_view key);
 // Gunzips the beginning of a gzip stream (as much as `data` holds, at most max_out bytes).
 Result<std::string> GunzipPrefix(std::string_view data, size_t max_out);
 
