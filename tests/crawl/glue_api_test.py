@@ -353,6 +353,12 @@ class CrawlerTest(unittest.TestCase):
         self.assertEqual(len(parts["Partitions"]), 1)
 
     def test_athena_reads_the_crawled_table(self):
+        # A crawler's Exclusions shape only what it infers; a query reads every file under the
+        # location (as Athena does), so the excluded CSV file is named, never read as JSON.
+        r = self.ep.query("SELECT count(*) AS n FROM raw.orderlake_raw")
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("skip-me", r.stderr)
+        os.remove(os.path.join(self.ep.dir, "s3", "orderlake-raw", "2026", "12", "07", "10", "skip-me"))
         r = self.ep.query("SELECT count(*) AS n FROM raw.orderlake_raw")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertGreaterEqual(int(r.stdout.strip().splitlines()[-1]), self.rows)
