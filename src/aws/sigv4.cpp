@@ -98,6 +98,16 @@ std::string string_to_sign(std::string_view stamp, std::string_view scope, std::
   return fmt::format("{}\n{}\n{}\n{}", kAlgorithm, stamp, scope, hex_sha256(creq));
 }
 
+
+VerifyResult failure(std::string type, std::string message) {
+  VerifyResult r;
+  r.error_type = std::move(type);
+  r.message = std::move(message);
+  return r;
+}
+
+}  // namespace
+
 // Seconds since the epoch of a yyyyMMdd'T'HHmmss'Z' stamp, or -1.
 long long parse_amz_date(const std::string& d) {
   struct tm tm {};
@@ -109,15 +119,6 @@ long long parse_amz_date(const std::string& d) {
   tm.tm_mon -= 1;
   return static_cast<long long>(timegm(&tm));
 }
-
-VerifyResult failure(std::string type, std::string message) {
-  VerifyResult r;
-  r.error_type = std::move(type);
-  r.message = std::move(message);
-  return r;
-}
-
-}  // namespace
 
 std::string uri_encode(std::string_view s, bool encode_slash) {
   static constexpr char kHex[] = "0123456789ABCDEF";

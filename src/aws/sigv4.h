@@ -59,6 +59,9 @@ void sign(Request& req, const Credentials& creds, std::string_view region, std::
           std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
 
 // ---- server side ----
+// Seconds since the epoch of an X-Amz-Date stamp (yyyyMMdd'T'HHmmss'Z'), or -1.
+long long parse_amz_date(const std::string& d);
+
 struct ReceivedRequest {
   std::string_view method, path;  // path as received (already encoded)
   std::string_view query;         // raw, without '?'

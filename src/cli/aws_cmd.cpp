@@ -21,6 +21,7 @@ struct AwsArgs {
   std::string credentials_file;
   bool no_firehose = false;
   int sql_timeout = 30;
+  size_t sql_result_mb = 2048;
   endpoint::EdgeOptions edge;
 };
 
@@ -31,6 +32,7 @@ Status to_options(AwsArgs& a) {
   for (size_t i = 0; i < a.access_keys.size(); ++i) a.edge.keys[a.access_keys[i]] = a.secret_keys[i];
   if (!a.credentials_file.empty()) ORDERLAKE_RETURN_IF_ERROR(read_credentials(a.credentials_file, a.edge.keys));
   a.edge.sql.timeout = std::chrono::seconds(a.sql_timeout);
+  a.edge.sql.max_result_bytes = a.sql_result_mb << 20;
   a.edge.sql.lake = a.edge.data_dir / "lake";
   ORDERLAKE_RETURN_IF_ERROR(a.edge.sql.Validate());
   return a.edge.Validate();
@@ -125,6 +127,8 @@ Examples:
   cmd->add_option("--sql-memory-mb", a->edge.sql.memory_mb, "Memory one Athena statement may use (MB)")->capture_default_str();
   cmd->add_option("--sql-workers", a->edge.sql.workers, "Athena statements run at the same time")->capture_default_str();
   cmd->add_option("--sql-threads", a->edge.sql.threads, "DuckDB threads of one Athena statement")->capture_default_str();
+  cmd->add_option("--sql-result-mb", a->sql_result_mb, "Bytes of one Athena result file (MB; more is cut off, and said)")
+      ->capture_default_str()->check(CLI::Range(1, 1 << 20));
   cmd->add_option("--max-connections", a->edge.http.max_connections,
                   "Connections open at once; beyond it a new one gets 503 with Retry-After")
       ->capture_default_str()->check(CLI::Range(size_t{1}, size_t{100000}));

@@ -40,8 +40,13 @@ struct EdgeOptions {
   // always read-only: e.g. the firehose's raw bucket.
   std::vector<std::string> read_only_buckets;
   // The bounds of every Athena statement (the SQL console's: --sql-timeout, ...); its lake
-  // is set to <data-dir>/lake.
-  query::IsolatedOptions sql;
+  // is set to <data-dir>/lake. A result goes to a file, not to memory: up to 2 GiB of it
+  // by default (more is cut off, and the execution says so).
+  query::IsolatedOptions sql = [] {
+    query::IsolatedOptions o;
+    o.max_result_bytes = size_t{2} << 30;
+    return o;
+  }();
   http::ServerOptions http;                             // connection limits (and TLS)
   std::string region = "us-east-1";
   std::string account_id = "123456789012";

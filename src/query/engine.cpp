@@ -20,6 +20,13 @@
 #include "store/object_store.h"
 #include "table/delta.h"
 
+// DuckDB 1.4's one way to a streaming result through the C API. duckdb.h marks it
+// deprecated (hidden under DUCKDB_API_NO_DEPRECATED, which query/duckdb_convert.h sets), but
+// libduckdb 1.4.4, which scripts/setup.sh pins, exports it and has no replacement yet:
+// duckdb_pending_prepared materializes the whole result.
+extern "C" duckdb_state duckdb_pending_prepared_streaming(duckdb_prepared_statement prepared_statement,
+                                                          duckdb_pending_result* out_result);
+
 namespace orderlake::query {
 namespace fs = std::filesystem;
 using internal::Extracted;
@@ -506,6 +513,8 @@ struct Engine::Impl {
       duckdb_destroy_data_chunk(&chunk);
     }
     for (auto& t : types) duckdb_destroy_logical_type(&t);
+    // A streamed result that failed part way ends its chunks early and says why here.
+    if (const char* e = st.ok() ? duckdb_result_error(r) : nullptr; e && *e) st = Status::Error(OneLineError(e));
     if (st.ok()) st = sink.End();
     return st;
   }
@@ -628,13 +637,24 @@ Result<QueryResult> Engine::Execute(std::string_view sql, RowSink& sink) {
   ORDERLAKE_RETURN_IF_ERROR(impl_->Prepare(sql));
   Prepared prepared;
   ORDERLAKE_RETURN_IF_ERROR(impl_->PrepareChecked(sql, prepared));
+  // Streamed: rows reach the sink chunk by chunk as DuckDB produces them, so a large result
+  // (a SELECT * of a big table into a CSV file) is never held whole in memory.
   OwnedResult result;
-  if (duckdb_execute_prepared(prepared.get(), result.get()) != DuckDBSuccess) {
-    std::string err = OneLineError(duckdb_result_error(result.get()));
+  duckdb_pending_result pending = nullptr;
+  const bool started = duckdb_pending_prepared_streaming(prepared.get(), &pending) == DuckDBSuccess;
+  const bool ran = started && duckdb_execute_pending(pending, result.get()) == DuckDBSuccess;
+  if (!ran) {
+    std::string err = OneLineError(started ? duckdb_result_error(result.get()) : duckdb_pending_error(pending));
+    duckdb_destroy_pending(&pending);
     if (StartsWith(err, "Permission Error")) err += impl_->Reach();
     return Status::Error(err);
   }
-  ORDERLAKE_RETURN_IF_ERROR(impl_->Drain(result.get(), sink));
+  duckdb_destroy_pending(&pending);
+  if (Status st = impl_->Drain(result.get(), sink); !st.ok()) {
+    std::string err = st.message();
+    if (StartsWith(err, "Permission Error")) err += impl_->Reach();
+    return Status::Error(err);
+  }
   info.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return info;
 }

@@ -62,16 +62,6 @@ bool SetCredential(Signed& s, std::string_view credential) {
 
 std::optional<Error> Malformed(std::string why) { return Error{400, "AuthorizationHeaderMalformed", std::move(why)}; }
 
-long long ParseStamp(const std::string& d) {
-  std::tm tm{};
-  if (d.size() != 16 || d[8] != 'T' || d[15] != 'Z') return -1;
-  if (std::sscanf(d.c_str(), "%4d%2d%2dT%2d%2d%2dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
-                  &tm.tm_sec) != 6)
-    return -1;
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  return static_cast<long long>(timegm(&tm));
-}
 
 // The canonical query of the raw target: names and values decoded, encoded again as SigV4
 // wants, X-Amz-Signature left out.
@@ -120,7 +110,7 @@ std::optional<Error> Parse(const Call& call, Signed& s) {
   }
   if (s.key_id.empty() || s.signed_headers.empty() || !IsHex(s.signature, 64))
     return Malformed("The signature needs Credential, SignedHeaders and a 64-hex-digit Signature");
-  if (s.stamp.size() != 16 || s.stamp.compare(0, 8, s.date) != 0 || ParseStamp(s.stamp) < 0)
+  if (s.stamp.size() != 16 || s.stamp.compare(0, 8, s.date) != 0 || aws::parse_amz_date(s.stamp) < 0)
     return Malformed("X-Amz-Date is missing or does not match the date of the credential scope");
   return std::nullopt;
 }
@@ -128,7 +118,7 @@ std::optional<Error> Parse(const Call& call, Signed& s) {
 std::optional<Error> CheckTime(const Signed& s) {
   const long long now =
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-  const long long t = ParseStamp(s.stamp);
+  const long long t = aws::parse_amz_date(s.stamp);
   if (s.presigned && now > t + s.expires) return Error{403, "AccessDenied", "Request has expired"};
   if ((!s.presigned && std::llabs(now - t) > 15 * 60) || (s.presigned && t - now > 15 * 60))
     return Error{403, "RequestTimeTooSkewed",

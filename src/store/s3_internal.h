@@ -16,6 +16,7 @@
 #include "core/status.h"
 #include "store/buckets.h"
 #include "store/s3_api.h"
+#include "store/xml.h"
 
 namespace orderlake::store::s3 {
 
@@ -52,7 +53,6 @@ void SendError(Call& call, const Error& e);
 void SendXml(Call& call, int status, const std::string& xml);
 
 std::string XmlEscape(std::string_view s);
-std::string XmlUnescape(std::string_view s);
 // Every <tag>…</tag> value in `xml`, unescaped, in order (at most `limit`).
 std::vector<std::string> XmlValues(std::string_view xml, std::string_view tag, size_t limit);
 std::string IsoTime(int64_t ms);   // 2026-12-07T12:00:00.000Z

@@ -16,6 +16,7 @@
 #include "aws/sigv4.h"
 #include "core/log.h"
 #include "store/object_store.h"
+#include "store/xml.h"
 
 namespace orderlake::store {
 
@@ -60,52 +61,6 @@ struct HttpResponse {
   std::string network_error;                   // set when no HTTP answer came
 };
 
-// The text of the first <tag>…</tag> in xml, entities decoded; empty when absent.
-std::string xml_decode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '&') {
-      out.push_back(s[i]);
-      continue;
-    }
-    const size_t semi = s.find(';', i);
-    if (semi == std::string_view::npos) {
-      out.push_back('&');
-      continue;
-    }
-    const std::string_view ent = s.substr(i + 1, semi - i - 1);
-    if (ent == "amp") out.push_back('&');
-    else if (ent == "lt") out.push_back('<');
-    else if (ent == "gt") out.push_back('>');
-    else if (ent == "quot") out.push_back('"');
-    else if (ent == "apos") out.push_back('\'');
-    else if (ent.size() > 1 && ent[0] == '#') {
-      unsigned long cp = ent[1] == 'x' ? std::strtoul(std::string(ent.substr(2)).c_str(), nullptr, 16)
-                                       : std::strtoul(std::string(ent.substr(1)).c_str(), nullptr, 10);
-      // UTF-8 encode the code point.
-      if (cp < 0x80) out.push_back(static_cast<char>(cp));
-      else if (cp < 0x800) {
-        out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-        out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-      } else if (cp < 0x10000) {
-        out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-        out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-        out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-      } else {
-        out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-        out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-        out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-        out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-      }
-    } else {
-      out.append(s.substr(i, semi - i + 1));
-    }
-    i = semi;
-  }
-  return out;
-}
-
 std::string_view xml_raw(std::string_view xml, std::string_view tag, size_t* pos = nullptr) {
   const std::string open = "<" + std::string(tag) + ">", close = "</" + std::string(tag) + ">";
   const size_t start = xml.find(open, pos ? *pos : 0);
@@ -116,7 +71,8 @@ std::string_view xml_raw(std::string_view xml, std::string_view tag, size_t* pos
   return xml.substr(start + open.size(), end - start - open.size());
 }
 
-std::string xml_text(std::string_view xml, std::string_view tag) { return xml_decode(xml_raw(xml, tag)); }
+// The text of the first <tag>…</tag> in xml, entities decoded; empty when absent.
+std::string xml_text(std::string_view xml, std::string_view tag) { return XmlUnescape(xml_raw(xml, tag)); }
 
 int64_t parse_iso8601_ms(std::string_view s) {
   std::tm tm{};
@@ -194,14 +150,14 @@ class S3Store final : public ObjectStore {
         std::string_view c = xml_raw(r.body, "Contents", &pos);
         if (c.empty()) break;
         ObjectInfo o;
-        o.key = xml_decode(xml_raw(c, "Key"));
+        o.key = XmlUnescape(xml_raw(c, "Key"));
         if (!o.key.starts_with(prefix_)) continue;
         o.key = o.key.substr(prefix_.size());
         const size_t slash = o.key.rfind('/');
         if (o.key.substr(slash == std::string::npos ? 0 : slash + 1).starts_with('.')) continue;
         o.size = std::strtoull(std::string(xml_raw(c, "Size")).c_str(), nullptr, 10);
         o.mtime_ms = parse_iso8601_ms(xml_raw(c, "LastModified"));
-        o.etag = xml_decode(xml_raw(c, "ETag"));
+        o.etag = XmlUnescape(xml_raw(c, "ETag"));
         out.push_back(std::move(o));
       }
       if (xml_raw(r.body, "IsTruncated") != "true") break;
