@@ -52,7 +52,7 @@ cp -al "$base/data/lake" "$data/lake"
 
 # As many DuckDB threads per statement as `orderlake query` uses (every core), so the ratio
 # is the API's own overhead (BENCH_SQL_THREADS=1 gives the default console bound instead).
-# The seed's query 6 returns ~95% of the table (~1.5 GB of CSV at 10M rows): longer than the
+# The seed's query 6 returns ~91% of the table (9.2M of 10M rows, ~1.5 GB of CSV): longer than the
 # console's default 30 s bound, so the statements get BENCH_SQL_TIMEOUT (600 s).
 "$orderlake" aws --data-dir "$data" --listen 127.0.0.1:0 --sql-threads "${BENCH_SQL_THREADS:-$(nproc)}" \
   --sql-timeout "${BENCH_SQL_TIMEOUT:-600}" \
