@@ -52,10 +52,11 @@ cp -al "$base/data/lake" "$data/lake"
 
 # As many DuckDB threads per statement as `orderlake query` uses (every core), so the ratio
 # is the API's own overhead (BENCH_SQL_THREADS=1 gives the default console bound instead).
-# The seed's query 6 returns ~91% of the table (9.2M of 10M rows, ~1.5 GB of CSV): longer than the
-# console's default 30 s bound, so the statements get BENCH_SQL_TIMEOUT (600 s).
+# The seed's query 6 returns ~91% of the table (9.2M of 10M rows, ~2.2 GB of Athena's quoted CSV): longer than the
+# console's default 30 s bound and the API's 2 GiB result default, so the statements get
+# BENCH_SQL_TIMEOUT (600 s) and 8 GiB of result.
 "$orderlake" aws --data-dir "$data" --listen 127.0.0.1:0 --sql-threads "${BENCH_SQL_THREADS:-$(nproc)}" \
-  --sql-timeout "${BENCH_SQL_TIMEOUT:-600}" \
+  --sql-timeout "${BENCH_SQL_TIMEOUT:-600}" --sql-result-mb 8192 \
   >"$work/aws.out" 2>"$work/aws.err" &
 aws_pid=$!
 trap 'kill "$aws_pid" 2>/dev/null || true; wait "$aws_pid" 2>/dev/null || true' EXIT
