@@ -182,6 +182,9 @@ Result<Page> ReadPage(const stdfs::path& file, bool csv, uint64_t offset, size_t
   return page;
 }
 
+// The largest result written to a remote (S3) OutputLocation: it is uploaded from memory.
+constexpr uintmax_t kMaxRemoteResultBytes = uintmax_t{512} << 20;
+
 Status Executions::Publish(Execution& e) {
   const stdfs::path local = ResultFile(e);
   const size_t slash = e.output.rfind('/');
@@ -193,7 +196,11 @@ Status Executions::Publish(Execution& e) {
     ORDERLAKE_RETURN_IF_ERROR(orderlake::fs::create_directories(loc->dir));
     const stdfs::path tmp = loc->dir / ("." + name + ".tmp");
     std::error_code ec;
-    stdfs::copy_file(local, tmp, stdfs::copy_options::overwrite_existing, ec);
+    // A second name for the same bytes when the bucket is on the same file system (results
+    // may be gigabytes), else a copy.
+    stdfs::remove(tmp, ec);
+    stdfs::create_hard_link(local, tmp, ec);
+    if (ec) stdfs::copy_file(local, tmp, stdfs::copy_options::overwrite_existing, ec);
     if (!ec) stdfs::rename(tmp, loc->dir / name, ec);
     if (ec) return Status::Errorf("cannot write {}: {}", e.output, ec.message());
     if (!e.text()) ORDERLAKE_RETURN_IF_ERROR(orderlake::fs::write_file_atomic(loc->dir / (name + ".metadata"), metadata));
@@ -201,6 +208,13 @@ Status Executions::Publish(Execution& e) {
   }
   auto store = opt_.buckets->OpenStore(*loc);
   if (!store.ok()) return store.status();
+  // The object store puts whole objects from memory: bound what one result may take.
+  std::error_code size_ec;
+  const uintmax_t size = stdfs::file_size(local, size_ec);
+  if (!size_ec && size > kMaxRemoteResultBytes)
+    return Status::Errorf("the result is {} MB, more than the {} MB a remote OutputLocation takes; use a bucket of the "
+                          "data directory (s3://{}/)",
+                          size >> 20, kMaxRemoteResultBytes >> 20, store::kResultsBucket);
   auto data = orderlake::fs::read_file(local);
   if (!data.ok()) return data.status();
   ORDERLAKE_RETURN_IF_ERROR((*store)->Put(name, *data));
