@@ -7,6 +7,13 @@
 
 #include "query/duckdb_convert.h"
 
+// DuckDB 1.4's one way to a streaming result through the C API. duckdb.h marks it
+// deprecated (hidden under DUCKDB_API_NO_DEPRECATED, which query/duckdb_convert.h sets), but
+// libduckdb 1.4.4, which scripts/setup.sh pins, exports it and has no replacement yet:
+// duckdb_pending_prepared materializes the whole result.
+extern "C" duckdb_state duckdb_pending_prepared_streaming(duckdb_prepared_statement prepared_statement,
+                                                          duckdb_pending_result* out_result);
+
 namespace orderlake::query::internal {
 
 // DuckDB's message condensed to one line: the first line, plus a "Did you mean" hint.
