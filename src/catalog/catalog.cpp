@@ -1,5 +1,7 @@
 #include "catalog/catalog.h"
 
+#include <algorithm>
+
 #include <sqlite3.h>
 
 #include <chrono>
@@ -218,6 +220,23 @@ Result<std::vector<Partition>> Catalog::Partitions(const std::string& database, 
     out.push_back(std::move(p));
   }
   if (rc != SQLITE_DONE) return Error("list partitions");
+  return out;
+}
+
+Result<std::vector<Partition>> Catalog::FindPartitions(const std::string& database, const std::string& table,
+                                                       const std::vector<std::vector<std::string>>& values) {
+  Stmt st(db_, "SELECT location FROM partitions WHERE database = ? AND table_name = ? AND vals = ?");
+  if (!st.ok()) return Error("prepare");
+  std::vector<Partition> out;
+  for (const auto& v : values) {
+    st.Reset();
+    st.Bind(1, database).Bind(2, table).Bind(3, json(v).dump());
+    const int rc = st.Step();
+    if (rc == SQLITE_ROW) out.push_back({v, st.Text(0)});
+    else if (rc != SQLITE_DONE) return Error("find partitions");
+  }
+  std::sort(out.begin(), out.end(), [](const Partition& a, const Partition& b) { return a.values < b.values; });
+  out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
 }
 

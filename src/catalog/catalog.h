@@ -115,6 +115,10 @@ class Catalog {
   Result<bool> DropTable(const std::string& database, const std::string& name);
   // The table's partitions, sorted by values.
   Result<std::vector<Partition>> Partitions(const std::string& database, const std::string& table);
+  // The partitions with exactly these values (each looked up by its key, not by listing
+  // the table's), sorted by values; values with no partition are left out.
+  Result<std::vector<Partition>> FindPartitions(const std::string& database, const std::string& table,
+                                                const std::vector<std::vector<std::string>>& values);
   // Adds the partitions that are not there yet (same values); returns how many were added.
   Result<size_t> AddPartitions(const std::string& database, const std::string& table,
                                const std::vector<Partition>& partitions);

@@ -93,10 +93,9 @@ struct Partitions {
     auto t = Load(req);
     if (auto* r = std::get_if<JsonResponse>(&t)) return *r;
     const auto& tbl = std::get<0>(t);
-    auto parts = g.cat->Partitions(tbl.database, tbl.name);
+    auto parts = g.cat->FindPartitions(tbl.database, tbl.name, {values});
     if (!parts.ok()) return Internal(parts.status());
-    for (const auto& p : *parts)
-      if (p.values == values) return Ok({{"Partition", PartitionJson(tbl, p, g.opt.account_id)}});
+    if (!parts->empty()) return Ok({{"Partition", PartitionJson(tbl, parts->front(), g.opt.account_id)}});
     return Error("EntityNotFoundException", "Cannot find partition.");
   }
 
@@ -144,12 +143,10 @@ struct Partitions {
     auto t = Load(req);
     if (auto* r = std::get_if<JsonResponse>(&t)) return *r;
     const auto& tbl = std::get<0>(t);
-    auto parts = g.cat->Partitions(tbl.database, tbl.name);
+    auto parts = g.cat->FindPartitions(tbl.database, tbl.name, wanted);
     if (!parts.ok()) return Internal(parts.status());
-    std::set<std::vector<std::string>> want(wanted.begin(), wanted.end());
     json list = json::array();
-    for (const auto& p : *parts)
-      if (want.count(p.values)) list.push_back(PartitionJson(tbl, p, g.opt.account_id));
+    for (const auto& p : *parts) list.push_back(PartitionJson(tbl, p, g.opt.account_id));
     return Ok({{"Partitions", list}, {"UnprocessedKeys", json::array()}});
   }
 

@@ -67,6 +67,26 @@ TEST(Catalog, TablesAndPartitionsPersist) {
   EXPECT_TRUE(c.value()->Partitions("default", "t1").value().empty());
 }
 
+TEST(Catalog, FindPartitionsLooksUpByValues) {
+  TempDir tmp;
+  auto c = Catalog::Open(Catalog::DefaultPath(tmp.path()));
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  ASSERT_TRUE(c.value()->PutTable(Sample("t1")).ok());
+  ASSERT_TRUE(c.value()
+                  ->AddPartitions("default", "t1",
+                                  {{{"2010-12-01"}, "file:///data/t1/dt=2010-12-01"},
+                                   {{"2010-12-02"}, "file:///data/t1/dt=2010-12-02"},
+                                   {{"2010-12-03"}, "file:///data/t1/dt=2010-12-03"}})
+                  .ok());
+  auto found = c.value()->FindPartitions("default", "t1", {{"2010-12-03"}, {"2011-01-01"}, {"2010-12-01"}, {"2010-12-03"}});
+  ASSERT_TRUE(found.ok()) << found.status().message();
+  EXPECT_EQ(found.value(), (std::vector<Partition>{{{"2010-12-01"}, "file:///data/t1/dt=2010-12-01"},
+                                                   {{"2010-12-03"}, "file:///data/t1/dt=2010-12-03"}}));
+  auto none = c.value()->FindPartitions("default", "other", {{"2010-12-01"}});
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none.value().empty());
+}
+
 TEST(Catalog, UpsertMergesLikeACrawler) {
   TempDir tmp;
   auto c = Catalog::Open(tmp.path() / "c.db");
