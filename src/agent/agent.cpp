@@ -74,6 +74,15 @@ bool Agent::Done() const {
 
 Status Agent::FlushCheckpoints() { return impl_->cp->flush(); }
 
+std::vector<CheckpointEntry> Agent::Acknowledged() const {
+  std::vector<CheckpointEntry> out;
+  for (const auto& f : impl_->flows) {
+    auto e = impl_->cp->entries(f->config().id());
+    out.insert(out.end(), std::make_move_iterator(e.begin()), std::make_move_iterator(e.end()));
+  }
+  return out;
+}
+
 Status Agent::Wait() {
   for (auto& f : impl_->flows) {
     f->join();

@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/checkpoint.h"
 #include "agent/config.h"
 #include "core/metrics.h"
 #include "core/status.h"
@@ -77,6 +78,10 @@ class Agent {
   bool Done() const;
   // Writes the checkpoint file if it changed; the caller runs this periodically.
   Status FlushCheckpoints();
+  // Every flow's checkpoint entries (checkpoint.h): per file read, the offset below which
+  // every byte was acknowledged by the delivery stream. A file whose offset reached its size
+  // and that is written no more has been delivered whole.
+  std::vector<CheckpointEntry> Acknowledged() const;
 
   // The flows' counters (orderlake_agent_*, labelled flow, stream and pattern).
   const metrics::Registry& metrics() const;

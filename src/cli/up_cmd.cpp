@@ -2,8 +2,10 @@
 #include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <tuple>
 
 #include "cli/commands.h"
+#include "core/duration.h"
 #include "up/pipeline.h"
 
 namespace orderlake::cli {
@@ -78,7 +80,28 @@ Examples:
       ->capture_default_str()->check(CLI::Range(0.0, 1e7));
   cmd->add_option("--status-interval", o->status_interval_s, "Seconds between status lines (0 = none)")
       ->capture_default_str();
+  static std::string log_retention = FormatDuration(o->log_retention_ms);
+  static std::string raw_retention = FormatDuration(o->raw_retention_ms);
+  cmd->add_option("--log-retention", log_retention,
+                  "How long the table's history is kept: Delta log commits and checkpoints "
+                  "(delta.logRetentionDuration; time travel reaches this far back), run records before they are "
+                  "rolled up into daily totals. A duration: 90s, 10m, 24h, 30d")
+      ->capture_default_str();
+  cmd->add_option("--raw-retention", raw_retention,
+                  "Raw objects the etl has committed are deleted once this old (an S3 lifecycle rule; 0 = keep "
+                  "forever). An object the etl has not taken is never deleted")
+      ->capture_default_str();
   cmd->callback([o] {
+    for (auto [text, flag, out] : {std::tuple{&log_retention, "--log-retention", &o->log_retention_ms},
+                                   std::tuple{&raw_retention, "--raw-retention", &o->raw_retention_ms}}) {
+      auto ms = ParseDuration(*text, flag);
+      if (!ms.ok()) {
+        std::fprintf(stderr, "orderlake up: %s\n", ms.status().message().c_str());
+        exit_code() = 2;
+        return;
+      }
+      *out = *ms;
+    }
     static std::atomic<bool> stop{false};
     std::signal(SIGINT, [](int) { stop.store(true); });
     std::signal(SIGTERM, [](int) { stop.store(true); });

@@ -12,8 +12,11 @@
 #include <thread>
 
 #include "agent/config.h"
+#include "core/clock.h"
+#include "core/duration.h"
 #include "core/fs.h"
 #include "core/log.h"
+#include "up/log_cleanup.h"
 #include "up/pipeline_internal.h"
 
 namespace orderlake::up {
@@ -98,6 +101,11 @@ Status UpOptions::Validate() const {
     return Status::Errorf("--compact-every must be between 0 and 86400 seconds, got {}", compact_every_s);
   if (!(retention_minutes >= 0 && retention_minutes <= 1e7))
     return Status::Errorf("--retention-minutes must be between 0 and 10000000, got {}", retention_minutes);
+  if (log_retention_ms < 60'000 || log_retention_ms > kMaxDurationMs)
+    return Status::Errorf("--log-retention must be at least 1m, got {}", FormatDuration(log_retention_ms));
+  if (raw_retention_ms < 0 || raw_retention_ms > kMaxDurationMs)
+    return Status::Errorf("--raw-retention must be 0 (keep forever) or a duration, got {}",
+                          FormatDuration(raw_retention_ms));
   static const std::regex kStream("[a-zA-Z0-9_.-]{1,64}");
   if (!std::regex_match(stream, kStream))
     return Status::Errorf("the delivery stream name must be 1 to 64 of a-z, A-Z, 0-9, '_', '.', '-', got \"{}\"", stream);
@@ -340,7 +348,7 @@ void Pipeline::PrintBanner() {
 
 void Pipeline::Loop(const std::atomic<bool>& stop) {
   const auto start = std::chrono::steady_clock::now();
-  auto next_status = start;
+  auto next_status = start, next_log_cleanup = start;
   while (result_.ok() && !stop.load()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     monitor_.Sample();
@@ -351,6 +359,10 @@ void Pipeline::Loop(const std::atomic<bool>& stop) {
       if (!cs.ok()) spdlog::error("agent: {}", cs.message());
     }
     const auto now = std::chrono::steady_clock::now();
+    if (agent_ && o_.logs.empty() && now >= next_log_cleanup) {
+      next_log_cleanup = now + std::chrono::seconds(10);
+      clean_delivered_logs(logs_, agent_->Acknowledged(), o_.raw_retention_ms, clock::unix_ms());
+    }
     if (o_.duration_s > 0 && std::chrono::duration<double>(now - start).count() >= o_.duration_s) break;
     if (o_.status_interval_s > 0 && now >= next_status) {
       next_status = now + std::chrono::milliseconds(static_cast<int>(o_.status_interval_s * 1000));

@@ -64,6 +64,13 @@ struct UpOptions {
   double status_interval_s = 2;  // the live status line on stderr; 0 = none
   double compact_every_s = 5;    // table compaction (and vacuum, checkpoints) this often; 0 = never
   double retention_minutes = 10;  // files compaction removed are deleted after this long
+  // --log-retention: the table's Delta log (delta.logRetentionDuration, set on the table
+  // when it differs) and the etl's run records before they are rolled up. Disk: at the
+  // default rate ~2 commits/s of ~2 KB plus a checkpoint every 10: ~15 MB per hour kept.
+  int64_t log_retention_ms = 3'600'000;
+  // --raw-retention: raw objects older than this and already committed by the etl are
+  // deleted (0 = never). Disk: at 100 orders/s about 25 MB of raw objects per hour kept.
+  int64_t raw_retention_ms = 24 * 3'600'000LL;
   std::string stream = "tbsm-red-fire";
   std::string bucket = "orderlake-raw";
 

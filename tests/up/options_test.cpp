@@ -48,6 +48,15 @@ TEST(UpOptions, DefaultsAreValidAndErrorsNameTheFlag) {
   o.retention_minutes = -1;
   expect_error(o.Validate(), "--retention-minutes");
   o = {};
+  o.log_retention_ms = 30'000;
+  expect_error(o.Validate(), "--log-retention must be at least 1m, got 30s");
+  o = {};
+  o.raw_retention_ms = -1;
+  expect_error(o.Validate(), "--raw-retention");
+  o = {};
+  o.raw_retention_ms = 0;  // keep raw objects forever
+  EXPECT_TRUE(o.Validate().ok());
+  o = {};
   o.stream = "no spaces allowed";
   expect_error(o.Validate(), "delivery stream name");
 }
