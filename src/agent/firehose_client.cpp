@@ -1,6 +1,7 @@
 #include "agent/firehose_client.h"
 
 #include <curl/curl.h>
+#include <simdjson.h>
 
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -67,13 +68,68 @@ void FirehoseClient::build_body(const std::string& stream, const std::vector<std
   out += "{\"DeliveryStreamName\":";
   append_json_string(out, stream);
   out += ",\"Records\":[";
+  // Every record straight into the body: no encoded copy per record.
+  constexpr std::string_view kOpen = "{\"Data\":\"", kClose = "\"}";
   for (size_t i = 0; i < records.size(); ++i) {
     if (i) out.push_back(',');
-    out += "{\"Data\":\"";
-    out += base64_encode(records[i]);
-    out += "\"}";
+    out += kOpen;
+    base64_append(out, records[i]);
+    out += kClose;
   }
   out += "]}";
+}
+
+// The error of a call that did not answer 200: the JSON error's __type and message.
+void FirehoseClient::read_error(PutBatchResult& res) const {
+  nlohmann::json j = nlohmann::json::parse(response_, nullptr, false);
+  if (j.is_object()) {
+    std::string type = j.contains("__type") && j["__type"].is_string() ? j["__type"].get<std::string>() : "";
+    if (auto hash = type.rfind('#'); hash != std::string::npos) type = type.substr(hash + 1);
+    res.error_code = type;
+    res.error_message = j.contains("message") && j["message"].is_string() ? j["message"].get<std::string>()
+                        : j.contains("Message") && j["Message"].is_string() ? j["Message"].get<std::string>()
+                                                                            : "";
+  }
+  if (res.error_code.empty()) res.error_code = fmt::format("HTTP{}", res.http_status);
+  if (res.error_message.empty()) res.error_message = response_.substr(0, 300);
+  res.retryable = res.http_status >= 500 || res.http_status == 429 ||
+                  res.error_code == "ServiceUnavailableException" || res.error_code == "LimitExceededException" ||
+                  res.error_code == "ThrottlingException";
+}
+
+// A 200 answer: one RequestResponses entry per record, in order; an entry with an ErrorCode
+// is a failed record (sent again by the caller). Parsed with simdjson (the answer to a batch
+// of 500 records is 500 objects: the agent's hottest parse).
+void FirehoseClient::read_request_responses(size_t records, PutBatchResult& res) {
+  auto malformed = [&] {
+    res.http_status = 502;  // treat a malformed answer as a failed call
+    res.error_code = "MalformedResponse";
+    res.error_message =
+        "PutRecordBatch answer without one RequestResponses entry per record: " + response_.substr(0, 300);
+    res.failed.clear();
+    res.failed_count = 0;
+  };
+  thread_local simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  simdjson::dom::array rr;
+  if (parser.parse(response_).get(root) || root["RequestResponses"].get_array().get(rr) || rr.size() != records)
+    return malformed();
+  res.failed.assign(records, false);
+  size_t i = 0;
+  for (simdjson::dom::element e : rr) {
+    simdjson::dom::element code;
+    if (e.is_object() && !e["ErrorCode"].get(code) && !code.is_null()) {
+      res.failed[i] = true;
+      ++res.failed_count;
+      if (res.error_code.empty()) {
+        std::string_view text;
+        res.error_code = code.get_string().get(text) ? "Error" : std::string(text);
+        std::string_view msg;
+        if (!e["ErrorMessage"].get_string().get(msg)) res.error_message = std::string(msg);
+      }
+    }
+    ++i;
+  }
 }
 
 PutBatchResult FirehoseClient::put_record_batch(const std::string& stream, const std::vector<std::string_view>& records,
@@ -136,43 +192,11 @@ PutBatchResult FirehoseClient::put_record_batch(const std::string& stream, const
   }
   res.transport_ok = true;
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &res.http_status);
-  nlohmann::json j = nlohmann::json::parse(response_, nullptr, false);
   if (res.http_status != 200) {
-    if (j.is_object()) {
-      std::string type = j.contains("__type") && j["__type"].is_string() ? j["__type"].get<std::string>() : "";
-      if (auto hash = type.rfind('#'); hash != std::string::npos) type = type.substr(hash + 1);
-      res.error_code = type;
-      res.error_message = j.contains("message") && j["message"].is_string() ? j["message"].get<std::string>()
-                          : j.contains("Message") && j["Message"].is_string() ? j["Message"].get<std::string>()
-                                                                              : "";
-    }
-    if (res.error_code.empty()) res.error_code = fmt::format("HTTP{}", res.http_status);
-    if (res.error_message.empty()) res.error_message = response_.substr(0, 300);
-    res.retryable = res.http_status >= 500 || res.http_status == 429 ||
-                    res.error_code == "ServiceUnavailableException" || res.error_code == "LimitExceededException" ||
-                    res.error_code == "ThrottlingException";
+    read_error(res);
     return res;
   }
-  if (!j.is_object() || !j.contains("RequestResponses") || !j["RequestResponses"].is_array() ||
-      j["RequestResponses"].size() != records.size()) {
-    res.http_status = 502;  // treat a malformed answer as a failed call
-    res.error_code = "MalformedResponse";
-    res.error_message = "PutRecordBatch answer without one RequestResponses entry per record: " + response_.substr(0, 300);
-    return res;
-  }
-  const auto& rr = j["RequestResponses"];
-  res.failed.assign(records.size(), false);
-  for (size_t i = 0; i < rr.size(); ++i) {
-    if (rr[i].is_object() && rr[i].contains("ErrorCode") && !rr[i]["ErrorCode"].is_null()) {
-      res.failed[i] = true;
-      ++res.failed_count;
-      if (res.error_code.empty()) {
-        res.error_code = rr[i]["ErrorCode"].is_string() ? rr[i]["ErrorCode"].get<std::string>() : "Error";
-        const auto& m = rr[i].contains("ErrorMessage") ? rr[i]["ErrorMessage"] : nlohmann::json();
-        res.error_message = m.is_string() ? m.get<std::string>() : "";
-      }
-    }
-  }
+  read_request_responses(records.size(), res);
   return res;
 }
 

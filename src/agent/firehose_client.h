@@ -43,6 +43,8 @@ class FirehoseClient {
   static void build_body(const std::string& stream, const std::vector<std::string_view>& records, std::string& out);
 
  private:
+  void read_error(PutBatchResult& res) const;
+  void read_request_responses(size_t records, PutBatchResult& res);
   void* curl_ = nullptr;
   std::string endpoint_, sigv4_, userpwd_, session_token_;
   long connect_timeout_ms_, timeout_ms_;

@@ -169,5 +169,16 @@ TEST(Base64, RoundTripsAndRejectsGarbage) {
   EXPECT_FALSE(base64_decode("Zg==Zm9v").has_value());
 }
 
+TEST(Base64, AppendsAfterWhatIsThereForEveryTailLength) {
+  std::string bin;
+  for (int i = 0; i < 64; ++i) bin.push_back(static_cast<char>(i * 37 + 11));
+  for (size_t n = 0; n <= bin.size(); ++n) {
+    std::string out = "{\"Data\":\"";
+    base64_append(out, std::string_view(bin).substr(0, n));
+    ASSERT_EQ(out.size(), 9 + base64_size(n));
+    EXPECT_EQ(base64_decode(std::string_view(out).substr(9)), bin.substr(0, n)) << n;
+  }
+}
+
 }  // namespace
 }  // namespace orderlake
