@@ -13,6 +13,10 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${ORDERLAKE_BINARY:-$ROOT/build/orderlake}
 LINES=${BENCH_LINES:-2000000}
+# BENCH_AGGREGATE=N: the flow aggregates lines into Firehose records of up to N bytes
+# (aggregatedRecordSizeBytes); 0 (default) sends one record per line, the Kinesis Agent's default.
+AGGREGATE=""
+if [ "${BENCH_AGGREGATE:-0}" != 0 ]; then AGGREGATE=", \"aggregatedRecordSizeBytes\": ${BENCH_AGGREGATE}"; fi
 REPS=${BENCH_REPS:-3}
 OUT=$ROOT/bench/out/agent
 LOGS=$OUT/logs-$LINES
@@ -83,7 +87,7 @@ for rep in $(seq 1 "$REPS"); do
   cat > "$OUT/work/agent.json" <<JSON
 {"firehose.endpoint": "http://127.0.0.1:$PORT", "awsAccessKeyId": "AKIDBENCH", "awsSecretAccessKey": "bench",
  "checkpointFile": "$OUT/work/cp.json",
- "flows": [{"filePattern": "$LOGS/*.log", "deliveryStream": "bench-$rep", "initialPosition": "START_OF_FILE"}]}
+ "flows": [{"filePattern": "$LOGS/*.log", "deliveryStream": "bench-$rep", "initialPosition": "START_OF_FILE"$AGGREGATE}]}
 JSON
   t0=$(date +%s.%N)
   /usr/bin/time -f '%M' -o "$OUT/work/rss" "$BIN" --log-level warn agent --config "$OUT/work/agent.json" --once

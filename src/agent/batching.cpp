@@ -158,9 +158,17 @@ void Flow::emit(TrackedFile& f, std::string_view raw, uint64_t start, uint64_t e
     f.batch.created = Clock::now();
     f.batch.data.reserve(std::min<size_t>(static_cast<size_t>(cfg_.max_buffer_size_bytes), 1 << 20));
   }
+  // Aggregation: the record joins the last one while the two fit the aggregate size (and
+  // the batch is not cut at a planned end, which only ever follows a whole record).
+  const size_t last_start = f.batch.ends.size() > 1 ? f.batch.ends[f.batch.ends.size() - 2] : 0;
+  const bool join = cfg_.aggregated_record_size_bytes > 0 && !f.batch.ends.empty() &&
+                    f.batch.data.size() - last_start + out.size() <= static_cast<size_t>(cfg_.aggregated_record_size_bytes);
   f.batch.data.append(out);
   open_bytes_ += out.size();
-  f.batch.ends.push_back(static_cast<uint32_t>(f.batch.data.size()));
+  if (join)
+    f.batch.ends.back() = static_cast<uint32_t>(f.batch.data.size());
+  else
+    f.batch.ends.push_back(static_cast<uint32_t>(f.batch.data.size()));
   f.batch.end = end;
   if (open_bytes_ > kOpenBatchBudget) {
     push_batch(f);

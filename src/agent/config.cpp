@@ -225,7 +225,8 @@ Status parse_flow(const json& f, size_t index, const std::string& source, FlowCo
   r.set_source(source);
   ORDERLAKE_RETURN_IF_ERROR(r.refuse("kinesisStream", "Kinesis Data Streams is not supported; use deliveryStream"));
   ORDERLAKE_RETURN_IF_ERROR(r.refuse("partitionKeyOption", "applies to Kinesis Data Streams only, which is not supported"));
-  ORDERLAKE_RETURN_IF_ERROR(r.refuse("aggregatedRecordSizeBytes", "record aggregation applies to Kinesis Data Streams only, which is not supported"));
+  ORDERLAKE_RETURN_IF_ERROR(
+      r.integer("aggregatedRecordSizeBytes", flow.aggregated_record_size_bytes, 0, 1'024'000));
   ORDERLAKE_RETURN_IF_ERROR(r.str("filePattern", flow.file_pattern, true));
   if (flow.file_pattern.empty()) return r.error("filePattern", "must not be empty");
   if (flow.file_pattern.front() != '/') return r.error("filePattern", "must be an absolute path");

@@ -46,6 +46,11 @@ struct FlowConfig {
   std::string file_footer_pattern;       // a matching line ends the file's processing
   std::string truncated_record_terminator = "\n";
   int64_t max_record_size = 1'024'000;   // Firehose's record limit; longer ones are truncated
+  // aggregatedRecordSizeBytes (Kinesis Agent, Firehose flows): consecutive records are put
+  // into one Firehose record while it stays within this size (a record bigger than it goes
+  // alone). The delivered objects hold the same bytes; a call carries up to 500 of these
+  // aggregates instead of 500 lines. 0 = no aggregation (the default); at most 1,024,000.
+  int64_t aggregated_record_size_bytes = 0;
   // maxLineBytes (orderlake's): a line longer than this, newline not counted, is skipped, not
   // sent (counted, logged), and never held: its bytes are dropped as they are read, up to
   // its newline. 2 .. 2^40, default 64 MiB; lines between maxRecordSize and it are truncated.

@@ -50,7 +50,7 @@ struct Batch {
   std::string path;
   uint64_t start = 0, end = 0;
   std::string data;
-  std::vector<uint32_t> ends;  // end of each record in data
+  std::vector<uint32_t> ends;  // end of each Firehose record in data (several lines each with aggregation)
   Clock::time_point created;
   std::string token() const { return fmt::format("{};{};{}", id.source_id(), start, end); }
 };

@@ -194,5 +194,16 @@ TEST(AgentConfig, NumbersAsStringsAndAcceptedKeys) {
   EXPECT_EQ(r.value().user_agent, "mine/1");
 }
 
+TEST(AgentConfig, AggregatedRecordSizeForFirehoseFlows) {
+  auto r = parse_config(R"({"flows":[{"filePattern":"/a/*","deliveryStream":"s","aggregatedRecordSizeBytes":65536}]})",
+                        empty_env());
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r.value().flows[0].aggregated_record_size_bytes, 65536);
+  r = parse_config(R"({"flows":[{"filePattern":"/a/*","deliveryStream":"s"}]})", empty_env());
+  EXPECT_EQ(r.value().flows[0].aggregated_record_size_bytes, 0) << "no aggregation unless asked";
+  EXPECT_EQ(error_of(R"({"flows":[{"filePattern":"/a/*","deliveryStream":"s","aggregatedRecordSizeBytes":1024001}]})"),
+            "agent.json: flows[0].aggregatedRecordSizeBytes: 1024001 is outside the range 0 to 1024000");
+}
+
 }  // namespace
 }  // namespace orderlake::agent

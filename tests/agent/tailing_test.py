@@ -338,6 +338,28 @@ def test_clean_stop_within_shutdown_timeout(d):
 
 SOURCE_DIR = os.environ.get("ORDERLAKE_SOURCE_DIR") or os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+def test_aggregated_records_carry_the_same_bytes(d):
+    """aggregatedRecordSizeBytes: lines are joined into Firehose records of at most that size
+    (a longer line goes alone); the bytes delivered are the file's, in order, and a partial
+    failure resends only the failed aggregates."""
+    fh = FakeFirehose()
+    fh.fail_pattern = lambda call, i: call == 0 and i % 3 == 1
+    log = os.path.join(d, "app.log")
+    items = lines("A", 0, 2000) + [b"L" * 700 + b"\n"] + lines("B", 0, 100)
+    append(log, items)
+    cfg = write_config(os.path.join(d, "agent.json"), fh.url, [flow(log, aggregatedRecordSizeBytes=512)])
+    rc, _, err = run_once(cfg)
+    assert rc == 0, err
+    got = fh.got()
+    data = b"".join(got)
+    assert sorted(data.splitlines(keepends=True)) == sorted(items), "lost or duplicated lines"
+    assert all(r.endswith(b"\n") for r in got), "an aggregate cut a line"
+    assert max(len(r) for r in got if not r.startswith(b"L")) <= 512
+    assert any(r == b"L" * 700 + b"\n" for r in got), "the long line did not go alone"
+    assert len(got) < len(items) / 5, f"{len(got)} records for {len(items)} lines: not aggregated"
+    assert fh.calls[0][3] > 0, "the first call had no failed records"
+
+
 if __name__ == "__main__":
     main([test_rename_and_create_rotation, test_copy_truncate_rotation, test_deleted_file_is_finished,
           test_partial_line_waits_for_newline, test_globs_new_files_and_several_flows,
@@ -345,4 +367,4 @@ if __name__ == "__main__":
           test_unreadable_file, test_partial_failures_resend_only_failed_records,
           test_restart_continues_from_checkpoint, test_malformed_config_names_the_key,
           test_unreachable_endpoint_fails_in_once_mode, test_kill_9_exactly_once_with_batch_tokens,
-          test_clean_stop_within_shutdown_timeout])
+          test_clean_stop_within_shutdown_timeout, test_aggregated_records_carry_the_same_bytes])
