@@ -88,6 +88,8 @@ void Pipeline::RegisterStages() {
   if (o_.compact_every_s > 0) monitor_.AddRegistry(&compact_metrics_.registry());
   // The Firehose port's connection counters (orderlake_http_*: open, refused by reason).
   monitor_.AddRegistry(&fh_server_->http_metrics());
+  // The AWS endpoint's connection counters (orderlake_aws_http_*).
+  if (aws_) monitor_.AddRegistry(&aws_->metrics());
 }
 
 }  // namespace orderlake::up::internal

@@ -15,6 +15,7 @@ import subprocess
 import tempfile
 import time
 import unittest
+import urllib.request
 
 import botocore.session
 from botocore.config import Config
@@ -58,6 +59,8 @@ class UpAwsEndpointTest(unittest.TestCase):
             line = self.up.stdout.readline().decode()
             if not line:
                 break
+            if "dashboard at " in line:
+                self.dashboard = line.split("dashboard at ", 1)[1].split()[0].rstrip("/")
             if "AWS endpoint at " in line:
                 self.url = line.split("AWS endpoint at ", 1)[1].split()[0]
         self.assertTrue(self.url, (self.tmp / "up.err").read_text())
@@ -103,6 +106,11 @@ class UpAwsEndpointTest(unittest.TestCase):
         self.assertIn("orders", names)
         glue = client("glue", self.url)
         self.assertIn("default", [d["Name"] for d in glue.get_databases()["DatabaseList"]])
+        # The endpoint's connection counters are on up's /metrics with every stage's.
+        with urllib.request.urlopen(self.dashboard + "/metrics", timeout=10) as r:
+            text = r.read().decode()
+        opened = [l for l in text.splitlines() if l.startswith("orderlake_aws_http_connections_accepted_total")]
+        self.assertTrue(opened and float(opened[0].split()[-1]) > 0, [l for l in text.splitlines() if "aws_http" in l])
 
         # S3: the raw objects the firehose delivered, listed and copied down byte-equal.
         raw_dir = self.data / "s3" / "orderlake-raw"
