@@ -3,11 +3,13 @@
 // bookmark holds only the window's objects, and the raw retention deletes only what a
 // committed run took. Counters come from the runs themselves (objects listed and read).
 #include <gtest/gtest.h>
+#include <stdlib.h>
 #include <time.h>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "core/clock.h"
@@ -50,9 +52,30 @@ void put(const stdfs::path& root, const std::string& key, std::string_view data)
   std::ofstream(p, std::ios::binary).write(data.data(), static_cast<std::streamsize>(data.size()));
 }
 
+// A directory in memory (/dev/shm) when the machine has one, else under `fallback`: the
+// history test writes and reads 100,000 small files, which a busy disk makes slow.
+class MemDir {
+ public:
+  explicit MemDir(const stdfs::path& fallback) {
+    std::string tmpl = "/dev/shm/orderlake-discovery-XXXXXX";
+    path_ = ::mkdtemp(tmpl.data()) ? stdfs::path(tmpl) : fallback;
+    owned_ = path_ != fallback;
+  }
+  ~MemDir() {
+    std::error_code ec;
+    if (owned_) stdfs::remove_all(path_, ec);
+  }
+  const stdfs::path& path() const { return path_; }
+
+ private:
+  stdfs::path path_;
+  bool owned_ = false;
+};
+
 struct Store {
   TempDir dir;
-  stdfs::path in() const { return dir.path() / "raw"; }
+  std::optional<MemDir> mem;  // the raw store, when in memory
+  stdfs::path in() const { return mem ? mem->path() : dir.path() / "raw"; }
   stdfs::path lake() const { return dir.path() / "lake"; }
   EtlOptions options() const {
     EtlOptions o;
@@ -106,6 +129,7 @@ TEST(Discovery, LayoutKeysAreRecognised) {
 // The history test of issue 13: 100,800 objects over 30 days, then one new object.
 TEST(Discovery, HistoryRunReadsOnlyWhatIsNew) {
   Store s;
+  s.mem.emplace(s.dir.path() / "raw");
   const int64_t now = clock::unix_ms();
   const int64_t first = now - 30 * kDay;
   constexpr uint64_t kObjects = 100'800;
