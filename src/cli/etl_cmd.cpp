@@ -94,6 +94,28 @@ int follow(const etl::EtlOptions& opt, const etl::FollowOptions& fo, bool json, 
   return 0;
 }
 
+// Discovery and raw retention: durations as strings, parsed (core/duration.h) in the callback.
+void add_discovery_options(CLI::App* cmd, std::string* discovery, std::string* lookback, std::string* backfill,
+                           std::string* raw_retention) {
+  cmd->add_option("--discovery", *discovery,
+                  "auto: when every key is in the Firehose layout (YYYY/MM/DD/HH/<name>), list only after the "
+                  "high-water mark, with a full listing every --backfill-interval; full: list the whole input "
+                  "every run")
+      ->capture_default_str()->check(CLI::IsMember({"auto", "full"}));
+  cmd->add_option("--lookback", *lookback,
+                  "Firehose layout: objects keyed this long before the latest one read are still looked for "
+                  "(late deliveries; Firehose buffers up to 15m); older ones unread are taken as read")
+      ->capture_default_str();
+  cmd->add_option("--backfill-interval", *backfill,
+                  "Firehose layout: time between full listings, which catch objects an incremental listing "
+                  "missed (0 = every run; --follow also lists fully at its first run)")
+      ->capture_default_str();
+  cmd->add_option("--raw-retention", *raw_retention,
+                  "Delete raw objects in the Firehose layout that landed longer ago than this and that a committed "
+                  "run took, with their empty hour directories, like an S3 lifecycle rule (0 = keep everything)")
+      ->capture_default_str();
+}
+
 }  // namespace
 
 void add_etl_command(CLI::App& app) {
@@ -158,23 +180,7 @@ Examples:
   cmd->add_option("--metrics-listen", a->follow_opt.metrics_listen,
                   "With --follow: serve Prometheus metrics on HOST:PORT at /metrics, and /health (port 0: any free "
                   "port, printed on stderr)");
-  cmd->add_option("--discovery", a->opt.discovery,
-                  "auto: when every key is in the Firehose layout (YYYY/MM/DD/HH/<name>), list only after the "
-                  "high-water mark, with a full listing every --backfill-interval; full: list the whole input "
-                  "every run")
-      ->capture_default_str()->check(CLI::IsMember({"auto", "full"}));
-  cmd->add_option("--lookback", a->lookback,
-                  "Firehose layout: objects keyed this long before the latest one read are still looked for "
-                  "(late deliveries; Firehose buffers up to 15m); older ones unread are taken as read")
-      ->capture_default_str();
-  cmd->add_option("--backfill-interval", a->backfill,
-                  "Firehose layout: time between full listings, which catch objects an incremental listing "
-                  "missed (0 = every run; --follow also lists fully at its first run)")
-      ->capture_default_str();
-  cmd->add_option("--raw-retention", a->raw_retention,
-                  "Delete raw objects in the Firehose layout that landed longer ago than this and that a committed "
-                  "run took, with their empty hour directories, like an S3 lifecycle rule (0 = keep everything)")
-      ->capture_default_str();
+  add_discovery_options(cmd, &a->opt.discovery, &a->lookback, &a->backfill, &a->raw_retention);
   add_metrics_tls_options(cmd, a->tls);
 
   cmd->callback([a] {

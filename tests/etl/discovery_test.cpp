@@ -15,6 +15,7 @@
 #include "core/clock.h"
 #include "etl/discovery.h"
 #include "etl/job.h"
+#include "etl/metrics.h"
 #include "test_util.h"
 
 namespace orderlake::etl {
@@ -124,6 +125,26 @@ TEST(Discovery, LayoutKeysAreRecognised) {
   // The hour directory must agree with the name's time.
   EXPECT_FALSE(parse_layout_key("2025/12/07/10/orders-1-2025-12-07-09-33-20-00000007-0000-4000-8000-000000000007"));
   EXPECT_FALSE(parse_layout_key("2025/12/07/09/orders-2025-12-07-09-33-20-00000007-0000-4000-8000-000000000007"));
+}
+
+TEST(Discovery, MetricsCountListingsByDiscovery) {
+  EtlMetrics m;
+  RunSummary s;
+  s.run_id = "r1";
+  s.discovery = "full";
+  s.objects_listed = 100;
+  m.RunCommitted(s);
+  RunSummary idle;
+  idle.discovery = "incremental";
+  idle.objects_listed = 7;
+  idle.raw_deleted = 3;
+  m.NothingNew(idle);
+  m.NothingNew(idle);
+  const std::string text = metrics::Gather({&m.registry()});
+  EXPECT_NE(text.find("orderlake_etl_objects_listed_total{discovery=\"full\"} 100"), std::string::npos) << text;
+  EXPECT_NE(text.find("orderlake_etl_objects_listed_total{discovery=\"incremental\"} 14"), std::string::npos) << text;
+  EXPECT_NE(text.find("orderlake_etl_last_objects_listed 7"), std::string::npos) << text;
+  EXPECT_NE(text.find("orderlake_etl_raw_objects_deleted_total 6"), std::string::npos) << text;
 }
 
 // The history test of issue 13: 100,800 objects over 30 days, then one new object.
