@@ -6,8 +6,10 @@
 #include <cstdio>
 #include <memory>
 #include <thread>
+#include <tuple>
 
 #include "cli/commands.h"
+#include "core/duration.h"
 #include "core/log.h"
 #include "core/region.h"
 #include "core/metrics_server.h"
@@ -92,6 +94,28 @@ int follow(const etl::EtlOptions& opt, const etl::FollowOptions& fo, bool json, 
   return 0;
 }
 
+// Discovery and raw retention: durations as strings, parsed (core/duration.h) in the callback.
+void add_discovery_options(CLI::App* cmd, std::string* discovery, std::string* lookback, std::string* backfill,
+                           std::string* raw_retention) {
+  cmd->add_option("--discovery", *discovery,
+                  "auto: when every key is in the Firehose layout (YYYY/MM/DD/HH/<name>), list only after the "
+                  "high-water mark, with a full listing every --backfill-interval; full: list the whole input "
+                  "every run")
+      ->capture_default_str()->check(CLI::IsMember({"auto", "full"}));
+  cmd->add_option("--lookback", *lookback,
+                  "Firehose layout: objects keyed this long before the latest one read are still looked for "
+                  "(late deliveries; Firehose buffers up to 15m); older ones unread are taken as read")
+      ->capture_default_str();
+  cmd->add_option("--backfill-interval", *backfill,
+                  "Firehose layout: time between full listings, which catch objects an incremental listing "
+                  "missed (0 = every run; --follow also lists fully at its first run)")
+      ->capture_default_str();
+  cmd->add_option("--raw-retention", *raw_retention,
+                  "Delete raw objects in the Firehose layout that landed longer ago than this and that a committed "
+                  "run took, with their empty hour directories, like an S3 lifecycle rule (0 = keep everything)")
+      ->capture_default_str();
+}
+
 }  // namespace
 
 void add_etl_command(CLI::App& app) {
@@ -101,6 +125,7 @@ void add_etl_command(CLI::App& app) {
     etl::EtlOptions opt;
     size_t memory_mb = 1024;
     bool progress = false, no_progress = false, json = false, follow = false;
+    std::string lookback = "15m", backfill = "1h", raw_retention = "0";
     etl::FollowOptions follow_opt;
     http::TlsOptions tls;  // of --metrics-listen
   };
@@ -115,6 +140,10 @@ InvoiceDateOnly under <lake>/<table>/, committed to the table's Delta Lake log
 (<lake>/<table>/_delta_log/) in one atomic commit per run. Unparseable records go to
 <lake>/_quarantine/<table>/<run>.jsonl with their reason and source position; the
 data-quality summary of each run is kept in <lake>/_orderlake/<table>/runs/.
+
+An input in the Firehose layout (YYYY/MM/DD/HH/<stream>-<n>-<time>-<uuid>) is listed only
+after its high-water mark, so a run costs what is new, not the history; any other input is
+listed whole at every run, and grown files are read from where the last run stopped.
 
 Examples:
   orderlake etl --input ./orderlake-data/logs --lake ./orderlake-data/lake
@@ -151,6 +180,7 @@ Examples:
   cmd->add_option("--metrics-listen", a->follow_opt.metrics_listen,
                   "With --follow: serve Prometheus metrics on HOST:PORT at /metrics, and /health (port 0: any free "
                   "port, printed on stderr)");
+  add_discovery_options(cmd, &a->opt.discovery, &a->lookback, &a->backfill, &a->raw_retention);
   add_metrics_tls_options(cmd, a->tls);
 
   cmd->callback([a] {
@@ -159,6 +189,13 @@ Examples:
     opt.lake = a->lake.empty() ? a->data_dir + "/lake" : a->lake;
     opt.memory_budget = a->memory_mb << 20;
     opt.progress = !a->no_progress && (a->progress || ::isatty(2));
+    for (auto [text, flag, out] : {std::tuple{&a->lookback, "--lookback", &opt.lookback_ms},
+                                   std::tuple{&a->backfill, "--backfill-interval", &opt.backfill_ms},
+                                   std::tuple{&a->raw_retention, "--raw-retention", &opt.raw_retention_ms}}) {
+      auto ms = ParseDuration(*text, flag);
+      if (!ms.ok()) return fail(ms.status().message(), 2);
+      *out = ms.value();
+    }
     std::unique_ptr<RegionMap> regions;
     if (!a->regions.empty()) {
       auto r = RegionMap::FromFile(a->regions);

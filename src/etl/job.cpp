@@ -37,6 +37,9 @@ json RunSummary::to_json() const {
               {"objects", objects},
               {"objects_skipped", objects_skipped},
               {"objects_changed", objects_changed},
+              {"objects_listed", objects_listed},
+              {"discovery", discovery},
+              {"raw_deleted", raw_deleted},
               {"input_bytes", input_bytes},
               {"records", records},
               {"empty_lines", empty_lines},
@@ -55,7 +58,8 @@ json RunSummary::to_json() const {
 std::string RunSummary::to_text() const {
   std::string s;
   if (run_id.empty()) {
-    s += fmt::format("etl: nothing new in {} ({} objects already processed)\n", input, objects_skipped);
+    s += fmt::format("etl: nothing new in {} ({} objects already processed; {} listing, {} objects listed)\n",
+                     input, objects_skipped, discovery, objects_listed);
   } else {
     s += fmt::format("etl run {}: {} objects ({}) in {:.2f} s, {:.0f} records/s\n", run_id, objects,
                      fs::human_bytes(static_cast<double>(input_bytes)), seconds,
@@ -68,7 +72,9 @@ std::string RunSummary::to_text() const {
                      quarantine_file.empty() ? "" : "  -> " + quarantine_file);
     for (auto& [k, v] : quarantined) s += fmt::format("    {:<24}{:>10}\n", k, v);
     if (objects_skipped) s += fmt::format("  already processed objects skipped: {}\n", objects_skipped);
+    s += fmt::format("  discovery: {} listing, {} objects listed\n", discovery, objects_listed);
   }
+  if (raw_deleted) s += fmt::format("  raw retention: {} raw objects deleted\n", raw_deleted);
   for (auto& w : warnings) s += fmt::format("  warning: {}\n", w);
   return s;
 }
@@ -105,6 +111,15 @@ Result<Bookmark> bookmark_from_json(const json& j, const std::string& where) {
     return Status::Errorf("{} is damaged: {}", where, e.what());
   }
   return b;
+}
+
+// The run is done (committed, or nothing new): a failing raw cleanup is a warning, retried
+// after the next run.
+void Job::CleanRawAfterRun() {
+  Status st = CleanRaw();
+  if (st.ok()) return;
+  sum_.warnings.push_back(st.message() + " (retried after the next run)");
+  spdlog::warn("etl: {}", st.message());
 }
 
 Result<RunSummary> Job::Run() {
@@ -154,6 +169,10 @@ Result<RunSummary> Job::Run() {
 
   ORDERLAKE_RETURN_IF_ERROR(ListObjects(bm));
   if (objects_.empty()) {
+    // What a full listing learnt (the layout, when it ran) is kept even when nothing is new.
+    const int64_t txn = snap_.txn_version(AppId());
+    if (disc_dirty_ && snap_.version >= 0 && txn >= 0) ORDERLAKE_RETURN_IF_ERROR(SaveBookmark(bm, {}, txn));
+    CleanRawAfterRun();
     sum_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
     return sum_;
   }
@@ -179,6 +198,12 @@ Result<RunSummary> Job::Run() {
   st = Publish(bm);
   if (!st.ok()) return st;
   if (local_lake_.empty()) stdfs::remove_all(stage_, ec);
+  {
+    // The mark follows what this run committed (for the raw retention below).
+    Bookmark committed = RunBookmark();
+    PruneBookmark(&committed, clock::unix_ms());
+  }
+  CleanRawAfterRun();
   sum_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   return sum_;
 }
@@ -195,8 +220,13 @@ void follow_etl(const EtlOptions& options, int interval_ms, const std::atomic<bo
                 const std::function<void(const RunSummary&)>& on_run,
                 const std::function<void(const Status&)>& on_error, Wakeup* wakeup,
                 const std::function<void(const RunSummary&)>& on_nothing_new) {
+  // The first run of a process lists the whole input (it catches stragglers the look-back
+  // window missed); then every backfill interval.
+  EtlOptions o = options;
+  o.full_listing = true;
   while (!stop.load()) {
-    auto r = run_etl(options);
+    auto r = run_etl(o);
+    if (r.ok()) o.full_listing = false;
     if (!r.ok()) on_error(r.status());
     else if (!r->run_id.empty()) on_run(r.value());
     else if (on_nothing_new) on_nothing_new(r.value());

@@ -47,6 +47,19 @@ struct EtlOptions {
   size_t row_group_rows = 1 << 20;
   bool progress = false;  // --progress: progress lines on stderr every two seconds
 
+  // Discovery (etl/discovery.h). --discovery: "auto" lists only after the high-water mark
+  // when every key under the input is in the Firehose layout (YYYY/MM/DD/HH/<name>), with a
+  // full listing every backfill interval; any other input is listed whole at every run.
+  // "full" lists the whole input at every run.
+  std::string discovery = "auto";
+  int64_t lookback_ms = 15 * 60'000;   // --lookback: objects keyed this long before the mark are still open
+  int64_t backfill_ms = 60 * 60'000;   // --backfill-interval: time between full listings (0 = every run)
+  bool full_listing = false;           // this run lists the whole input (follow_etl's first run sets it)
+  // --raw-retention: raw objects in the Firehose layout older than this (by their time of
+  // landing) and taken by a committed run are deleted after each run, with their empty hour
+  // directories; 0 = keep everything (`up` passes 24h).
+  int64_t raw_retention_ms = 0;
+
   static constexpr size_t kMinMemoryMb = 16, kMaxMemoryMb = size_t{1} << 20;
   Status Validate() const;
 };
@@ -67,6 +80,9 @@ struct RunSummary {
   uint64_t objects = 0;          // objects read in this run
   uint64_t objects_skipped = 0;  // already processed (bookmark)
   uint64_t objects_changed = 0;  // processed before, changed since, not read again
+  uint64_t objects_listed = 0;   // entries the run's listing returned
+  std::string discovery;         // how the run found its objects: "incremental" | "full"
+  uint64_t raw_deleted = 0;      // raw objects deleted by the raw retention after the run
   uint64_t input_bytes = 0;      // raw bytes read
   uint64_t records = 0;          // records read = kept + filtered + quarantined
   uint64_t empty_lines = 0;      // not records

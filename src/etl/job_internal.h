@@ -24,6 +24,7 @@
 
 #include "core/parquet_writer.h"
 #include "etl/columns.h"
+#include "etl/discovery.h"
 #include "etl/job.h"
 #include "etl/reader.h"
 #include "store/object_store.h"
@@ -37,7 +38,9 @@ using json = nlohmann::json;
 // as abruptly as kill -9 would.
 void crash_point(std::string_view point);
 
-// ---- Bookmark: which raw objects earlier runs processed, and how far.
+// ---- Bookmark: which raw objects earlier runs processed, and how far. For an input in the
+// Firehose layout it names only the objects of the look-back window (DiscoveryState says
+// which are taken without an entry); for any other input, every object ever read.
 struct BookmarkEntry {
   uint64_t size = 0, offset = 0, lines = 0;
   std::string run;
@@ -199,7 +202,20 @@ class Job {
   Status LoadState(Bookmark* bm);
   Status Recover();
   Status RollBack(const json& journal);
-  Status ListObjects(const Bookmark& bm);
+  // Discovery (job_read.cpp): a full or an incremental listing, then each listed object
+  // compared with the bookmark.
+  Status ListObjects(Bookmark& bm);
+  Result<std::vector<store::ObjectInfo>> ListFull();
+  Result<std::vector<store::ObjectInfo>> ListIncremental();
+  void Classify(std::vector<store::ObjectInfo> listed, const Bookmark& bm);
+  // Drops the entries of objects the window closed (job_recover.cpp).
+  void PruneBookmark(Bookmark* bm, int64_t now_ms);
+  // Writes bookmark.json: `bm` with `update` merged, as of the log version the etl has read.
+  Status SaveBookmark(const Bookmark& bm, const Bookmark& update, int64_t batch);
+  bool BookmarkDue() const;
+  // Raw retention (job_recover.cpp): deletes taken raw objects older than raw_retention_ms.
+  Status CleanRaw();
+  void CleanRawAfterRun();
   Status ProcessAll();
   // Writes buffered rows out as row groups: all of them when `final` (and finishes every
   // file), else the partitions whose buffers are big enough to make a good row group, and
@@ -229,6 +245,9 @@ class Job {
   table::Snapshot snap_;    // the log as far as the etl needs it (versions, txn)
   int64_t cache_version_ = -1;  // the log version bookmark.json was written at
   bool legacy_bookmark_ = false;  // bookmark.json from before the table had a log
+  DiscoveryState disc_;           // the mark, window and layout (as of the log version read)
+  bool disc_dirty_ = false;       // bookmark.json is due: a full listing ran, or it is an older format
+  int64_t min_layout_ms_ = -1;    // the earliest key time a full listing of this run saw
   RunSummary sum_;
   std::vector<ObjectInfo> objects_;
   // Per object, where reading ended; nullopt for an object that could not be opened (it is
@@ -256,5 +275,8 @@ constexpr size_t kRowGroupBytes = size_t{32} << 20;
 // The bookmark is bookmark.json (written every kBookmarkEvery commits, saying at which log
 // version) plus the bookmark entries carried by the etl's commits after that version.
 constexpr int64_t kBookmarkEvery = 32;
+constexpr int kBookmarkVersion = 3;  // 3: with "discovery" (the mark and window), pruned entries
+// Raw retention looks at most this many hour directories per run (bounded work per run).
+constexpr int kRawHoursPerRun = 48;
 
 }  // namespace orderlake::etl::internal

@@ -171,15 +171,7 @@ Status Job::Publish(const Bookmark& bm) {
   spdlog::debug("etl: committed version {} at {:.3f} s", sum_.version, Elapsed());
   crash_point("before_bookmark");
   ORDERLAKE_RETURN_IF_ERROR(lake_store_->Put(MetaKey("runs/" + sum_.run_id + ".json"), sum_.to_json().dump(2)));
-  if (legacy_bookmark_ || snap_.version - cache_version_ >= kBookmarkEvery) {
-    Bookmark merged = bm;
-    for (auto& [k, v] : update) merged[k] = v;
-    json cache = bookmark_to_json(merged);
-    cache["version"] = 2;
-    cache["delta_version"] = snap_.version;
-    cache["txn_version"] = batch;
-    ORDERLAKE_RETURN_IF_ERROR(lake_store_->Put(MetaKey("bookmark.json"), cache.dump(1)));
-  }
+  if (BookmarkDue()) ORDERLAKE_RETURN_IF_ERROR(SaveBookmark(bm, update, batch));
   return lake_store_->Delete(jkey);
 }
 

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "core/base64.h"
+#include "core/clock.h"
 #include "core/fs.h"
 #include "core/log.h"
 #include "etl/job_internal.h"
@@ -112,21 +113,84 @@ void process_chunk(Worker& w, const Chunk& c, const ObjectInfo& obj, const Trans
   w.bytes.store(b + w.quarantine.size(), std::memory_order_relaxed);
 }
 
-Status Job::ListObjects(const Bookmark& bm) {
+// A full listing also learns the layout: every key in the Firehose layout (and at least
+// one) lets later runs list incrementally, under the prefixes it saw.
+Result<std::vector<store::ObjectInfo>> Job::ListFull() {
+  auto listed = input_store_->List("");
+  if (!listed.ok()) return Status::Errorf("cannot list input {}: {}", opt_.input, listed.status().message());
+  bool layout = false, other = false;
+  std::set<std::string> prefixes;
+  for (const auto& info : listed.value()) {
+    if (has_hidden_part(info.key)) continue;
+    auto k = parse_layout_key(info.key);
+    if (!k) {
+      other = true;
+      continue;
+    }
+    layout = true;
+    prefixes.insert(k->prefix);
+    if (min_layout_ms_ < 0 || k->time_ms < min_layout_ms_) min_layout_ms_ = k->time_ms;
+  }
+  disc_.time_layout = layout && !other;
+  disc_.prefixes = disc_.time_layout ? std::move(prefixes) : std::set<std::string>{};
+  disc_.last_full_ms = clock::unix_ms();
+  // Raw retention starts at the earliest hour there is (nothing lies before it).
+  if (disc_.time_layout && disc_.raw_cleaned_ms < 0) disc_.raw_cleaned_ms = hour_floor(min_layout_ms_);
+  disc_dirty_ = true;
+  sum_.discovery = "full";
+  return listed;
+}
+
+// Only what lies after the window start's hour directory, under each prefix and year
+// (P/YYYY/ as the listing's prefix: keys of other prefixes that sort after the dates, such
+// as an error output, are not listed again; a backfill lists them).
+Result<std::vector<store::ObjectInfo>> Job::ListIncremental() {
+  std::vector<store::ObjectInfo> all;
+  const std::string hour = hour_dir(disc_.closed_ms);
+  const int first_year = std::stoi(hour.substr(0, 4));
+  const int last_year = std::stoi(hour_dir(std::max(clock::unix_ms(), disc_.mark_ms) + 24 * kHourMs).substr(0, 4));
+  for (const auto& p : disc_.prefixes)
+    for (int y = first_year; y <= last_year; ++y) {
+      auto listed = input_store_->List(fmt::format("{}{:04}/", p, y), p + hour);
+      if (!listed.ok()) return Status::Errorf("cannot list input {}: {}", opt_.input, listed.status().message());
+      for (auto& o : listed.value()) all.push_back(std::move(o));
+    }
+  std::sort(all.begin(), all.end(), [](auto& a, auto& b) { return a.key < b.key; });
+  all.erase(std::unique(all.begin(), all.end(), [](auto& a, auto& b) { return a.key == b.key; }), all.end());
+  sum_.discovery = "incremental";
+  return all;
+}
+
+Status Job::ListObjects(Bookmark& bm) {
   std::error_code ec;
   const std::string root = input_store_->local_root();
   if (!root.empty()) {
     if (!stdfs::exists(input_, ec)) return Status::Errorf("input directory {} does not exist", opt_.input);
     if (!stdfs::is_directory(input_, ec)) return Status::Errorf("input {} is not a directory", opt_.input);
   }
-  auto listed = input_store_->List("");
-  if (!listed.ok()) return Status::Errorf("cannot list input {}: {}", opt_.input, listed.status().message());
+  const int64_t now = clock::unix_ms();
+  const bool incremental = opt_.discovery == "auto" && !opt_.full_listing && disc_.time_layout &&
+                           disc_.closed_ms >= 0 && !disc_.prefixes.empty() &&
+                           now - disc_.last_full_ms < opt_.backfill_ms;
+  auto listed = incremental ? ListIncremental() : ListFull();
+  if (!listed.ok()) return listed.status();
+  // A full listing may just have found the layout: the window closes behind the mark.
+  if (!incremental) PruneBookmark(&bm, now);
+  Classify(std::move(listed).value(), bm);
+  return Status::OK();
+}
+
+// Each listed object against the bookmark: new, grown (read from where the last run
+// stopped), unchanged, changed, or closed by the window (taken).
+void Job::Classify(std::vector<store::ObjectInfo> listed, const Bookmark& bm) {
+  const std::string root = input_store_->local_root();
+  sum_.objects_listed = listed.size();
   std::vector<ObjectInfo> all;
-  for (auto& info : listed.value()) {
+  for (auto& info : listed) {
     if (has_hidden_part(info.key)) continue;
     ObjectInfo o;
-    o.key = info.key;
-    o.path = root.empty() ? input_store_->url() + "/" + info.key : (input_ / info.key).lexically_normal().string();
+    o.key = std::move(info.key);
+    o.path = root.empty() ? input_store_->url() + "/" + o.key : (input_ / o.key).lexically_normal().string();
     o.size = info.size;
     all.push_back(std::move(o));
   }
@@ -134,7 +198,9 @@ Status Job::ListObjects(const Bookmark& bm) {
   for (auto& o : all) {
     auto b = bm.find(o.path);
     if (b == bm.end()) {
-      objects_.push_back(o);
+      auto k = disc_.closed_ms >= 0 ? parse_layout_key(o.key) : std::nullopt;
+      if (k && disc_.Closed(k->time_ms)) sum_.objects_skipped++;  // taken before the window
+      else objects_.push_back(o);
     } else if (b->second.size == o.size) {
       sum_.objects_skipped++;
     } else if (o.size > b->second.size && b->second.offset == b->second.size) {
@@ -156,7 +222,6 @@ Status Job::ListObjects(const Bookmark& bm) {
     }
   }
   for (auto& o : objects_) total_bytes_ += o.size - o.start_offset;
-  return Status::OK();
 }
 
 Status Job::ProcessAll() {

@@ -1,6 +1,7 @@
 // The etl's state in the lake: the bookmark (bookmark.json plus the entries the etl's
 // commits carry) and the table's log as far as the etl needs it, and recovery of a run that
 // died while publishing (rolled back, or only its summary written).
+#include "core/clock.h"
 #include "core/log.h"
 #include "etl/job_internal.h"
 
@@ -18,6 +19,13 @@ Status Job::LoadState(Bookmark* bm) {
     auto b = bookmark_from_json(j, opt_.lake + "/" + key);
     if (!b.ok()) return b.status();
     *bm = std::move(b).value();
+    if (j.contains("discovery")) {
+      auto d = DiscoveryState::from_json(j.at("discovery"), opt_.lake + "/" + key);
+      if (!d.ok()) return d.status();
+      disc_ = std::move(d).value();
+    }
+    // An older format is rewritten (pruned) at the next chance.
+    if (j.value("version", 0) < kBookmarkVersion) disc_dirty_ = true;
     if (j.contains("delta_version")) {
       snap_.version = cache_version_ = j.at("delta_version").get<int64_t>();
       if (j.contains("txn_version")) snap_.txn[AppId()] = j.at("txn_version").get<int64_t>();
@@ -27,7 +35,7 @@ Status Job::LoadState(Bookmark* bm) {
   }
   table::DeltaLog log(lake_store_.get(), opt_.table);
   const std::string app = AppId();
-  return log.Update(&snap_, [&](const table::LogCommit& c) -> Status {
+  Status st = log.Update(&snap_, [&](const table::LogCommit& c) -> Status {
     const json ci = c.commit_info();
     if (!ci.is_object()) return Status::OK();
     auto ol = ci.find("orderlake");
@@ -37,6 +45,43 @@ Status Job::LoadState(Bookmark* bm) {
     for (auto& [k, v] : upd.value()) (*bm)[k] = v;
     return Status::OK();
   });
+  if (!st.ok()) return st;
+  PruneBookmark(bm, clock::unix_ms());
+  return Status::OK();
+}
+
+// The mark follows every object read (bookmark.json's and the commits' entries); once the
+// input is known to be in the Firehose layout the window closes behind it, and entries of
+// closed objects are dropped: they are taken whatever the bookmark says.
+void Job::PruneBookmark(Bookmark* bm, int64_t now_ms) {
+  for (auto& [path, e] : *bm)
+    if (auto k = parse_layout_key(path)) disc_.Raise(k->time_ms, now_ms);
+  if (disc_.time_layout) disc_.Close(opt_.lookback_ms);
+  if (disc_.closed_ms < 0) return;
+  for (auto it = bm->begin(); it != bm->end();) {
+    auto k = parse_layout_key(it->first);
+    if (k && disc_.Closed(k->time_ms) && it->second.offset == it->second.size) it = bm->erase(it);
+    else ++it;
+  }
+}
+
+bool Job::BookmarkDue() const {
+  return legacy_bookmark_ || disc_dirty_ || snap_.version - cache_version_ >= kBookmarkEvery;
+}
+
+Status Job::SaveBookmark(const Bookmark& bm, const Bookmark& update, int64_t batch) {
+  Bookmark merged = bm;
+  for (auto& [k, v] : update) merged[k] = v;
+  PruneBookmark(&merged, clock::unix_ms());
+  json cache = bookmark_to_json(merged);
+  cache["version"] = kBookmarkVersion;
+  cache["delta_version"] = snap_.version;
+  cache["txn_version"] = batch;
+  cache["discovery"] = disc_.to_json();
+  ORDERLAKE_RETURN_IF_ERROR(lake_store_->Put(MetaKey("bookmark.json"), cache.dump(1)));
+  cache_version_ = snap_.version;
+  legacy_bookmark_ = disc_dirty_ = false;
+  return Status::OK();
 }
 
 // Deletes the published files of a run that has no commit (its staged ones go with the

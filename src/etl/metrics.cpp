@@ -30,8 +30,18 @@ EtlMetrics::EtlMetrics()
       last_commit_(registry_.gauge("orderlake_etl_last_commit_timestamp_seconds",
                                    "When the last run committed (Unix time; 0 = none)")),
       table_version_(registry_.gauge("orderlake_etl_table_version",
-                                     "The table's Delta log version after the last run (-1: no table yet)")) {
+                                     "The table's Delta log version after the last run (-1: no table yet)")),
+      last_listed_(registry_.gauge("orderlake_etl_last_objects_listed",
+                                   "Entries the last run's listing of the raw store returned")),
+      raw_deleted_(registry_.counter("orderlake_etl_raw_objects_deleted_total",
+                                     "Raw objects deleted by the raw retention (--raw-retention)")) {
   table_version_.Set(-1);
+  registry_.collect("orderlake_etl_objects_listed_total", metrics::Type::kCounter,
+                    "Entries returned by the etl's listings of the raw store, by discovery (incremental, full)",
+                    [this](metrics::Emitter& e) {
+                      std::lock_guard lock(mu_);
+                      for (const auto& [k, v] : listed_) e.Sample({{"discovery", k}}, static_cast<double>(v));
+                    });
   registry_.collect("orderlake_etl_last_run_info", metrics::Type::kGauge, "The last committed run",
                     [this](metrics::Emitter& e) {
                       std::lock_guard lock(mu_);
@@ -47,8 +57,16 @@ bool EtlMetrics::RegisterReasonFamilies() {
   return true;
 }
 
+void EtlMetrics::Listed(const RunSummary& s) {
+  last_listed_.Set(static_cast<double>(s.objects_listed));
+  raw_deleted_.Inc(static_cast<double>(s.raw_deleted));
+  std::lock_guard lock(mu_);
+  if (!s.discovery.empty()) listed_[s.discovery] += s.objects_listed;
+}
+
 void EtlMetrics::RunCommitted(const RunSummary& s) {
   const int64_t now = clock::unix_ms();
+  Listed(s);
   runs_.Inc();
   objects_.Inc(static_cast<double>(s.objects));
   bytes_.Inc(static_cast<double>(s.input_bytes));
@@ -67,6 +85,7 @@ void EtlMetrics::RunCommitted(const RunSummary& s) {
 
 void EtlMetrics::NothingNew(const RunSummary& s) {
   runs_nothing_new_.Inc();
+  Listed(s);
   table_version_.Set(static_cast<double>(s.version));
   std::lock_guard lock(mu_);
   last_ok_ms_ = clock::unix_ms();

@@ -1,6 +1,6 @@
 // The etl's counters in continuous mode (`etl --follow`, and the etl thread of `up`), as a
 // Prometheus registry: runs, records read/kept/filtered/quarantined (totals since start),
-// objects and bytes read, files written, the last run's duration, the time of the last
+// objects and bytes read, objects listed (by discovery), raw objects expired, files written, the last run's duration, the time of the last
 // commit, the table version, and failed runs. Feed it from follow_etl's callbacks; serve
 // registry() on /metrics and Health() on /health (503 while the last run failed).
 // Thread-safe: the etl thread records, any thread scrapes.
@@ -48,6 +48,12 @@ class EtlMetrics {
   bool reason_families_;  // orderlake_etl_records_{filtered,quarantined}_total{reason}
   metrics::Counter& files_;
   metrics::Gauge &last_run_seconds_, &last_commit_, &table_version_;
+  // Discovery: orderlake_etl_objects_listed_total{discovery} (entries the listings
+  // returned, by how the run discovered), the last run's listing, raw objects expired.
+  metrics::Gauge& last_listed_;
+  metrics::Counter& raw_deleted_;
+  void Listed(const RunSummary& s);
+  std::map<std::string, uint64_t> listed_;                 // by discovery, under mu_
   std::map<std::string, uint64_t> filtered_, quarantined_;  // by reason, under mu_
   std::string last_run_id_, last_error_;
   int64_t last_commit_ms_ = 0, last_ok_ms_ = 0, last_error_ms_ = 0;

@@ -1,6 +1,7 @@
 // The etl's option checks: one rule for the CLI, `up` and tests.
 #include <cmath>
 
+#include "core/duration.h"
 #include "core/metrics_server.h"
 #include "etl/job.h"
 
@@ -25,6 +26,15 @@ Status EtlOptions::Validate() const {
     return Status::Errorf("--memory-mb must be between 1 and {} MiB, got {} bytes", kMaxMemoryMb, memory_budget);
   if (chunk_bytes == 0) return Status::Error("the etl's read unit (chunk_bytes) must be more than 0");
   if (row_group_rows == 0) return Status::Error("the etl's Parquet row groups must hold at least one row");
+  if (discovery != "auto" && discovery != "full")
+    return Status::Errorf("--discovery must be auto or full, got \"{}\"", discovery);
+  if (lookback_ms < 0 || lookback_ms > kMaxDurationMs)
+    return Status::Errorf("--lookback must be a duration between 0 and 100 years, got {} ms", lookback_ms);
+  if (backfill_ms < 0 || backfill_ms > kMaxDurationMs)
+    return Status::Errorf("--backfill-interval must be a duration between 0 and 100 years, got {} ms", backfill_ms);
+  if (raw_retention_ms < 0 || raw_retention_ms > kMaxDurationMs)
+    return Status::Errorf("--raw-retention must be a duration between 0 (keep everything) and 100 years, got {} ms",
+                          raw_retention_ms);
   return Status::OK();
 }
 

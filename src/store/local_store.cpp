@@ -43,6 +43,16 @@ class LocalStore final : public ObjectStore {
         if (it->is_directory(ec)) it.disable_recursion_pending();
         continue;
       }
+      if (it->is_directory(ec)) {
+        // Every key below "<dir>/" sorts before start_after unless start_after lies inside
+        // the directory: such a directory is not walked, so a listing after a mark costs
+        // what lies after it (as S3's start-after does), not the whole tree.
+        if (!start_after.empty()) {
+          const std::string dir = it->path().lexically_relative(root_).generic_string() + "/";
+          if (dir < start_after && !start_after.starts_with(dir)) it.disable_recursion_pending();
+        }
+        continue;
+      }
       if (!it->is_regular_file(ec)) continue;
       std::string key = it->path().lexically_relative(root_).generic_string();
       if (!key.starts_with(p) || (!start_after.empty() && key <= start_after)) continue;

@@ -24,6 +24,24 @@ TEST(EtlOptions, DefaultsWithLocationsAreValid) {
   EXPECT_TRUE(FollowOptions{}.Validate().ok());
 }
 
+TEST(EtlOptions, DiscoveryAndRetentionErrorsNameTheFlag) {
+  EtlOptions o = valid();
+  o.discovery = "sometimes";
+  expect_error(o.Validate(), "--discovery must be auto or full");
+  o = valid();
+  o.lookback_ms = -1;
+  expect_error(o.Validate(), "--lookback");
+  o = valid();
+  o.backfill_ms = -5;
+  expect_error(o.Validate(), "--backfill-interval");
+  o = valid();
+  o.raw_retention_ms = -1;
+  expect_error(o.Validate(), "--raw-retention");
+  o = valid();
+  o.raw_retention_ms = 24 * 3600'000;
+  EXPECT_TRUE(o.Validate().ok());
+}
+
 TEST(EtlOptions, ErrorsNameTheFlag) {
   EtlOptions o = valid();
   o.input.clear();
