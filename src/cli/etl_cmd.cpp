@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "core/duration.h"
 #include "core/log.h"
 #include "core/region.h"
 #include "core/metrics_server.h"
@@ -100,6 +101,7 @@ void add_etl_command(CLI::App& app) {
     std::string input, lake, regions;
     etl::EtlOptions opt;
     size_t memory_mb = 1024;
+    std::string runs_retention = "1h", quarantine_retention = "7d";
     bool progress = false, no_progress = false, json = false, follow = false;
     etl::FollowOptions follow_opt;
     http::TlsOptions tls;  // of --metrics-listen
@@ -114,7 +116,9 @@ UnitPrice are filtered), and publishes Parquet files partitioned by Country and
 InvoiceDateOnly under <lake>/<table>/, committed to the table's Delta Lake log
 (<lake>/<table>/_delta_log/) in one atomic commit per run. Unparseable records go to
 <lake>/_quarantine/<table>/<run>.jsonl with their reason and source position; the
-data-quality summary of each run is kept in <lake>/_orderlake/<table>/runs/.
+data-quality summary of each run is kept in <lake>/_orderlake/<table>/runs/ for
+--runs-retention, then folded into <lake>/_orderlake/<table>/runs_rollup.json (totals since
+the first run, and per day); quarantine files are deleted after --quarantine-retention.
 
 Examples:
   orderlake etl --input ./orderlake-data/logs --lake ./orderlake-data/lake
@@ -138,6 +142,13 @@ Examples:
       ->capture_default_str()->check(CLI::Range(0, 256));
   cmd->add_option("--memory-mb", a->memory_mb, "Rows buffered before files are written, in MiB")
       ->capture_default_str()->check(CLI::Range(size_t{16}, size_t{1} << 20));
+  cmd->add_option("--runs-retention", a->runs_retention,
+                  "Keep run records this long (90s, 10m, 24h, 30d), then fold them into "
+                  "_orderlake/<table>/runs_rollup.json")
+      ->capture_default_str();
+  cmd->add_option("--quarantine-retention", a->quarantine_retention,
+                  "Keep quarantine files (the rejected lines) this long, then delete them; their counts stay")
+      ->capture_default_str();
   cmd->add_flag("--progress", a->progress, "Print progress every two seconds (default when stderr is a terminal)");
   cmd->add_flag("--no-progress", a->no_progress, "Never print progress");
   cmd->add_flag("--json", a->json, "Print the run summary as JSON on stdout (one line per run with --follow)");
@@ -159,6 +170,12 @@ Examples:
     opt.lake = a->lake.empty() ? a->data_dir + "/lake" : a->lake;
     opt.memory_budget = a->memory_mb << 20;
     opt.progress = !a->no_progress && (a->progress || ::isatty(2));
+    auto runs_ret = ParseDuration(a->runs_retention, "--runs-retention");
+    if (!runs_ret.ok()) return fail(runs_ret.status().message(), 2);
+    opt.runs_retention_ms = runs_ret.value();
+    auto quarantine_ret = ParseDuration(a->quarantine_retention, "--quarantine-retention");
+    if (!quarantine_ret.ok()) return fail(quarantine_ret.status().message(), 2);
+    opt.quarantine_retention_ms = quarantine_ret.value();
     std::unique_ptr<RegionMap> regions;
     if (!a->regions.empty()) {
       auto r = RegionMap::FromFile(a->regions);
