@@ -93,6 +93,17 @@ int follow(const etl::EtlOptions& opt, const etl::FollowOptions& fo, bool json, 
   return 0;
 }
 
+// --runs-retention and --quarantine-retention (durations: 90s, 10m, 24h, 30d).
+Status set_retentions(const std::string& runs, const std::string& quarantine, etl::EtlOptions* opt) {
+  auto r = ParseDuration(runs, "--runs-retention");
+  if (!r.ok()) return r.status();
+  auto q = ParseDuration(quarantine, "--quarantine-retention");
+  if (!q.ok()) return q.status();
+  opt->runs_retention_ms = r.value();
+  opt->quarantine_retention_ms = q.value();
+  return Status::OK();
+}
+
 }  // namespace
 
 void add_etl_command(CLI::App& app) {
@@ -170,12 +181,8 @@ Examples:
     opt.lake = a->lake.empty() ? a->data_dir + "/lake" : a->lake;
     opt.memory_budget = a->memory_mb << 20;
     opt.progress = !a->no_progress && (a->progress || ::isatty(2));
-    auto runs_ret = ParseDuration(a->runs_retention, "--runs-retention");
-    if (!runs_ret.ok()) return fail(runs_ret.status().message(), 2);
-    opt.runs_retention_ms = runs_ret.value();
-    auto quarantine_ret = ParseDuration(a->quarantine_retention, "--quarantine-retention");
-    if (!quarantine_ret.ok()) return fail(quarantine_ret.status().message(), 2);
-    opt.quarantine_retention_ms = quarantine_ret.value();
+    if (Status st = set_retentions(a->runs_retention, a->quarantine_retention, &opt); !st.ok())
+      return fail(st.message(), 2);
     std::unique_ptr<RegionMap> regions;
     if (!a->regions.empty()) {
       auto r = RegionMap::FromFile(a->regions);
