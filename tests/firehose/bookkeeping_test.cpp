@@ -54,7 +54,8 @@ void create(FirehoseService& s) {
 
 size_t files_in(const stdfs::path& dir) {
   size_t n = 0;
-  for (auto& e : stdfs::directory_iterator(dir)) n += e.is_regular_file();
+  for (auto& e : stdfs::directory_iterator(dir))  // not a temporary of a write in progress
+    n += e.is_regular_file() && !e.path().filename().string().starts_with(".");
   return n;
 }
 
