@@ -136,6 +136,9 @@ struct Orphan {  // an identity whose file vanished or was truncated: a copy may
   uint64_t fp_hash;
   uint64_t offset;
 };
+// The most recent orphans kept (one is added per copy-truncate rotation; each new file is
+// compared with every orphan, so they must not accumulate over months).
+inline constexpr size_t kMaxOrphans = 64;
 
 // ---------------------------------------------------------------------------------------
 // One flow: reader (tailing, records, batches) and sender (delivery, checkpoints).

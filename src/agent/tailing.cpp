@@ -76,6 +76,8 @@ void Flow::read_loop() {
         cp_.forget(id_, e.id);
       }
       checkpoints_.clear();
+      if (orphans_.size() > kMaxOrphans)
+        orphans_.erase(orphans_.begin(), orphans_.end() - static_cast<std::ptrdiff_t>(kMaxOrphans));
     }
     first = false;
     for (TrackedFile* f : ordered()) {
@@ -349,6 +351,7 @@ void Flow::check_identity(TrackedFile& f, const struct stat& st) {
   if (size > 0 && open_file(f)) identify(f, size);
   saved.swap(checkpoints_);
   orphans_.push_back(old);  // after identify: the truncated file must not resume itself
+  if (orphans_.size() > kMaxOrphans) orphans_.erase(orphans_.begin());
 }
 
 // The offset below which every byte was turned into records (or skipped).

@@ -116,6 +116,17 @@ void add_discovery_options(CLI::App* cmd, std::string* discovery, std::string* l
       ->capture_default_str();
 }
 
+// --runs-retention and --quarantine-retention (durations: 90s, 10m, 24h, 30d).
+Status set_retentions(const std::string& runs, const std::string& quarantine, etl::EtlOptions* opt) {
+  auto r = ParseDuration(runs, "--runs-retention");
+  if (!r.ok()) return r.status();
+  auto q = ParseDuration(quarantine, "--quarantine-retention");
+  if (!q.ok()) return q.status();
+  opt->runs_retention_ms = r.value();
+  opt->quarantine_retention_ms = q.value();
+  return Status::OK();
+}
+
 }  // namespace
 
 void add_etl_command(CLI::App& app) {
@@ -124,6 +135,7 @@ void add_etl_command(CLI::App& app) {
     std::string input, lake, regions;
     etl::EtlOptions opt;
     size_t memory_mb = 1024;
+    std::string runs_retention = "1h", quarantine_retention = "7d";
     bool progress = false, no_progress = false, json = false, follow = false;
     std::string lookback = "15m", backfill = "1h", raw_retention = "0";
     etl::FollowOptions follow_opt;
@@ -139,7 +151,9 @@ UnitPrice are filtered), and publishes Parquet files partitioned by Country and
 InvoiceDateOnly under <lake>/<table>/, committed to the table's Delta Lake log
 (<lake>/<table>/_delta_log/) in one atomic commit per run. Unparseable records go to
 <lake>/_quarantine/<table>/<run>.jsonl with their reason and source position; the
-data-quality summary of each run is kept in <lake>/_orderlake/<table>/runs/.
+data-quality summary of each run is kept in <lake>/_orderlake/<table>/runs/ for
+--runs-retention, then folded into <lake>/_orderlake/<table>/runs_rollup.json (totals since
+the first run, and per day); quarantine files are deleted after --quarantine-retention.
 
 An input in the Firehose layout (YYYY/MM/DD/HH/<stream>-<n>-<time>-<uuid>) is listed only
 after its high-water mark, so a run costs what is new, not the history; any other input is
@@ -167,6 +181,13 @@ Examples:
       ->capture_default_str()->check(CLI::Range(0, 256));
   cmd->add_option("--memory-mb", a->memory_mb, "Rows buffered before files are written, in MiB")
       ->capture_default_str()->check(CLI::Range(size_t{16}, size_t{1} << 20));
+  cmd->add_option("--runs-retention", a->runs_retention,
+                  "Keep run records this long (90s, 10m, 24h, 30d), then fold them into "
+                  "_orderlake/<table>/runs_rollup.json")
+      ->capture_default_str();
+  cmd->add_option("--quarantine-retention", a->quarantine_retention,
+                  "Keep quarantine files (the rejected lines) this long, then delete them; their counts stay")
+      ->capture_default_str();
   cmd->add_flag("--progress", a->progress, "Print progress every two seconds (default when stderr is a terminal)");
   cmd->add_flag("--no-progress", a->no_progress, "Never print progress");
   cmd->add_flag("--json", a->json, "Print the run summary as JSON on stdout (one line per run with --follow)");
@@ -196,6 +217,8 @@ Examples:
       if (!ms.ok()) return fail(ms.status().message(), 2);
       *out = ms.value();
     }
+    if (Status st = set_retentions(a->runs_retention, a->quarantine_retention, &opt); !st.ok())
+      return fail(st.message(), 2);
     std::unique_ptr<RegionMap> regions;
     if (!a->regions.empty()) {
       auto r = RegionMap::FromFile(a->regions);

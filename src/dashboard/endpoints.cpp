@@ -1,11 +1,13 @@
 #include "dashboard/endpoints.h"
 
 #include <cmath>
-#include <fstream>
+#include <memory>
 
 #include <fmt/format.h>
 
+#include "etl/runs.h"
 #include "query/script.h"
+#include "store/object_store.h"
 
 namespace orderlake::dashboard {
 namespace fs = std::filesystem;
@@ -50,39 +52,13 @@ Result<json> FilterChoices(Engine& e) {
   return o;
 }
 
-// What the etl's published runs say about the data's quality (not affected by the filters).
-Result<json> Quality(const fs::path& lake) {
-  json out = {{"runs", 0}, {"records", 0}, {"kept", 0}, {"empty_lines", 0},
-              {"filtered_total", 0}, {"quarantined_total", 0},
-              {"filtered", json::object()}, {"quarantined", json::object()},
-              {"scope", "every published run of the table (not affected by the filters)"}};
-  std::error_code ec;
-  std::vector<fs::path> files;
-  for (fs::directory_iterator it(lake / "_orderlake" / "orders" / "runs", ec), end; !ec && it != end;
-       it.increment(ec)) {
-    std::string n = it->path().filename().string();
-    if (!n.empty() && n[0] != '.' && it->path().extension() == ".json") files.push_back(it->path());
-  }
-  auto add = [](json& slot, const json& v) {
-    if (v.is_number_unsigned() || v.is_number_integer()) slot = slot.get<uint64_t>() + v.get<uint64_t>();
-  };
-  for (const auto& p : files) {
-    std::ifstream in(p);
-    json j = json::parse(in, nullptr, false);
-    if (j.is_discarded() || !j.is_object())
-      return Status::Errorf("run summary {} is not valid JSON", p.string());
-    out["runs"] = out["runs"].get<uint64_t>() + 1;
-    for (const char* k : {"records", "kept", "empty_lines", "filtered_total", "quarantined_total"})
-      if (j.contains(k)) add(out[k], j[k]);
-    for (const char* k : {"filtered", "quarantined"}) {
-      if (!j.contains(k) || !j[k].is_object()) continue;
-      for (auto& [reason, n] : j[k].items()) {
-        if (!out[k].contains(reason)) out[k][reason] = 0;
-        add(out[k][reason], n);
-      }
-    }
-  }
-  return out;
+// What the etl's published runs say about the data's quality (not affected by the filters):
+// the roll-up of older runs plus the recent run records (etl/runs.h), read incrementally.
+Result<json> Quality(const fs::path& lake, etl::RunTotalsReader& reader) {
+  auto store = store::OpenLocal(lake.string());
+  auto t = reader.Totals(store.get());
+  if (!t.ok()) return t.status();
+  return etl::QualityJson(t.value());
 }
 
 }  // namespace
@@ -155,7 +131,9 @@ std::vector<Endpoint> MakeEndpoints(const fs::path& lake) {
                    return Objects(*r);
                  }});
   eps.push_back({"filters", {}, false, [](Engine& e, const Filters&, const Params&) { return FilterChoices(e); }});
-  eps.push_back({"quality", {}, false, [lake](Engine&, const Filters&, const Params&) { return Quality(lake); }});
+  auto runs = std::make_shared<etl::RunTotalsReader>("orders");
+  eps.push_back({"quality", {}, false,
+                 [lake, runs](Engine&, const Filters&, const Params&) { return Quality(lake, *runs); }});
   return eps;
 }
 

@@ -28,6 +28,7 @@
 #include "core/status.h"
 #include "core/wakeup.h"
 #include "etl/record.h"
+#include "etl/runs.h"
 
 namespace orderlake::etl {
 
@@ -46,6 +47,12 @@ struct EtlOptions {
   size_t chunk_bytes = size_t{4} << 20;    // input read unit
   size_t row_group_rows = 1 << 20;
   bool progress = false;  // --progress: progress lines on stderr every two seconds
+  // Bookkeeping (etl/runs.h), done after a commit at most every minute (more often for
+  // short retentions): run records older than --runs-retention are folded into
+  // _orderlake/<table>/runs_rollup.json and deleted (the data-quality totals stay whole);
+  // quarantine files older than --quarantine-retention are deleted (their counts stay).
+  int64_t runs_retention_ms = kDefaultRunsRetentionMs;              // --runs-retention, default 1h
+  int64_t quarantine_retention_ms = kDefaultQuarantineRetentionMs;  // --quarantine-retention, default 7d
 
   // Discovery (etl/discovery.h). --discovery: "auto" lists only after the high-water mark
   // when every key under the input is in the Firehose layout (YYYY/MM/DD/HH/<name>), with a

@@ -223,6 +223,7 @@ class Job {
   Status WriteSegment(bool final);
   Status SpillQuarantine();
   Status Publish(const Bookmark& bm);
+  void KeepBooks();  // run records rolled up, quarantine expired (etl/runs.h), when due
   Status StageQuarantine(std::vector<StagedFile>* all);
   Bookmark RunBookmark() const;
   Status MoveIntoPlace(const std::vector<StagedFile>& all);

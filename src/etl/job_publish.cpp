@@ -1,11 +1,15 @@
 // Publishing a run, all or nothing: 1. staged files durable (the quarantine file staged
 // beside the data files); 2. a journal naming them durable; 3. the files moved (or
 // uploaded) into their partitions; 4. one commit to the log (the moment the batch becomes
-// visible, with its bookmark entries); 5. the run's summary and the bookmark cache.
+// visible, with its bookmark entries); 5. the run's summary and the bookmark cache; 6. when
+// due, a bookkeeping pass (etl/runs.h).
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstring>
+#include <map>
+#include <mutex>
 #include <set>
 
 #include "core/clock.h"
@@ -170,9 +174,50 @@ Status Job::Publish(const Bookmark& bm) {
   ORDERLAKE_RETURN_IF_ERROR(Commit(all, update, batch, journal, jkey));
   spdlog::debug("etl: committed version {} at {:.3f} s", sum_.version, Elapsed());
   crash_point("before_bookmark");
-  ORDERLAKE_RETURN_IF_ERROR(lake_store_->Put(MetaKey("runs/" + sum_.run_id + ".json"), sum_.to_json().dump(2)));
+  ORDERLAKE_RETURN_IF_ERROR(WriteRunRecord(lake_store_.get(), opt_.table, sum_.run_id, sum_.to_json()));
   if (BookmarkDue()) ORDERLAKE_RETURN_IF_ERROR(SaveBookmark(bm, update, batch));
-  return lake_store_->Delete(jkey);
+  ORDERLAKE_RETURN_IF_ERROR(lake_store_->Delete(jkey));
+  KeepBooks();
+  return Status::OK();
+}
+
+namespace {
+
+// When each table's next bookkeeping pass is due in this process (steady clock), by the
+// lake's URL and the table.
+std::mutex g_due_mu;
+std::map<std::string, std::chrono::steady_clock::time_point> g_due;
+
+}  // namespace
+
+// After a commit (the lock held, recovery done): a bookkeeping pass when one is due, every
+// quarter of the shorter retention but at most once a minute (at once again while a pass
+// leaves work over). A failing pass warns; the run stays committed.
+void Job::KeepBooks() {
+  const auto now = std::chrono::steady_clock::now();
+  const std::string key = lake_store_->url() + "\n" + opt_.table;
+  {
+    std::lock_guard lock(g_due_mu);
+    auto it = g_due.find(key);
+    if (it != g_due.end() && now < it->second) return;
+  }
+  BookkeepingOptions bo;
+  bo.runs_retention_ms = opt_.runs_retention_ms;
+  bo.quarantine_retention_ms = opt_.quarantine_retention_ms;
+  auto r = etl::KeepBooks(lake_store_.get(), opt_.table, bo, clock::unix_ms());
+  const int64_t every_ms = std::min<int64_t>(60'000, std::min(bo.runs_retention_ms, bo.quarantine_retention_ms) / 4);
+  {
+    std::lock_guard lock(g_due_mu);
+    g_due[key] = (r.ok() && r->more) ? now : now + std::chrono::milliseconds(every_ms);
+  }
+  if (!r.ok()) {
+    spdlog::warn("etl: bookkeeping of {}/{}: {}", opt_.lake, opt_.table, r.status().message());
+    sum_.warnings.push_back("bookkeeping: " + r.status().message());
+    return;
+  }
+  if (r->runs_folded || r->records_deleted || r->quarantine_deleted)
+    spdlog::debug("etl: bookkeeping: {} run records rolled up, {} deleted, {} quarantine files expired",
+                  r->runs_folded, r->records_deleted, r->quarantine_deleted);
 }
 
 }  // namespace orderlake::etl::internal

@@ -107,7 +107,7 @@ Status Job::Recover() {
       return Status::Errorf("run journal {}/{} is damaged", opt_.lake, o.key);
     const std::string run = j.value("run_id", "?");
     if (snap_.txn_version(AppId()) >= j.at("txn_version").get<int64_t>()) {
-      ORDERLAKE_RETURN_IF_ERROR(lake_store_->Put(MetaKey("runs/" + run + ".json"), j.at("summary").dump(2)));
+      ORDERLAKE_RETURN_IF_ERROR(WriteRunRecord(lake_store_.get(), opt_.table, run, j.at("summary")));
     } else {
       spdlog::warn("etl: run {} stopped before its commit; removing its files (its input is read again)", run);
       ORDERLAKE_RETURN_IF_ERROR(RollBack(j));

@@ -25,6 +25,11 @@ Status EtlOptions::Validate() const {
   if (memory_budget < kMiB || memory_budget > kMaxMemoryMb * kMiB)
     return Status::Errorf("--memory-mb must be between 1 and {} MiB, got {} bytes", kMaxMemoryMb, memory_budget);
   if (chunk_bytes == 0) return Status::Error("the etl's read unit (chunk_bytes) must be more than 0");
+  if (runs_retention_ms < 0 || runs_retention_ms > kMaxDurationMs)
+    return Status::Errorf("--runs-retention must be between 0 and 100 years, got {} ms", runs_retention_ms);
+  if (quarantine_retention_ms < 0 || quarantine_retention_ms > kMaxDurationMs)
+    return Status::Errorf("--quarantine-retention must be between 0 and 100 years, got {} ms",
+                          quarantine_retention_ms);
   if (row_group_rows == 0) return Status::Error("the etl's Parquet row groups must hold at least one row");
   if (discovery != "auto" && discovery != "full")
     return Status::Errorf("--discovery must be auto or full, got \"{}\"", discovery);

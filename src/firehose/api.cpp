@@ -432,7 +432,7 @@ ApiResponse FirehoseService::Impl::Put(std::string_view body, bool batch, std::s
         o.append(reinterpret_cast<const char*>(p.ends.data()), count * 4);
         o += p.data;
       });
-      if (!source.empty()) s.hwm[source] = Hwm{end, lsn};
+      if (!source.empty()) s.hwm[source] = Hwm{end, lsn, arrival};
       auto c = std::make_shared<Chunk>();
       c->first_seq = first_seq;
       c->arrival_ms = arrival;

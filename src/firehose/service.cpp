@@ -86,6 +86,7 @@ Wal::EntryInfo FirehoseService::Impl::Replay(std::string_view p) {
   if (!src.empty()) {
     auto& h = s.hwm[src];
     h.end = std::max(h.end, end);
+    h.used_ms = std::max(h.used_ms, arrival);
   }
   s.next_seq = std::max(s.next_seq, first + count);
   if (first + count - 1 <= s.delivered_seq) return info;
@@ -107,10 +108,13 @@ json FirehoseService::Impl::CheckpointJson() const {
   uint64_t durable = wal->durable_lsn();
   json j = json::object();
   for (auto& [id, s] : by_id) {
-    json hw = json::object();
+    json hw = json::object(), used = json::object();
     for (auto& [src, h] : s->hwm)
-      if (h.lsn <= durable) hw[src] = h.end;
-    json e{{"delivered", s->delivered_seq}, {"hwm", hw}};
+      if (h.lsn <= durable) {
+        hw[src] = h.end;
+        used[src] = h.used_ms;
+      }
+    json e{{"delivered", s->delivered_seq}, {"hwm", hw}, {"hwm_used", used}};
     if (s->intent) e["intent"] = json{{"first", s->intent->first}, {"last", s->intent->last}};
     j[std::to_string(id)] = e;
   }
@@ -121,6 +125,8 @@ Status FirehoseService::Impl::SaveCheckpoint() {
   std::string text;
   {
     std::lock_guard lk(mu);
+    const int64_t expired = clock::unix_ms() - kMarkTtlMs;
+    for (auto& [id, st] : by_id) std::erase_if(st->hwm, [&](const auto& m) { return m.second.used_ms < expired; });
     text = CheckpointJson().dump();
   }
   return fs::write_file_atomic(checkpoint_path, text);
@@ -175,8 +181,11 @@ Result<std::unique_ptr<FirehoseService>> FirehoseService::Open(const FirehoseOpt
         s.delivered_seq = v.value("delivered", uint64_t{0});
         s.next_seq = s.delivered_seq + 1;
         if (v.contains("intent")) s.intent = Intent{v["intent"]["first"], v["intent"]["last"]};
+        // A mark from before hwm_used was kept counts as used now.
+        const json used = v.value("hwm_used", json::object());
         if (auto h = v.find("hwm"); h != v.end() && h->is_object())
-          for (auto it2 = h->begin(); it2 != h->end(); ++it2) s.hwm[it2.key()] = Hwm{it2->get<uint64_t>(), 0};
+          for (auto it2 = h->begin(); it2 != h->end(); ++it2)
+            s.hwm[it2.key()] = Hwm{it2->get<uint64_t>(), 0, used.value(it2.key(), clock::unix_ms())};
       }
     } catch (const std::exception& ex) {
       return Status::Errorf("bad checkpoint {}: {}", m.checkpoint_path.string(), ex.what());

@@ -51,10 +51,15 @@ struct Chunk {
   uint64_t last_seq() const { return first_seq + ends.size() - 1; }
 };
 
+// An idempotency mark: the highest batch end a source (an agent's file) sent. Marks not used
+// for kMarkTtlMs are dropped when the checkpoint is written (a rotated file is never sent
+// again), so the checkpoint holds the sources of the last week, not of the whole history.
 struct Hwm {
   uint64_t end = 0;
   uint64_t lsn = 0;
+  int64_t used_ms = 0;  // the last put that named the source (Unix ms)
 };
+inline constexpr int64_t kMarkTtlMs = int64_t{7} * 86400 * 1000;
 
 struct Intent {
   uint64_t first = 0, last = 0;
