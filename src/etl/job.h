@@ -11,7 +11,9 @@
 // the batch visible: a txn action (application "orderlake-etl:<table>", batch number), an
 // add per file with its statistics, and a commitInfo carrying the run's bookmark entries
 // and summary. The bookmark is bookmark.json (rewritten every few commits) plus the
-// bookmark entries of the commits after it, so it always advances with the commit. A run
+// bookmark entries of the commits after it, so it always advances with the commit; for an
+// input in the Firehose layout it holds a high-water mark and the objects of a look-back
+// window (etl/discovery.h), and a run lists only after the window's start. A run
 // that died before its commit is rolled back by the next one (its files deleted, its input
 // read again); one that died after it only needs its summary written. A crash never
 // duplicates or loses rows. One etl at a time per table (a lock file says so to a second

@@ -131,12 +131,16 @@ Result<std::vector<store::ObjectInfo>> Job::ListFull() {
     prefixes.insert(k->prefix);
     if (min_layout_ms_ < 0 || k->time_ms < min_layout_ms_) min_layout_ms_ = k->time_ms;
   }
+  const bool was_layout = disc_.time_layout;
+  const std::set<std::string> was_prefixes = disc_.prefixes;
   disc_.time_layout = layout && !other;
   disc_.prefixes = disc_.time_layout ? std::move(prefixes) : std::set<std::string>{};
   disc_.last_full_ms = clock::unix_ms();
   // Raw retention starts at the earliest hour there is (nothing lies before it).
   if (disc_.time_layout && disc_.raw_cleaned_ms < 0) disc_.raw_cleaned_ms = hour_floor(min_layout_ms_);
-  disc_dirty_ = true;
+  // bookmark.json keeps what the listing learnt (for the layout, when it ran: the next
+  // backfill is due from then); any other input's bookmark is not rewritten for it.
+  if (disc_.time_layout || was_layout || was_prefixes != disc_.prefixes) disc_dirty_ = true;
   sum_.discovery = "full";
   return listed;
 }
