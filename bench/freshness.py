@@ -71,13 +71,24 @@ def stages(data, markers, seen):
                 delivered[inv] = (path, os.stat(path).st_mtime)
                 at = body.find(b",FRESH,", at + 1)
     meta = os.path.join(data, "lake", "_orderlake", "orders")
+    # Which run took each object: the etl's commits carry the bookmark entries of their run
+    # (commitInfo.orderlake.bookmark; bookmark.json keeps only the look-back window's objects).
     run_of = {}
-    try:
-        with open(os.path.join(meta, "bookmark.json")) as f:
-            for obj, b in json.load(f).get("objects", {}).items():
-                run_of[obj] = b.get("run")
-    except (OSError, ValueError):
-        pass
+    log_dir = os.path.join(data, "lake", "orders", "_delta_log")
+    for name in sorted(os.listdir(log_dir)) if os.path.isdir(log_dir) else []:
+        if not name.endswith(".json") or name.startswith("_"):
+            continue
+        try:
+            with open(os.path.join(log_dir, name)) as f:
+                for action in f:
+                    ci = json.loads(action).get("commitInfo")
+                    ol = ci.get("orderlake", {}) if ci else {}
+                    bm = ol.get("bookmark", {})
+                    for obj, b in (bm.get("objects", bm) if isinstance(bm, dict) else {}).items():
+                        if isinstance(b, dict) and b.get("run"):
+                            run_of[obj] = b["run"]
+        except (OSError, ValueError):
+            pass
     out = {"write_to_object": [], "object_to_commit": [], "commit_to_answer": []}
     per_marker = []
     for inv, written in sorted(markers.items(), key=lambda kv: kv[1]):

@@ -87,6 +87,7 @@ std::optional<LayoutKey> parse_layout_key(std::string_view key) {
     if (name[i] < '0' || name[i] > '9') return std::nullopt;
   LayoutKey k;
   k.prefix = std::string(key.substr(0, ystart));
+  k.name = std::string(name.substr(0, at + 1));
   k.time_ms = ((days_from_civil(y, mo, d) * 24 + h) * 3600 + mi * 60 + se) * 1000;
   return k;
 }
@@ -97,6 +98,28 @@ std::string hour_dir(int64_t ms) {
   int64_t y = 0, m = 0, d = 0;
   civil_from_days(days, &y, &m, &d);
   return fmt::format("{:04}/{:02}/{:02}/{:02}", y, m, d, hours - days * 24);
+}
+
+std::string name_time(int64_t ms) {
+  const std::string h = hour_dir(ms);  // YYYY/MM/DD/HH
+  const int64_t in_hour = (ms - hour_floor(ms)) / 1000;
+  return fmt::format("{}-{}-{}-{}-{:02}-{:02}", h.substr(0, 4), h.substr(5, 2), h.substr(8, 2), h.substr(11, 2),
+                     in_hour / 60, in_hour % 60);
+}
+
+bool DiscoveryState::Learn(const LayoutKey& k) {
+  if (too_many_names) return false;
+  auto& set = names[k.prefix];
+  if (set.count(k.name)) return false;
+  size_t total = 0;
+  for (const auto& [p, n] : names) total += n.size();
+  if (total >= kMaxNames) {  // a partial set would hide the others' objects: use none
+    names.clear();
+    too_many_names = true;
+    return true;
+  }
+  set.insert(k.name);
+  return true;
 }
 
 void DiscoveryState::Raise(int64_t t, int64_t now_ms) {
@@ -110,7 +133,8 @@ void DiscoveryState::Close(int64_t lookback_ms) {
 nlohmann::json DiscoveryState::to_json() const {
   return nlohmann::json{{"mark_ms", mark_ms},           {"closed_ms", closed_ms},
                         {"layout", time_layout ? "firehose" : ""}, {"prefixes", prefixes},
-                        {"last_full_ms", last_full_ms}, {"raw_cleaned_ms", raw_cleaned_ms}};
+                        {"last_full_ms", last_full_ms}, {"raw_cleaned_ms", raw_cleaned_ms},
+                        {"names", names}, {"too_many_names", too_many_names}};
 }
 
 Result<DiscoveryState> DiscoveryState::from_json(const nlohmann::json& j, const std::string& where) {
@@ -122,6 +146,8 @@ Result<DiscoveryState> DiscoveryState::from_json(const nlohmann::json& j, const 
     if (j.contains("prefixes")) s.prefixes = j.at("prefixes").get<std::set<std::string>>();
     s.last_full_ms = j.value("last_full_ms", int64_t{0});
     s.raw_cleaned_ms = j.value("raw_cleaned_ms", int64_t{-1});
+    s.too_many_names = j.value("too_many_names", false);
+    if (j.contains("names")) s.names = j.at("names").get<std::map<std::string, std::set<std::string>>>();
   } catch (const std::exception& e) {
     return Status::Errorf("{} is damaged (discovery): {}", where, e.what());
   }

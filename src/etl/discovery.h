@@ -8,6 +8,7 @@
 // outside the layout, which keeps today's per-object bookkeeping).
 #pragma once
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -22,6 +23,7 @@ namespace orderlake::etl::internal {
 struct LayoutKey {
   std::string prefix;   // what comes before YYYY/ ("" or ending with '/')
   int64_t time_ms = 0;  // the time in the object's name (UTC, whole seconds)
+  std::string name;     // the name before its time: "<stream>-<version>-"
 };
 
 // The layout of `key` (a key or any path ending in one: only its last five segments are
@@ -31,6 +33,8 @@ std::optional<LayoutKey> parse_layout_key(std::string_view key);
 
 // "YYYY/MM/DD/HH" of the hour holding `ms`.
 std::string hour_dir(int64_t ms);
+// "yyyy-MM-dd-HH-mm-ss" of `ms`: the time as an object's name carries it.
+std::string name_time(int64_t ms);
 constexpr int64_t kHourMs = 3'600'000;
 inline int64_t hour_floor(int64_t ms) { return ms - ((ms % kHourMs) + kHourMs) % kHourMs; }
 
@@ -40,6 +44,13 @@ struct DiscoveryState {
   int64_t closed_ms = -1;  // objects keyed before this are taken; never decreases; -1: none
   bool time_layout = false;        // the last full listing found only Firehose keys
   std::set<std::string> prefixes;  // their prefixes (before YYYY/)
+  // Per prefix, the names ("<stream>-<version>-") its objects were seen with: inside the
+  // window start's hour, objects of one name sort by time, so an incremental listing starts
+  // there at the window start, per name, instead of at the hour. Capped at kMaxNames.
+  std::map<std::string, std::set<std::string>> names;
+  bool too_many_names = false;  // more than kMaxNames: listings start at the hour
+  static constexpr size_t kMaxNames = 64;
+  bool Learn(const LayoutKey& k);  // true when the name is new
   int64_t last_full_ms = 0;        // when the last full listing ran (Unix ms)
   int64_t raw_cleaned_ms = -1;     // raw retention: hour directories before this are gone
 

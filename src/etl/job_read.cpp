@@ -120,6 +120,7 @@ Result<std::vector<store::ObjectInfo>> Job::ListFull() {
   if (!listed.ok()) return Status::Errorf("cannot list input {}: {}", opt_.input, listed.status().message());
   bool layout = false, other = false;
   std::set<std::string> prefixes;
+  DiscoveryState names;  // the names seen, for the next incremental listings
   for (const auto& info : listed.value()) {
     if (has_hidden_part(info.key)) continue;
     auto k = parse_layout_key(info.key);
@@ -129,12 +130,15 @@ Result<std::vector<store::ObjectInfo>> Job::ListFull() {
     }
     layout = true;
     prefixes.insert(k->prefix);
+    names.Learn(*k);
     if (min_layout_ms_ < 0 || k->time_ms < min_layout_ms_) min_layout_ms_ = k->time_ms;
   }
   const bool was_layout = disc_.time_layout;
   const std::set<std::string> was_prefixes = disc_.prefixes;
   disc_.time_layout = layout && !other;
   disc_.prefixes = disc_.time_layout ? std::move(prefixes) : std::set<std::string>{};
+  disc_.names = disc_.time_layout ? std::move(names.names) : decltype(disc_.names){};
+  disc_.too_many_names = names.too_many_names;
   disc_.last_full_ms = clock::unix_ms();
   // Raw retention starts at the earliest hour there is (nothing lies before it).
   if (disc_.time_layout && disc_.raw_cleaned_ms < 0) disc_.raw_cleaned_ms = hour_floor(min_layout_ms_);
@@ -153,12 +157,27 @@ Result<std::vector<store::ObjectInfo>> Job::ListIncremental() {
   const std::string hour = hour_dir(disc_.closed_ms);
   const int first_year = std::stoi(hour.substr(0, 4));
   const int last_year = std::stoi(hour_dir(std::max(clock::unix_ms(), disc_.mark_ms) + 24 * kHourMs).substr(0, 4));
-  for (const auto& p : disc_.prefixes)
-    for (int y = first_year; y <= last_year; ++y) {
-      auto listed = input_store_->List(fmt::format("{}{:04}/", p, y), p + hour);
-      if (!listed.ok()) return Status::Errorf("cannot list input {}: {}", opt_.input, listed.status().message());
-      for (auto& o : listed.value()) all.push_back(std::move(o));
+  auto list = [&](const std::string& prefix, const std::string& after) -> Status {
+    auto listed = input_store_->List(prefix, after);
+    if (!listed.ok()) return Status::Errorf("cannot list input {}: {}", opt_.input, listed.status().message());
+    for (auto& o : listed.value()) all.push_back(std::move(o));
+    return Status::OK();
+  };
+  const std::string from = name_time(disc_.closed_ms);
+  for (const auto& p : disc_.prefixes) {
+    // The window start's hour from the window start on, name by name (objects of one name
+    // sort by time there); then every hour after it. Without names, the whole hour.
+    auto names = disc_.names.find(p);
+    std::string after = p + hour;
+    if (!disc_.too_many_names && names != disc_.names.end() && !names->second.empty()) {
+      for (const auto& n : names->second)
+        ORDERLAKE_RETURN_IF_ERROR(list(p + hour + "/" + n, p + hour + "/" + n + from));
+      after = p + hour + "/~";  // '~' sorts after every character of a name
     }
+    for (int y = first_year; y <= last_year; ++y) ORDERLAKE_RETURN_IF_ERROR(list(fmt::format("{}{:04}/", p, y), after));
+  }
+  for (const auto& o : all)
+    if (auto k = parse_layout_key(o.key); k && disc_.Learn(*k)) disc_dirty_ = true;
   std::sort(all.begin(), all.end(), [](auto& a, auto& b) { return a.key < b.key; });
   all.erase(std::unique(all.begin(), all.end(), [](auto& a, auto& b) { return a.key == b.key; }), all.end());
   sum_.discovery = "incremental";

@@ -122,6 +122,10 @@ Result<StageOptions> BuildStageOptions(const UpOptions& o, const stdfs::path& da
   s.etl.lake = lake.string();
   s.compact.lake = lake.string();
   s.compact.retention_ms = static_cast<int64_t>(o.retention_minutes * 60000);
+  // Retention (steady state): committed raw objects go after --raw-retention, run records
+  // are rolled up after --log-retention (the table's own log is kept that long too).
+  s.etl.raw_retention_ms = o.raw_retention_ms;
+  s.etl.runs_retention_ms = o.log_retention_ms;
   s.generate.out_dir = logs;
   s.generate.rate = o.rate;
   s.generate.rotate_size = 16 << 20;

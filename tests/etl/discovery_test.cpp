@@ -30,14 +30,14 @@ constexpr int64_t kMinute = 60'000, kHour = 60 * kMinute, kDay = 24 * kHour;
 
 // The key Firehose gives an object whose oldest record arrived at `ms` (formatted here with
 // gmtime, independently of the code under test).
-std::string fh_key(int64_t ms, uint64_t n, const std::string& prefix = "") {
+std::string fh_key(int64_t ms, uint64_t n, const std::string& prefix = "", const std::string& name = "orders-1-") {
   const time_t secs = static_cast<time_t>(ms / 1000);
   struct tm t {};
   gmtime_r(&secs, &t);
   char dir[32], stamp[32];
   strftime(dir, sizeof dir, "%Y/%m/%d/%H/", &t);
   strftime(stamp, sizeof stamp, "%Y-%m-%d-%H-%M-%S", &t);
-  return fmt::format("{}{}orders-1-{}-{:08x}-0000-4000-8000-{:012x}", prefix, dir, stamp, n & 0xffffffff, n);
+  return fmt::format("{}{}{}{}-{:08x}-0000-4000-8000-{:012x}", prefix, dir, name, stamp, n & 0xffffffff, n);
 }
 
 // One valid CSV line with invoice number i.
@@ -193,6 +193,33 @@ TEST(Discovery, HistoryRunReadsOnlyWhatIsNew) {
   EXPECT_LT(r3.objects_listed, 500u);
   EXPECT_EQ(s.rows(), kObjects + 1);
   EXPECT_EQ(s.distinct(), kObjects + 1);
+}
+
+// Inside the window start's hour an incremental listing starts at the window start, name by
+// name (a stream's objects sort by time there), not at the hour: a run lists about the
+// look-back's worth of objects, and a late object of every stream inside the window is read.
+TEST(Discovery, ListingStartsAtTheWindowStartInsideItsHour) {
+  Store s;
+  const int64_t base = clock::unix_ms() / kHour * kHour - 4 * kHour;  // on an hour
+  uint64_t n = 0;
+  for (int64_t t = base; t < base + 3 * kHour - kMinute; t += 10'000) {
+    put(s.in(), fh_key(t, n, "", "orders-1-"), line(n));
+    ++n;
+    if (t % (10 * kMinute) == 0) put(s.in(), fh_key(t + 1000, n, "", "returns-2-"), line(n)), ++n;
+  }
+  RunSummary r1 = must_run(s.options());
+  EXPECT_EQ(r1.objects, n);
+  const int64_t mark = base + 3 * kHour - kMinute - 10'000;  // the latest key; window from mark - 15m
+  // Late, inside the window, in the window start's hour, under both names.
+  put(s.in(), fh_key(mark - 14 * kMinute, n, "", "returns-2-"), line(n));
+  put(s.in(), fh_key(mark - 13 * kMinute, n + 1, "", "orders-1-"), line(n + 1));
+  RunSummary r2 = must_run(s.options());
+  EXPECT_EQ(r2.discovery, "incremental");
+  EXPECT_EQ(r2.objects, 2u);
+  // 15 minutes of orders-1 every 10 s is 90 objects (+ a few returns-2); the whole hour is 360.
+  EXPECT_LE(r2.objects_listed, 100u);
+  EXPECT_EQ(s.rows(), n + 2);
+  EXPECT_EQ(s.distinct(), n + 2);
 }
 
 TEST(Discovery, LateObjectInsideTheWindowIsRead) {
