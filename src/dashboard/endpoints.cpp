@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "dashboard/cube.h"
 #include "query/script.h"
 
 namespace orderlake::dashboard {
@@ -98,6 +99,14 @@ Result<int> ParseLimit(const Params& p, int def, int max) {
   return v;
 }
 
+Result<bool> ParseSourceIsTable(const Params& p) {
+  auto it = p.find("source");
+  if (it == p.end() || it->second == "cube") return false;
+  if (it->second == "table") return true;
+  return Status::Errorf("parameter 'source': '{}' is neither 'cube' (the default: kept aggregates) nor 'table' (SQL over the table)",
+                        it->second.substr(0, 40));
+}
+
 std::vector<Endpoint> MakeEndpoints(const fs::path& lake) {
   std::vector<Endpoint> eps;
   eps.push_back({"summary", {}, true, [](Engine& e, const Filters& f, const Params&) -> Result<json> {
@@ -156,6 +165,10 @@ std::vector<Endpoint> MakeEndpoints(const fs::path& lake) {
                  }});
   eps.push_back({"filters", {}, false, [](Engine& e, const Filters&, const Params&) { return FilterChoices(e); }});
   eps.push_back({"quality", {}, false, [lake](Engine&, const Filters&, const Params&) { return Quality(lake); }});
+  for (auto& ep : eps) {
+    ep.cube = Cube::Answers(ep.name);
+    if (ep.cube) ep.extra.insert("source");
+  }
   return eps;
 }
 
