@@ -12,6 +12,7 @@
 #include "core/sql.h"
 #include "dashboard/cube_state.h"
 #include "query/engine_util.h"
+#include "query/file_reader.h"
 #include "query/table_source.h"
 #include "store/object_store.h"
 #include "table/delta.h"
@@ -175,6 +176,7 @@ struct Cube::Impl {
   std::unique_ptr<store::ObjectStore> store;
   std::unique_ptr<table::DeltaLog> log;
   query::FileKinds kinds;
+  std::unique_ptr<query::FileReader> reader;  // opened by the first Sync
 
   std::mutex sync_mu;     // one Sync at a time; guards snap and dirty
   table::Snapshot snap;   // the table as the cube last read it
@@ -185,7 +187,7 @@ struct Cube::Impl {
   Stats stats;
 
   // The SELECT reading exactly `paths` (relative, percent-encoded, as in the log).
-  Result<std::string> Source(query::Engine& engine, const std::vector<std::string>& paths) {
+  Result<std::string> Source(const std::vector<std::string>& paths) {
     query::SourceSpec spec;
     spec.table = table;
     spec.location = "file://" + root.string();
@@ -199,29 +201,22 @@ struct Cube::Impl {
       files.push_back(root / rel.value());
     }
     spec.files = std::move(files);
-    return query::TableSource(spec, kinds, [&engine](const fs::path& f) -> Result<std::vector<std::string>> {
-      auto r = engine.Execute(
-          fmt::format("DESCRIBE SELECT * FROM read_parquet({}, binary_as_string = true)", sql::literal(f.string())));
-      if (!r.ok()) return r.status();
-      std::vector<std::string> names;
-      for (const auto& row : r->rows) names.push_back(row.at(0).ToString());
-      return names;
-    });
+    return query::TableSource(spec, kinds, [this](const fs::path& f) { return reader->ParquetColumns(f); });
   }
 
   // Adds the rows of `paths` to `into` (two queries: the groups, the top rows), which is
   // then the table at `version` (set in the same lock, so no reader sees one without the other).
-  Status Read(query::Engine& engine, const std::vector<std::string>& paths, State& into, int64_t version) {
+  Status Read(const std::vector<std::string>& paths, State& into, int64_t version) {
     if (paths.empty()) {
       std::unique_lock<std::shared_mutex> lock(mu);
       into.version = version;
       return Status::OK();
     }
-    auto select = Source(engine, paths);
+    auto select = Source(paths);
     if (!select.ok()) return select.status();
-    auto groups = engine.Execute(fmt::format(fmt::runtime(kGroupSql), *select));
+    auto groups = reader->Execute(fmt::format(fmt::runtime(kGroupSql), *select));
     if (!groups.ok()) return Status::Errorf("cube: reading {} file(s): {}", paths.size(), groups.status().message());
-    auto top = engine.Execute(fmt::format(fmt::runtime(kTopSql), *select, kTopK));
+    auto top = reader->Execute(fmt::format(fmt::runtime(kTopSql), *select, kTopK));
     if (!top.ok()) return Status::Errorf("cube: reading {} file(s): {}", paths.size(), top.status().message());
     std::unique_lock<std::shared_mutex> lock(mu, std::defer_lock);
     if (&into == state.get()) lock.lock();  // folding into the live state: readers wait
@@ -234,12 +229,12 @@ struct Cube::Impl {
   }
 
   // A new state from every file of the snapshot.
-  Status Rebuild(query::Engine& engine) {
+  Status Rebuild() {
     const auto t0 = std::chrono::steady_clock::now();
     auto fresh = std::make_unique<State>();
     std::vector<std::string> paths;
     for (const auto& [path, f] : snap.files) paths.push_back(path);
-    ORDERLAKE_RETURN_IF_ERROR(Read(engine, paths, *fresh, snap.version));
+    ORDERLAKE_RETURN_IF_ERROR(Read(paths, *fresh, snap.version));
     fresh->built = true;
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::unique_lock<std::shared_mutex> lock(mu);
@@ -254,7 +249,7 @@ struct Cube::Impl {
 
   // Applies the commits after the snapshot's version: folds their added files in, or
   // marks the state for a rebuild.
-  Status Follow(query::Engine& engine) {
+  Status Follow() {
     std::vector<std::string> added;
     std::string why;
     int64_t expect = snap.version + 1;
@@ -281,7 +276,7 @@ struct Cube::Impl {
     }
     const int64_t before = state->version;
     if (!added.empty()) {
-      Status folded = Read(engine, added, *state, snap.version);
+      Status folded = Read(added, *state, snap.version);
       if (!folded.ok()) {
         // The state may hold part of it: start again from the table.
         spdlog::warn("dashboard: folding version {} of {} into the cube: {}; rebuilding", snap.version, table,
@@ -301,7 +296,9 @@ struct Cube::Impl {
 };
 
 Cube::Cube(fs::path lake, std::string table) : impl_(std::make_unique<Impl>()) {
-  impl_->lake = std::move(lake);
+  std::error_code ec;
+  impl_->lake = fs::canonical(lake, ec);
+  if (ec) impl_->lake = std::move(lake);
   impl_->table = std::move(table);
   impl_->root = impl_->lake / impl_->table;
 }
@@ -319,10 +316,15 @@ bool Cube::Answers(std::string_view endpoint) {
   return false;
 }
 
-Status Cube::Sync(query::Engine& engine, int64_t known_newest) {
+Status Cube::Sync(int64_t known_newest) {
   Impl& d = *impl_;
   std::lock_guard<std::mutex> lock(d.sync_mu);
   if (known_newest >= 0 && !d.dirty && d.snap.version == known_newest) return Status::OK();
+  if (!d.reader) {
+    auto r = query::FileReader::Open(d.lake);
+    if (!r.ok()) return r.status();
+    d.reader = std::move(r).value();
+  }
   if (!d.log) {
     d.store = store::OpenLocal(d.lake.string());
     d.log = std::make_unique<table::DeltaLog>(d.store.get(), d.table);
@@ -333,9 +335,9 @@ Status Cube::Sync(query::Engine& engine, int64_t known_newest) {
     d.snap = std::move(loaded).value();
     d.dirty = true;
   } else if (!d.dirty) {
-    ORDERLAKE_RETURN_IF_ERROR(d.Follow(engine));
+    ORDERLAKE_RETURN_IF_ERROR(d.Follow());
   }
-  if (d.dirty) return d.Rebuild(engine);
+  if (d.dirty) return d.Rebuild();
   return Status::OK();
 }
 

@@ -11,8 +11,8 @@
 //   cells, kTopK rows per date and country), never with the rows.
 // - Maintenance follows the Delta log (table/delta.h): each commit's add actions with
 //   dataChange=true are folded in by reading just those Parquet files (one GROUP BY and one
-//   top-K query through a read-only Engine, over the same SELECT the engine's table is made
-//   of: query/table_source.h); commits without data changes (compaction, checkpoints'
+//   top-K query through a DuckDB confined to the lake, query/file_reader.h, over the same
+//   SELECT the engine's table is made of: query/table_source.h); commits without data changes (compaction, checkpoints'
 //   neighbours, txn only) change nothing. Anything else — a remove with dataChange=true, a
 //   new metaData, a gap in the versions (old commits cleaned up while the cube was behind),
 //   a failed fold — rebuilds the cube from the snapshot's files (one scan). The first Sync
@@ -35,7 +35,6 @@
 
 #include "core/status.h"
 #include "dashboard/filters.h"
-#include "query/engine.h"
 
 namespace orderlake::dashboard {
 
@@ -62,10 +61,9 @@ class Cube {
   // True when the table has a Delta log (checked now).
   bool available() const;
 
-  // Brings the cube to the table's newest version, reading new files through `engine`.
-  // `known_newest` (>= 0): the newest version the caller already knows of; when the cube
-  // holds it, the log is not read at all.
-  Status Sync(query::Engine& engine, int64_t known_newest = -1);
+  // Brings the cube to the table's newest version. `known_newest` (>= 0): the newest
+  // version the caller already knows of; when the cube holds it, the log is not read.
+  Status Sync(int64_t known_newest = -1);
 
   // The answer of the visual `endpoint` (summary, daily, heatmap, hourly, top-orders,
   // aov-by-country, filters) at the cube's version (*version), shaped exactly as

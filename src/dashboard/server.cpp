@@ -214,7 +214,7 @@ struct DashboardServer::Impl {
     if (ep.filtered && !filters.empty()) RememberView(filters);
     auto run = [&](Engine& e, int64_t* read) -> Result<json> {
       if (!from_table && cube->available()) {
-        auto a = CubeAnswer(ep, e, filters, params, read);
+        auto a = CubeAnswer(ep, filters, params, read);
         if (a) return std::move(*a);
       }
       auto r = ep.run(e, filters, params);
@@ -231,12 +231,11 @@ struct DashboardServer::Impl {
 
   // The answer from the aggregates (cube.h), brought to the newest version first; nullopt
   // when they cannot give it now (the SQL path answers then, and the failure is logged).
-  std::optional<Result<json>> CubeAnswer(const Endpoint& ep, Engine& e, const Filters& f, const Params& params,
-                                         int64_t* read) {
+  std::optional<Result<json>> CubeAnswer(const Endpoint& ep, const Filters& f, const Params& params, int64_t* read) {
     int64_t known = -1;
     const std::string token = watcher->Current().token;
     if (token.rfind("delta:", 0) == 0) known = std::stoll(token.substr(6));
-    Status st = cube->Sync(e, known);
+    Status st = cube->Sync(known);
     if (st.ok()) {
       auto l = ParseLimit(params, 10, Cube::kTopK);
       const int limit = l.ok() ? *l : 10;
