@@ -148,6 +148,11 @@ for (const k of Object.keys(cold)) {
   console.log(`  ${('/api/' + k).padEnd(30)} ${col(r.cold_p50, 1)} ${col(r.cold_p99, 1)} ${col(r.sql_cold_p50, 1)} ${col(r.sql_cold_p99, 1)} ` +
     `${col(r.sql_over_cold_p99, 1)} ${col(r.warm_p50, 2)} ${col(r.warm_p99, 2)}`);
 }
+const after = await (await fetch(BASE + '/metrics')).text();
+cube.folds = metric(after, 'orderlake_dashboard_cube_folds_total');
+cube.fold_ms_mean = (1000 * metric(after, 'orderlake_dashboard_cube_fold_seconds_total')) / cube.folds;
+cube.rebuilds = metric(after, 'orderlake_dashboard_cube_rebuilds_total');
+console.log(`\n  aggregates: ${cube.folds} commits folded in, ${cube.fold_ms_mean.toFixed(1)} ms each on average; ${cube.rebuilds} full build(s)`);
 const worst = Math.max(...Object.values(result.endpoints).map((r) => r.warm_p99));
 result.worst_warm_p99 = worst;
 const worstCold = Math.max(...Object.entries(result.endpoints).filter(([k]) => fromCube.has(k.split(' ')[0])).map(([, r]) => r.cold_p99));

@@ -214,6 +214,12 @@ struct Cube::Impl {
     }
     auto select = Source(paths);
     if (!select.ok()) return select.status();
+    if (&into == state.get()) {
+      // A fold (what one or a few commits added): the files are read once, into memory.
+      auto made = reader->Execute(fmt::format("CREATE OR REPLACE TEMP TABLE cube_added AS {}", *select));
+      if (!made.ok()) return Status::Errorf("cube: reading {} file(s): {}", paths.size(), made.status().message());
+      select = std::string("SELECT * FROM cube_added");
+    }
     auto groups = reader->Execute(fmt::format(fmt::runtime(kGroupSql), *select));
     if (!groups.ok()) return Status::Errorf("cube: reading {} file(s): {}", paths.size(), groups.status().message());
     auto top = reader->Execute(fmt::format(fmt::runtime(kTopSql), *select, kTopK));
@@ -225,6 +231,8 @@ struct Cube::Impl {
     for (const auto& c : top->columns) names.push_back(c.name);
     for (const auto& row : top->rows) ORDERLAKE_RETURN_IF_ERROR(into.AddTop(row, names));
     into.version = version;
+    if (lock.owns_lock()) lock.unlock();
+    if (&into == state.get()) (void)reader->Execute("DROP TABLE IF EXISTS cube_added");
     return Status::OK();
   }
 
@@ -275,6 +283,7 @@ struct Cube::Impl {
       return Status::OK();
     }
     const int64_t before = state->version;
+    const auto t0 = std::chrono::steady_clock::now();
     if (!added.empty()) {
       Status folded = Read(added, *state, snap.version);
       if (!folded.ok()) {
@@ -289,6 +298,7 @@ struct Cube::Impl {
     if (before != snap.version && !added.empty()) {
       ++stats.folds;
       stats.folded_files += added.size();
+      stats.fold_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     }
     state->version = snap.version;
     return Status::OK();

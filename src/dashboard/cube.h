@@ -49,6 +49,7 @@ class Cube {
     uint64_t rebuilds = 0;     // full builds from the table (the first one included)
     uint64_t folds = 0;        // commits folded in from their added files
     uint64_t folded_files = 0;  // files read by those folds
+    double fold_seconds = 0;    // time spent folding, in all
     double last_build_seconds = 0;
   };
 

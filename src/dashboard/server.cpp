@@ -297,6 +297,13 @@ struct DashboardServer::Impl {
       if (v.version == seen) continue;
       seen = v.version;
       svr.NotifyStreams();  // the open pages hear of it now
+      // The aggregates follow every commit, pages open or not, so each fold reads one
+      // commit's files and none waits for a rebuild (files vacuumed, log cleaned up).
+      if (cube->available() && cube->stats().version >= 0) {
+        int64_t known = -1;
+        if (v.token.rfind("delta:", 0) == 0) known = std::stoll(v.token.substr(6));
+        if (Status st = cube->Sync(known); !st.ok()) spdlog::warn("dashboard: updating the aggregates: {}", st.message());
+      }
       if (subscribers.load() == 0) continue;
       std::vector<Params> views = {Params{}};
       {
@@ -418,6 +425,8 @@ struct DashboardServer::Impl {
                  cube_stat(&Cube::Stats::rebuilds));
     r.counter_fn("orderlake_dashboard_cube_folds_total", "Commits folded into the aggregates from their added files",
                  cube_stat(&Cube::Stats::folds));
+    r.counter_fn("orderlake_dashboard_cube_fold_seconds_total", "Time spent folding commits into the aggregates",
+                 cube_stat(&Cube::Stats::fold_seconds));
     sql_statements = &r.counter("orderlake_dashboard_sql_statements_total", "Statements run through POST /api/sql");
     sql_errors = &r.counter("orderlake_dashboard_sql_errors_total", "Statements of POST /api/sql answered with an error");
   }
