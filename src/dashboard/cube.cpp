@@ -250,6 +250,8 @@ struct Cube::Impl {
     ++stats.rebuilds;
     stats.last_build_seconds = s;
     dirty = false;
+    lock.unlock();
+    reader.reset();  // DuckDB's memory of the whole-table scan goes back; the next Sync opens a new one
     spdlog::info("dashboard: cube of {} built at version {} from {} file(s) in {:.2f} s ({} cells, {} top rows)",
                  table, snap.version, paths.size(), s, state->cells.size(), state->top_rows());
     return Status::OK();
