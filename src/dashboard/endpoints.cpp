@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "dashboard/cube.h"
 #include "etl/runs.h"
 #include "query/script.h"
 #include "store/object_store.h"
@@ -74,6 +75,14 @@ Result<int> ParseLimit(const Params& p, int def, int max) {
   return v;
 }
 
+Result<bool> ParseSourceIsTable(const Params& p) {
+  auto it = p.find("source");
+  if (it == p.end() || it->second == "cube") return false;
+  if (it->second == "table") return true;
+  return Status::Errorf("parameter 'source': '{}' is neither 'cube' (the default: kept aggregates) nor 'table' (SQL over the table)",
+                        it->second.substr(0, 40));
+}
+
 std::vector<Endpoint> MakeEndpoints(const fs::path& lake) {
   std::vector<Endpoint> eps;
   eps.push_back({"summary", {}, true, [](Engine& e, const Filters& f, const Params&) -> Result<json> {
@@ -134,6 +143,10 @@ std::vector<Endpoint> MakeEndpoints(const fs::path& lake) {
   auto runs = std::make_shared<etl::RunTotalsReader>("orders");
   eps.push_back({"quality", {}, false,
                  [lake, runs](Engine&, const Filters&, const Params&) { return Quality(lake, *runs); }});
+  for (auto& ep : eps) {
+    ep.cube = Cube::Answers(ep.name);
+    if (ep.cube) ep.extra.insert("source");
+  }
   return eps;
 }
 

@@ -22,6 +22,7 @@
 #include "core/metrics.h"
 #include "dashboard/assets.h"
 #include "dashboard/console.h"
+#include "dashboard/cube.h"
 #include "dashboard/endpoints.h"
 #include "dashboard/filters.h"
 #include "dashboard/snapshot.h"
@@ -139,6 +140,7 @@ struct DashboardServer::Impl {
   http::HttpServer svr{HttpOptions()};
   EnginePool pool;
   std::unique_ptr<TableWatcher> watcher;
+  std::unique_ptr<Cube> cube;  // the visuals' aggregates (Delta tables only)
   AnswerCache cache;
   std::vector<Endpoint> endpoints;
   std::atomic<bool> stopping{false};
@@ -146,7 +148,7 @@ struct DashboardServer::Impl {
 
   // Computes (or finds) one answer against one consistent table version.
   std::shared_ptr<const Answer> Consistent(const std::string& key,
-                                           const std::function<Result<json>(Engine&)>& run,
+                                           const std::function<Result<json>(Engine&, int64_t* read)>& run,
                                            const std::function<json(const TableVersion&, json)>& wrap,
                                            bool cacheable, bool* hit) {
     for (int attempt = 0;; ++attempt) {
@@ -161,10 +163,10 @@ struct DashboardServer::Impl {
       }
       auto compute = [&]() -> std::optional<Answer> {
         auto lease = pool.Acquire();
-        auto r = run(*lease);
+        int64_t read = -1;  // the Delta version the answer is of (-1: a table without a log)
+        auto r = run(*lease, &read);
         if (!r.ok()) return Answer{400, ErrorBody(r.status().message()), v.version, false};
         TableVersion after = watcher->Rescan();
-        const int64_t read = lease->table_version();
         if (read >= 0 && !last && after.token != v.token) {
           // A Delta table: the statement read one snapshot, so the answer is consistent
           // whatever happened meanwhile. It is that of `after` when the table did not move
@@ -193,6 +195,12 @@ struct DashboardServer::Impl {
   std::shared_ptr<const Answer> EndpointAnswer(const Endpoint& ep, const Params& params, bool* hit) {
     auto f = ParseFilters(params, ep.extra);
     if (!f.ok()) return std::make_shared<const Answer>(Answer{400, ErrorBody(f.status().message()), 0, false});
+    bool from_table = !ep.cube;
+    if (ep.cube) {
+      auto t = ParseSourceIsTable(params);
+      if (!t.ok()) return std::make_shared<const Answer>(Answer{400, ErrorBody(t.status().message()), 0, false});
+      from_table = *t;
+    }
     if (ep.extra.count("limit")) {  // checked before the cache so a bad one never runs
       auto l = ParseLimit(params, 10, 100);
       if (!l.ok()) return std::make_shared<const Answer>(Answer{400, ErrorBody(l.status().message()), 0, false});
@@ -204,12 +212,39 @@ struct DashboardServer::Impl {
     }
     Filters filters = *f;
     if (ep.filtered && !filters.empty()) RememberView(filters);
+    auto run = [&](Engine& e, int64_t* read) -> Result<json> {
+      if (!from_table && cube->available()) {
+        auto a = CubeAnswer(ep, filters, params, read);
+        if (a) return std::move(*a);
+      }
+      auto r = ep.run(e, filters, params);
+      *read = e.table_version();
+      return r;
+    };
     return Consistent(
-        key, [&](Engine& e) { return ep.run(e, filters, params); },
+        key, run,
         [&](const TableVersion& v, json data) {
           return json{{"endpoint", ep.name}, {"version", v.ToJson()}, {"filters", filters.ToJson()}, {"data", std::move(data)}};
         },
         true, hit);
+  }
+
+  // The answer from the aggregates (cube.h), brought to the newest version first; nullopt
+  // when they cannot give it now (the SQL path answers then, and the failure is logged).
+  std::optional<Result<json>> CubeAnswer(const Endpoint& ep, const Filters& f, const Params& params, int64_t* read) {
+    int64_t known = -1;
+    const std::string token = watcher->Current().token;
+    if (token.rfind("delta:", 0) == 0) known = std::stoll(token.substr(6));
+    Status st = cube->Sync(known);
+    if (st.ok()) {
+      auto l = ParseLimit(params, 10, Cube::kTopK);
+      const int limit = l.ok() ? *l : 10;
+      auto a = cube->Answer(ep.name, f, limit, read);
+      if (a.ok()) return a;
+      st = a.status();
+    }
+    spdlog::warn("dashboard: /api/{} answered by SQL: the aggregates failed: {}", ep.name, st.message());
+    return std::nullopt;
   }
 
   void HandleEndpoint(const Endpoint& ep, const httplib::Request& req, httplib::Response& res) {
@@ -262,6 +297,13 @@ struct DashboardServer::Impl {
       if (v.version == seen) continue;
       seen = v.version;
       svr.NotifyStreams();  // the open pages hear of it now
+      // The aggregates follow every commit, pages open or not, so each fold reads one
+      // commit's files and none waits for a rebuild (files vacuumed, log cleaned up).
+      if (cube->available() && cube->stats().version >= 0) {
+        int64_t known = -1;
+        if (v.token.rfind("delta:", 0) == 0) known = std::stoll(v.token.substr(6));
+        if (Status st = cube->Sync(known); !st.ok()) spdlog::warn("dashboard: updating the aggregates: {}", st.message());
+      }
       if (subscribers.load() == 0) continue;
       std::vector<Params> views = {Params{}};
       {
@@ -370,6 +412,21 @@ struct DashboardServer::Impl {
                  [this] { return static_cast<double>(cache.hits()); });
     r.counter_fn("orderlake_dashboard_cache_misses_total", "Answers computed",
                  [this] { return static_cast<double>(cache.misses()); });
+    auto cube_stat = [this](auto field) {
+      return [this, field] { return static_cast<double>(cube->stats().*field); };
+    };
+    r.gauge_fn("orderlake_dashboard_cube_version", "Delta version the visuals' aggregates hold (-1: none yet)",
+               cube_stat(&Cube::Stats::version));
+    r.gauge_fn("orderlake_dashboard_cube_cells", "Cells of the visuals' aggregates", cube_stat(&Cube::Stats::cells));
+    r.gauge_fn("orderlake_dashboard_cube_top_rows", "Rows kept for top-orders", cube_stat(&Cube::Stats::top_rows));
+    r.gauge_fn("orderlake_dashboard_cube_build_seconds", "Duration of the aggregates' last full build",
+               cube_stat(&Cube::Stats::last_build_seconds));
+    r.counter_fn("orderlake_dashboard_cube_rebuilds_total", "Full builds of the aggregates from the table",
+                 cube_stat(&Cube::Stats::rebuilds));
+    r.counter_fn("orderlake_dashboard_cube_folds_total", "Commits folded into the aggregates from their added files",
+                 cube_stat(&Cube::Stats::folds));
+    r.counter_fn("orderlake_dashboard_cube_fold_seconds_total", "Time spent folding commits into the aggregates",
+                 cube_stat(&Cube::Stats::fold_seconds));
     sql_statements = &r.counter("orderlake_dashboard_sql_statements_total", "Statements run through POST /api/sql");
     sql_errors = &r.counter("orderlake_dashboard_sql_errors_total", "Statements of POST /api/sql answered with an error");
   }
@@ -454,6 +511,7 @@ Result<std::unique_ptr<DashboardServer>> DashboardServer::Start(const ServeOptio
   impl->opt.lake = fs::canonical(options.lake, ec);
   if (ec) impl->opt.lake = options.lake;
   impl->endpoints = MakeEndpoints(impl->opt.lake);
+  impl->cube = std::make_unique<Cube>(impl->opt.lake, "orders");
   impl->watcher = std::make_unique<TableWatcher>(impl->opt.lake, "orders", options.poll);
   impl->RegisterMetrics();
   Impl* self = impl.get();

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <ctime>
+#include <fstream>
 #include <system_error>
 #include <vector>
 
@@ -81,10 +82,16 @@ int64_t TableWatcher::NewestCommit(int64_t* commit_ms) {
   std::error_code ec;
   auto commit = [&](int64_t v) { return log_dir_.parent_path() / table::commit_key(v); };
   if (log_version_ < 0) {
-    // First look: list once (the log may be long), then follow it commit by commit.
-    for (fs::directory_iterator it(log_dir_, ec), end; !ec && it != end; it.increment(ec)) {
-      log_version_ = std::max(log_version_, table::version_of_key(it->path().filename().string()));
-    }
+    // First look: from the last checkpoint when there is one (the log before it may be
+    // gone, and need not be listed), else list the log once; then follow it commit by
+    // commit (commits cleaned up behind us do not matter).
+    std::ifstream in(log_dir_ / "_last_checkpoint");
+    nlohmann::json last = in.is_open() ? nlohmann::json::parse(in, nullptr, false) : nlohmann::json();
+    if (last.is_object() && last.contains("version") && last["version"].is_number_integer())
+      log_version_ = last["version"].get<int64_t>();
+    else
+      for (fs::directory_iterator it(log_dir_, ec), end; !ec && it != end; it.increment(ec))
+        log_version_ = std::max(log_version_, table::version_of_key(it->path().filename().string()));
   }
   while (fs::exists(commit(log_version_ + 1), ec)) ++log_version_;
   if (commit_ms && log_version_ >= 0) {

@@ -1,8 +1,9 @@
 // Table versions and the answer cache.
 //
 // TableWatcher: for a Delta table (<lake>/<table>/_delta_log/), the table's version follows
-// the newest commit: the log is listed once, then the next commit file is looked for every
-// `poll`; a commit is atomic, so the table is never "in flux". For a lake written before
+// the newest commit: it starts from _last_checkpoint (or, without one, lists the log once),
+// then the next commit file is looked for every `poll`; a commit is atomic, so the table is
+// never "in flux", and old commits cleaned up by log retention are never looked at. For a lake written before
 // the log existed, the table's version is the set of published runs
 // (<lake>/_orderlake/<table>/runs/*.json) plus the set of runs being published
 // (<lake>/_orderlake/<table>/pending/*.json, the etl's journals). A background thread lists

@@ -92,6 +92,25 @@ TEST(TableWatcher, VersionFollowsTheDeltaLog) {
   EXPECT_EQ(w2.Rescan().token, "delta:3");
 }
 
+TEST(TableWatcher, StartsFromTheLastCheckpointAndIgnoresCleanedUpCommits) {
+  TempDir lake;
+  const auto log = lake.path() / "orders" / "_delta_log";
+  // Log retention kept the checkpoint at 20 and the commits after it; 0-19 are gone.
+  write_file(log / "00000000000000000020.checkpoint.parquet", "PAR1");
+  write_file(log / "_last_checkpoint", R"({"version":20,"size":3})");
+  for (const char* c : {"00000000000000000020.json", "00000000000000000021.json", "00000000000000000022.json"})
+    write_file(log / c, "{}\n");
+  TableWatcher w(lake.path(), "orders", std::chrono::milliseconds(10));
+  EXPECT_EQ(w.Rescan().token, "delta:22");
+  // More commits, and the older ones cleaned up meanwhile: followed commit by commit.
+  write_file(log / "00000000000000000023.json", "{}\n");
+  fs::remove(log / "00000000000000000020.json");
+  fs::remove(log / "00000000000000000021.json");
+  TableVersion v = w.Rescan();
+  EXPECT_EQ(v.token, "delta:23");
+  EXPECT_GT(v.published_ms, 0);
+}
+
 TEST(AnswerCache, HitsMissesAndVersions) {
   AnswerCache cache;
   int computed = 0;
