@@ -14,6 +14,7 @@
 #include "core/log.h"
 #include "core/parquet_writer.h"
 #include "etl/job_internal.h"
+#include "table/maintenance.h"
 
 namespace orderlake::etl::internal {
 
@@ -171,7 +172,9 @@ Status Job::Publish(const Bookmark& bm) {
   spdlog::debug("etl: committed version {} at {:.3f} s", sum_.version, Elapsed());
   crash_point("before_bookmark");
   ORDERLAKE_RETURN_IF_ERROR(lake_store_->Put(MetaKey("runs/" + sum_.run_id + ".json"), sum_.to_json().dump(2)));
-  if (legacy_bookmark_ || snap_.version - cache_version_ >= kBookmarkEvery) {
+  // Also at the table's first commits: log cleanup keeps the commits after bookmark.json's
+  // delta_version, and none before it exists (table/maintenance.h).
+  if (legacy_bookmark_ || cache_version_ < 0 || snap_.version - cache_version_ >= kBookmarkEvery) {
     Bookmark merged = bm;
     for (auto& [k, v] : update) merged[k] = v;
     json cache = bookmark_to_json(merged);
@@ -180,7 +183,12 @@ Status Job::Publish(const Bookmark& bm) {
     cache["txn_version"] = batch;
     ORDERLAKE_RETURN_IF_ERROR(lake_store_->Put(MetaKey("bookmark.json"), cache.dump(1)));
   }
-  return lake_store_->Delete(jkey);
+  ORDERLAKE_RETURN_IF_ERROR(lake_store_->Delete(jkey));
+  // A checkpoint (and log cleanup) when the table's delta.checkpointInterval asks for one.
+  // The run is complete: a failure is logged, and the next checkpoint tries again.
+  auto kept = table::AfterCommit(lake_store_.get(), opt_.table, sum_.version);
+  if (!kept.ok()) spdlog::warn("etl: checkpoint of {}/{}: {}", opt_.lake, opt_.table, kept.status().message());
+  return Status::OK();
 }
 
 }  // namespace orderlake::etl::internal

@@ -203,4 +203,9 @@ class Parser {
   size_t i_ = 0;
 };
 
+// ALTER TABLE … SET TBLPROPERTIES and SHOW TBLPROPERTIES of the lake's own Delta table
+// (athena_ddl_properties.cpp).
+Result<QueryResult> RunSetTblProperties(const SetTblPropertiesDdl& d, const DdlContext& ctx);
+Result<QueryResult> RunShowTblProperties(const ShowTblPropertiesDdl& d, const DdlContext& ctx);
+
 }  // namespace orderlake::query::ddl
