@@ -181,7 +181,7 @@ Result<DdlStatement> Parser::AlterTable() {
     Next();
     Next();
     SetTblPropertiesDdl s{*ref, {}};
-    auto props = Properties("SET TBLPROPERTIES");
+    auto props = Properties("SET TBLPROPERTIES", /*keep_case=*/true);
     if (!props.ok()) return props.status();
     s.properties = std::move(props).value();
     ORDERLAKE_RETURN_IF_ERROR(ExpectEnd());

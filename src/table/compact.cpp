@@ -165,15 +165,7 @@ struct Compactor::Impl {
     return n;
   }
 
-  // The tier of a small file: 0 for the largest sizes (up to small_file_bytes), each tier
-  // below holding files min_files times smaller; the smallest files share the last tier.
-  int Tier(uint64_t size) const {
-    int t = 0;
-    for (uint64_t bound = opt.small_file_bytes / opt.min_files; size < bound && t < kMaxTier; bound /= opt.min_files)
-      ++t;
-    return t;
-  }
-  static constexpr int kMaxTier = 12;
+  int Tier(uint64_t size) const { return CompactTier(size, opt); }
 
   // Bins to merge: in each partition, the small files of each tier that has min_files of
   // them, oldest first, in bins of up to the target size. A merged file lands about one
@@ -347,6 +339,13 @@ struct Compactor::Impl {
     return Status::OK();
   }
 };
+
+int CompactTier(uint64_t size, const CompactOptions& o) {
+  int t = 0;
+  const uint64_t fan_in = std::max<uint64_t>(o.min_files, 2);
+  for (uint64_t bound = o.small_file_bytes / fan_in; size < bound && t < kMaxCompactTier; bound /= fan_in) ++t;
+  return t;
+}
 
 Compactor::Compactor(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Compactor::~Compactor() = default;

@@ -61,6 +61,12 @@ struct CompactOptions {
   Status Validate() const;
 };
 
+// The tier of a small file of `size` bytes: 0 for sizes from small_file_bytes / min_files
+// up, each tier below min_files times smaller; the smallest files share tier
+// kMaxCompactTier.
+inline constexpr int kMaxCompactTier = 12;
+int CompactTier(uint64_t size, const CompactOptions& o);
+
 struct CompactSummary {
   int64_t version = -1;  // the table's version afterwards
   uint64_t partitions = 0, files_removed = 0, files_added = 0, rows = 0;

@@ -298,9 +298,9 @@ Status DeltaLog::Apply(Snapshot* s, const LogCommit& c, bool from_checkpoint) {
   return Status::OK();
 }
 
-Result<std::vector<LogCommit>> DeltaLog::ReadAfter(int64_t version) {
+Result<std::vector<LogCommit>> DeltaLog::ReadAfter(int64_t version, bool by_key) {
   std::vector<LogCommit> out;
-  if (!store_->local_root().empty()) {
+  if (by_key && !store_->local_root().empty()) {
     // A local log: the next commits by key, never a listing of the directory (whose size
     // is the retention's worth of commits).
     for (int64_t v = version + 1;; ++v) {
@@ -313,7 +313,7 @@ Result<std::vector<LogCommit>> DeltaLog::ReadAfter(int64_t version) {
     }
     return out;
   }
-  // An object store: one listing after the snapshot's commit (S3's start-after).
+  // One listing after the snapshot's commit (S3's start-after), which also shows a gap.
   const std::string prefix = log_prefix();
   const std::string after = version >= 0 ? key(commit_key(version)) : std::string();
   auto listed = store_->List(prefix, after);
@@ -344,7 +344,11 @@ Result<bool> DeltaLog::CleanedPast(int64_t version, const std::vector<LogCommit>
 }
 
 Status DeltaLog::Update(Snapshot* s, const std::function<Status(const LogCommit&)>& visit) {
-  auto commits = ReadAfter(s->version);
+  return Advance(s, visit, /*by_key=*/true);
+}
+
+Status DeltaLog::Advance(Snapshot* s, const std::function<Status(const LogCommit&)>& visit, bool by_key) {
+  auto commits = ReadAfter(s->version, by_key);
   if (!commits.ok()) return commits.status();
   auto cleaned = CleanedPast(s->version, commits.value());
   if (!cleaned.ok()) return cleaned.status();
@@ -361,7 +365,7 @@ Status DeltaLog::Update(Snapshot* s, const std::function<Status(const LogCommit&
     Snapshot fresh;
     ORDERLAKE_RETURN_IF_ERROR(ReadCheckpoint(last.value(), &fresh));
     *s = std::move(fresh);
-    commits = ReadAfter(s->version);
+    commits = ReadAfter(s->version, by_key);
     if (!commits.ok()) return commits.status();
   }
   for (const LogCommit& c : commits.value()) {
@@ -384,7 +388,8 @@ Result<Snapshot> DeltaLog::Load(bool use_checkpoint) {
       }
     }
   }
-  ORDERLAKE_RETURN_IF_ERROR(Update(&s));
+  // The commits after the checkpoint by one listing after it (which also shows a gap).
+  ORDERLAKE_RETURN_IF_ERROR(Advance(&s, {}, /*by_key=*/false));
   return s;
 }
 

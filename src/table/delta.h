@@ -19,9 +19,9 @@
 // - Readers list and read only committed versions: a file being written, or one a
 //   compaction replaced, is never in a snapshot.
 // - Readers never list or read the whole log: Load() starts from _last_checkpoint's
-//   checkpoint and reads the commits after it; Update() reads the commits after the
-//   snapshot's version (by key in a local log, one start-after listing in S3). Load() falls
-//   back to the commits when a checkpoint cannot be read.
+//   checkpoint and lists only after it (S3's start-after); Update() reads the commits after
+//   the snapshot's version by key in a local log (one start-after listing in S3). Load()
+//   falls back to the commits when a checkpoint cannot be read.
 // - Checkpoints are written by every writer (maintenance.h: every delta.checkpointInterval
 //   commits) and the log is cleaned after them (commits older than
 //   delta.logRetentionDuration, before the newest checkpoint). A snapshot whose next
@@ -147,7 +147,10 @@ class DeltaLog {
 
  private:
   Status Apply(Snapshot* s, const LogCommit& c, bool from_checkpoint = false);
-  Result<std::vector<LogCommit>> ReadAfter(int64_t version);
+  // The commits after `version`: by key in a local log when `by_key` (no listing of the
+  // directory), else by one listing after it.
+  Result<std::vector<LogCommit>> ReadAfter(int64_t version, bool by_key = false);
+  Status Advance(Snapshot* s, const std::function<Status(const LogCommit&)>& visit, bool by_key);
   Status ReadCheckpoint(int64_t version, Snapshot* s);  // checkpoint.cpp
   // Whether log cleanup removed the commits after `version` (`next`: what ReadAfter found).
   Result<bool> CleanedPast(int64_t version, const std::vector<LogCommit>& next);

@@ -371,3 +371,58 @@ TEST(LogRetention, KillDuringCleanupLosesNothing) {
 
 }  // namespace
 }  // namespace orderlake::table
+
+namespace orderlake::table {
+namespace {
+
+// A measurement, not a check (run with --gtest_also_run_disabled_tests): Load() over a log
+// of 2,000 commits without and with checkpoints and cleanup, and the etl's per-commit cost
+// of AfterCommit (not due / due) with ~500 live files.
+TEST(LogRetention, DISABLED_MeasureLoadAndAfterCommit) {
+  TempDir dir;
+  auto store = store::OpenLocal(dir.str());
+  DeltaLog log(store.get(), "t");
+  Snapshot w;
+  auto ms_since = [](auto t0) {
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  };
+  for (int v = 0; v < 2000; ++v) {
+    std::vector<json> a = {add_action(file(v), true), txn_action("etl", v)};
+    if (v >= 500) a.push_back(remove_action(file(v - 500), clock::unix_ms(), false));  // ~500 live files
+    ASSERT_TRUE(log.Commit(&w, a, {}, first_actions).ok());
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  auto all = log.Load();
+  const double before = ms_since(t0);
+  ASSERT_TRUE(all.ok());
+  ASSERT_TRUE(SetTableProperties(store.get(), "t", {{"delta.logRetentionDuration", "interval 1 hours"}}).ok());
+  age_commits(dir.path() / "t" / "_delta_log", 2001, std::chrono::hours(2));
+  ASSERT_TRUE(log.Update(&w).ok());
+  // The etl's hook: not due (one new commit read by key), then due (checkpoint + cleanup).
+  ASSERT_TRUE(AfterCommit(store.get(), "t", w.version).ok());  // first call: loads the snapshot
+  double not_due = 0, due = 0;
+  int n_due = 0, n_not = 0;
+  for (int i = 0; i < 30; ++i) {
+    ASSERT_TRUE(log.Commit(&w, {add_action(file(3000 + i), true), remove_action(file(1500 + i), clock::unix_ms(), false)}, {}).ok());
+    t0 = std::chrono::steady_clock::now();
+    auto m = AfterCommit(store.get(), "t", w.version);
+    ASSERT_TRUE(m.ok()) << m.status().message();
+    if (m->checkpoint >= 0) due += ms_since(t0), ++n_due;
+    else not_due += ms_since(t0), ++n_not;
+  }
+  auto [commits, checkpoints] = log_files(dir.path() / "t" / "_delta_log");
+  t0 = std::chrono::steady_clock::now();
+  auto after = log.Load();
+  const double after_ms = ms_since(t0);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->files.size(), w.files.size());
+  std::printf("Load(): %.1f ms reading %lld commits before; %.1f ms from the checkpoint at %lld + %zu commits after "
+              "(log holds %zu commits, %zu checkpoints)\n",
+              before, static_cast<long long>(all->version + 1), after_ms, static_cast<long long>(*checkpoints.rbegin()),
+              static_cast<size_t>(after->version - *checkpoints.rbegin()), commits.size(), checkpoints.size());
+  std::printf("AfterCommit with %zu live files: %.2f ms when not due (%d), %.1f ms with checkpoint+cleanup (%d)\n",
+              w.files.size(), not_due / std::max(n_not, 1), n_not, due / std::max(n_due, 1), n_due);
+}
+
+}  // namespace
+}  // namespace orderlake::table
