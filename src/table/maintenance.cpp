@@ -105,10 +105,14 @@ Result<LogMaintenance> MaybeCheckpoint(DeltaLog& log, const Snapshot& s, int64_t
     due = s.version - std::max<int64_t>(*last_checkpoint, 0) >= backstop;
   }
   if (!due || s.version <= *last_checkpoint) return m;
+  const int64_t previous = *last_checkpoint;
   ORDERLAKE_RETURN_IF_ERROR(
       log.WriteCheckpoint(s, std::max(props.deleted_file_retention_ms, min_tombstone_ms)));
   *last_checkpoint = m.checkpoint = s.version;
   crash_point("after_checkpoint");
+  // The previous checkpoint is not needed (no reader time-travels): a reader that read
+  // _last_checkpoint just before finds it gone and starts again from the new one.
+  if (previous >= 0) ORDERLAKE_RETURN_IF_ERROR(log.store()->Delete(log.key(checkpoint_key(previous))));
   auto cleaned = CleanupLog(log, s.version, props.log_retention_ms, clock::unix_ms());
   if (!cleaned.ok()) return cleaned.status();
   m.log_files_deleted = cleaned->log_files_deleted;

@@ -12,6 +12,8 @@
 //   file of a version before its commit), also across a kill -9 at any point; cleanup finds
 //   the oldest commit by a binary search of keys, and deletes at most kMaxDeletesPerPass
 //   files per pass, so a pass costs with what it deletes, never with the history.
+// - Only the newest checkpoint is kept (the writer's previous one is deleted after it;
+//   there is no time travel), so the log's checkpoints cost one snapshot of disk.
 // - A checkpoint costs with the snapshot's live files and the tombstones younger than
 //   delta.deletedFileRetentionDuration, not with the history.
 #pragma once

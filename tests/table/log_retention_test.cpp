@@ -228,7 +228,7 @@ TEST(LogRetention, LogStaysBoundedUnderManyCommits) {
     ASSERT_TRUE(m.ok()) << m.status().message();
     auto [commits, checkpoints] = log_files(log_dir);
     most = std::max(most, commits.size());
-    EXPECT_LE(checkpoints.size(), 20u / 5u + 2u) << v;
+    EXPECT_LE(checkpoints.size(), 1u) << v;  // the newest only
   }
   EXPECT_LE(most, 20u + 5u + 1u);
   auto loaded = log.Load();
@@ -273,7 +273,7 @@ TEST(LogRetention, TheEtlAloneWritesACheckpointEveryInterval) {
   EXPECT_EQ(v.value(), 1);
   for (int i = 2; i <= 8; ++i) l.AddBatch(i);  // versions 2..8
   const stdfs::path log_dir = l.lake() / "orders" / "_delta_log";
-  EXPECT_EQ(log_files(log_dir).second, std::set<int64_t>({3, 6}));
+  EXPECT_EQ(log_files(log_dir).second, std::set<int64_t>({6}));  // 3 was written, then replaced
   DeltaLog log(store.get(), "orders");
   auto last = log.LastCheckpoint();
   ASSERT_TRUE(last.ok());
