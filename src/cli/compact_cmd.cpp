@@ -80,13 +80,18 @@ void add_compact_command(CLI::App& app) {
   auto a = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("compact", "Merge the table's small files and delete files past retention (OPTIMIZE, VACUUM)");
   cmd->footer(R"(
-In each partition of the Delta table with at least --min-files files smaller than
---small-mb, merges those files into files of up to --target-mb, in one commit that removes
-the old files and adds the new ones: readers of any version see the same rows. Then deletes
-files removed more than --retention-minutes ago (a reader of an older snapshot finds its
-files until then), and every --checkpoint-interval commits writes a checkpoint of the log
-(<version>.checkpoint.parquet and _last_checkpoint), from which readers start. The etl can
-run meanwhile; a second compactor of the same table is
+In each partition of the Delta table, the files smaller than --small-mb fall into tiers by
+size (each tier --min-files times smaller than the one above); a tier with --min-files files
+is merged into files of up to --target-mb, in one commit that removes the old files and adds
+the new ones: readers of any version see the same rows. A partition so keeps fewer than
+--min-files small files per tier however long it lives. Then deletes files removed more
+than --retention-minutes ago (a reader of an older snapshot finds its files until then).
+Checkpoints of the log (<version>.checkpoint.parquet and _last_checkpoint, from which
+readers start) are written by every writer at each multiple of the table's
+delta.checkpointInterval (default 10), each followed by log cleanup: commits older than the
+table's delta.logRetentionDuration (default 30 days) are deleted. Set them with
+  orderlake query --lake DIR "ALTER TABLE orders SET TBLPROPERTIES ('delta.logRetentionDuration'='interval 1 hours');"
+The etl can run meanwhile; a second compactor of the same table is
 refused. Engines reading the plain Hive layout (not the Delta log) see both the old and the
 merged files until they are deleted: give them --retention-minutes 0, or read the log.
 
@@ -107,8 +112,9 @@ Examples:
       ->capture_default_str()->check(CLI::Range(0.0, 1e7));
   cmd->add_flag("--no-vacuum", a->no_vacuum, "Do not delete removed files");
   cmd->add_option("--checkpoint-interval", a->opt.checkpoint_interval,
-                  "Write a checkpoint of the log every this many commits (0 = never)")
-      ->capture_default_str()->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
+                  "Also write a checkpoint when the last one is this many commits behind (-1 = twice the "
+                  "table's delta.checkpointInterval, 0 = never)")
+      ->capture_default_str()->check(CLI::Range(int64_t{-1}, int64_t{1} << 40));
   cmd->add_option("--every", a->opt.every_s, "Keep running: compact every SECS seconds until Ctrl-C")
       ->check(CLI::Range(0.1, 86400.0));
   cmd->add_option("--metrics-listen", a->opt.metrics_listen,

@@ -18,6 +18,7 @@
 #include "core/log.h"
 #include "core/parquet_writer.h"
 #include "etl/job_internal.h"
+#include "table/maintenance.h"
 
 namespace orderlake::etl::internal {
 
@@ -177,6 +178,10 @@ Status Job::Publish(const Bookmark& bm) {
   ORDERLAKE_RETURN_IF_ERROR(WriteRunRecord(lake_store_.get(), opt_.table, sum_.run_id, sum_.to_json()));
   if (BookmarkDue()) ORDERLAKE_RETURN_IF_ERROR(SaveBookmark(bm, update, batch));
   ORDERLAKE_RETURN_IF_ERROR(lake_store_->Delete(jkey));
+  // A checkpoint (and log cleanup) when the table's delta.checkpointInterval asks for one.
+  // The run is complete: a failure is logged, and the next checkpoint tries again.
+  auto kept = table::AfterCommit(lake_store_.get(), opt_.table, sum_.version);
+  if (!kept.ok()) spdlog::warn("etl: checkpoint of {}/{}: {}", opt_.lake, opt_.table, kept.status().message());
   KeepBooks();
   return Status::OK();
 }

@@ -66,7 +66,9 @@ void Job::PruneBookmark(Bookmark* bm, int64_t now_ms) {
 }
 
 bool Job::BookmarkDue() const {
-  return legacy_bookmark_ || disc_dirty_ || snap_.version - cache_version_ >= kBookmarkEvery;
+  // Also at the table's first commits: log cleanup keeps the commits after bookmark.json's
+  // delta_version, and none before it exists (table/maintenance.h).
+  return legacy_bookmark_ || disc_dirty_ || cache_version_ < 0 || snap_.version - cache_version_ >= kBookmarkEvery;
 }
 
 Status Job::SaveBookmark(const Bookmark& bm, const Bookmark& update, int64_t batch) {

@@ -21,6 +21,14 @@
 //        is not in the catalog yet; answers one row per partition added.
 //   ALTER TABLE t ADD [IF NOT EXISTS] PARTITION (k='v', …) [LOCATION '…'] [PARTITION …]
 //     -> those partitions (default location <table location>/k=v/…, Hive-escaped).
+//   ALTER TABLE orders SET TBLPROPERTIES ('delta.logRetentionDuration'='interval 1 hours', …)
+//     -> for the lake's own Delta table: one commit of a metaData action with the merged
+//        configuration (table/properties.h: delta.checkpointInterval,
+//        delta.logRetentionDuration, delta.deletedFileRetentionDuration validated, other
+//        delta.* keys refused, keys without the prefix kept as user properties).
+//   SHOW TBLPROPERTIES orders
+//     -> the table's properties as set, then the Delta ones it does not set with their
+//        defaults (marked so in a second column).
 //   SHOW TABLES [IN db] ['pattern'], SHOW DATABASES, SHOW PARTITIONS t,
 //   DESCRIBE [FORMATTED] t, DROP TABLE [IF EXISTS] t (the catalog entry only: data is never
 //   deleted, as with Athena's external tables).
@@ -91,8 +99,16 @@ struct DropTableDdl {
   TableRef table;
   bool if_exists = false;
 };
+struct SetTblPropertiesDdl {
+  TableRef table;
+  std::vector<std::pair<std::string, std::string>> properties;  // keys as written
+};
+struct ShowTblPropertiesDdl {
+  TableRef table;
+};
 using DdlStatement = std::variant<CreateTableDdl, MsckRepairDdl, AddPartitionsDdl, ShowTablesDdl, ShowDatabasesDdl,
-                                  ShowPartitionsDdl, DescribeDdl, DropTableDdl>;
+                                  ShowPartitionsDdl, DescribeDdl, DropTableDdl, SetTblPropertiesDdl,
+                                  ShowTblPropertiesDdl>;
 
 // std::nullopt when `sql` is none of the statements above (a query for DuckDB); otherwise
 // the statement, or a syntax error pointing at the position. Unqualified table names (and

@@ -472,7 +472,8 @@ Result<QueryResult> RunDrop(const DropTableDdl& d, const DdlContext& ctx) {
 
 bool ChangesCatalog(const DdlStatement& s) {
   return std::holds_alternative<CreateTableDdl>(s) || std::holds_alternative<MsckRepairDdl>(s) ||
-         std::holds_alternative<AddPartitionsDdl>(s) || std::holds_alternative<DropTableDdl>(s);
+         std::holds_alternative<AddPartitionsDdl>(s) || std::holds_alternative<DropTableDdl>(s) ||
+         std::holds_alternative<SetTblPropertiesDdl>(s);
 }
 
 std::string StatementName(const DdlStatement& s) {
@@ -485,6 +486,8 @@ std::string StatementName(const DdlStatement& s) {
     std::string operator()(const ShowPartitionsDdl&) const { return "SHOW PARTITIONS"; }
     std::string operator()(const DescribeDdl&) const { return "DESCRIBE"; }
     std::string operator()(const DropTableDdl&) const { return "DROP TABLE"; }
+    std::string operator()(const SetTblPropertiesDdl&) const { return "ALTER TABLE SET TBLPROPERTIES"; }
+    std::string operator()(const ShowTblPropertiesDdl&) const { return "SHOW TBLPROPERTIES"; }
   };
   return std::visit(V{}, s);
 }
@@ -504,6 +507,8 @@ Result<QueryResult> RunAthenaDdl(const DdlStatement& s, const DdlContext& ctx) {
     Result<QueryResult> operator()(const ShowPartitionsDdl& d) const { return RunShowPartitions(d, ctx); }
     Result<QueryResult> operator()(const DescribeDdl& d) const { return RunDescribe(d, ctx); }
     Result<QueryResult> operator()(const DropTableDdl& d) const { return RunDrop(d, ctx); }
+    Result<QueryResult> operator()(const SetTblPropertiesDdl& d) const { return ddl::RunSetTblProperties(d, ctx); }
+    Result<QueryResult> operator()(const ShowTblPropertiesDdl& d) const { return ddl::RunShowTblProperties(d, ctx); }
   };
   return std::visit(V{ctx}, s);
 }

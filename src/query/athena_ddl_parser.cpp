@@ -177,9 +177,19 @@ Result<DdlStatement> Parser::AlterTable() {
   auto ref = TableName();
   if (!ref.ok()) return ref.status();
   d.table = *ref;
+  if (IsWord("SET") && IsWord("TBLPROPERTIES", 1)) {
+    Next();
+    Next();
+    SetTblPropertiesDdl s{*ref, {}};
+    auto props = Properties("SET TBLPROPERTIES", /*keep_case=*/true);
+    if (!props.ok()) return props.status();
+    s.properties = std::move(props).value();
+    ORDERLAKE_RETURN_IF_ERROR(ExpectEnd());
+    return DdlStatement(std::move(s));
+  }
   if (!IsWord("ADD"))
     return ErrorAt(Peek().offset, fmt::format("refused: ALTER TABLE supports only ADD [IF NOT EXISTS] PARTITION "
-                                              "(...), found {}",
+                                              "(...) and SET TBLPROPERTIES (...), found {}",
                                               Describe(Peek())));
   Next();
   if (AcceptWord("IF")) {
@@ -257,6 +267,13 @@ std::optional<Result<DdlStatement>> ParseShow(Parser& p) {
   }
   if ((p.IsWord("DATABASES", 1) || p.IsWord("SCHEMAS", 1)) && p.Peek(2).kind == Token::kEnd)
     return Result<DdlStatement>(DdlStatement(ShowDatabasesDdl{}));
+  if (p.IsWord("TBLPROPERTIES", 1)) {
+    p.Next();
+    p.Next();
+    auto ref = p.TableName();
+    if (!ref.ok()) return Result<DdlStatement>(ref.status());
+    return end_then(ShowTblPropertiesDdl{*ref});
+  }
   if (p.IsWord("PARTITIONS", 1)) {
     p.Next();
     p.Next();

@@ -151,7 +151,8 @@ class Parser {
   }
 
   // ('k'='v', ...)
-  Result<std::vector<std::pair<std::string, std::string>>> Properties(std::string_view clause) {
+  // Keys are lower-cased unless `keep_case` (Delta's property names are camelCase).
+  Result<std::vector<std::pair<std::string, std::string>>> Properties(std::string_view clause, bool keep_case = false) {
     std::vector<std::pair<std::string, std::string>> out;
     ORDERLAKE_RETURN_IF_ERROR(ExpectPunct('(', fmt::format("after {}", clause)));
     for (;;) {
@@ -160,7 +161,7 @@ class Parser {
       ORDERLAKE_RETURN_IF_ERROR(ExpectPunct('=', fmt::format("after the property name '{}'", *k)));
       auto v = String(fmt::format("the value of '{}' as a string", *k));
       if (!v.ok()) return v.status();
-      out.emplace_back(Lower(*k), *v);
+      out.emplace_back(keep_case ? *k : Lower(*k), *v);
       if (AcceptPunct(',')) continue;
       ORDERLAKE_RETURN_IF_ERROR(ExpectPunct(')', fmt::format("after the {} list", clause)));
       return out;
@@ -202,5 +203,10 @@ class Parser {
   std::vector<Token> t_;
   size_t i_ = 0;
 };
+
+// ALTER TABLE … SET TBLPROPERTIES and SHOW TBLPROPERTIES of the lake's own Delta table
+// (athena_ddl_properties.cpp).
+Result<QueryResult> RunSetTblProperties(const SetTblPropertiesDdl& d, const DdlContext& ctx);
+Result<QueryResult> RunShowTblProperties(const ShowTblPropertiesDdl& d, const DdlContext& ctx);
 
 }  // namespace orderlake::query::ddl

@@ -20,6 +20,8 @@
 #include "store/object_store.h"
 #include "table/delta.h"
 #include "table/duck.h"
+#include "table/maintenance.h"
+#include "table/properties.h"
 
 namespace orderlake::table {
 namespace stdfs = std::filesystem;
@@ -37,7 +39,7 @@ json CompactSummary::to_json() const {
   return json{{"version", version},          {"partitions", partitions},         {"files_removed", files_removed},
               {"files_added", files_added},  {"rows", rows},                     {"bytes_removed", bytes_removed},
               {"bytes_added", bytes_added},  {"files_vacuumed", files_vacuumed}, {"checkpoint", checkpoint},
-              {"seconds", seconds}};
+              {"log_files_deleted", log_files_deleted}, {"seconds", seconds}};
 }
 
 std::string CompactSummary::to_text() const {
@@ -50,6 +52,9 @@ std::string CompactSummary::to_text() const {
                      fs::human_bytes(static_cast<double>(bytes_added)), partitions, rows, version, seconds);
   if (files_vacuumed) s += fmt::format("vacuum: {} files past the retention period deleted\n", files_vacuumed);
   if (checkpoint >= 0) s += fmt::format("checkpoint: the log at version {} written\n", checkpoint);
+  if (log_files_deleted)
+    s += fmt::format("log cleanup: {} commits older than the table's delta.logRetentionDuration deleted\n",
+                     log_files_deleted);
   return s;
 }
 
@@ -62,7 +67,6 @@ struct Compactor::Impl {
   Snapshot snap;
   std::optional<fs::FileLock> lock;
   std::unique_ptr<Duck> duck;
-  std::set<std::string> vacuumed;
   int64_t last_checkpoint = -2;  // -2: not looked up yet
 
 
@@ -145,16 +149,61 @@ struct Compactor::Impl {
     return Status::OK();
   }
 
+  // Deletes the files removed more than the retention ago; their tombstones leave the
+  // snapshot (and so the next checkpoint), so a pass costs with the retention's removals.
   Result<uint64_t> Vacuum() {
     uint64_t n = 0;
     const int64_t cutoff = clock::unix_ms() - opt.retention_ms;
+    std::vector<std::string> done;
     for (const auto& [path, t] : snap.tombstones) {
-      if (t.deletion_timestamp > cutoff || snap.files.count(path) || vacuumed.count(path)) continue;
+      if (t.deletion_timestamp > cutoff || snap.files.count(path)) continue;
       ORDERLAKE_RETURN_IF_ERROR(store->Delete(TableKey(path)));
-      vacuumed.insert(path);
+      done.push_back(path);
       ++n;
     }
+    for (const auto& p : done) snap.tombstones.erase(p);
     return n;
+  }
+
+  int Tier(uint64_t size) const { return CompactTier(size, opt); }
+
+  // Bins to merge: in each partition, the small files of each tier that has min_files of
+  // them, oldest first, in bins of up to the target size. A merged file lands about one
+  // tier up, so a partition holds fewer than min_files files per tier, whatever its
+  // history (a file is rewritten about once per tier, not once per pass).
+  std::vector<std::vector<const DataFile*>> Bins(CompactSummary* sum) const {
+    std::map<std::string, std::map<int, std::vector<const DataFile*>>> small;
+    for (const auto& [path, f] : snap.files) {
+      if (f.size >= opt.small_file_bytes) continue;
+      std::string key;
+      for (auto& [k, v] : f.partition_values) key += k + "=" + (v ? *v : std::string("\x01")) + "\x02";
+      small[key][Tier(f.size)].push_back(&f);
+    }
+    std::vector<std::vector<const DataFile*>> bins;
+    for (auto& [key, tiers] : small) {
+      bool any = false;
+      for (auto& [tier, files] : tiers) {
+        if (files.size() < opt.min_files) continue;
+        any = true;
+        std::sort(files.begin(), files.end(), [](auto* a, auto* b) {
+          return a->added_in != b->added_in ? a->added_in < b->added_in : a->path < b->path;
+        });
+        std::vector<const DataFile*> bin;
+        uint64_t bytes = 0;
+        for (const DataFile* f : files) {
+          if (!bin.empty() && bytes + f->size > opt.target_file_bytes) {
+            if (bin.size() > 1) bins.push_back(bin);
+            bin.clear();
+            bytes = 0;
+          }
+          bin.push_back(f);
+          bytes += f->size;
+        }
+        if (bin.size() > 1) bins.push_back(bin);
+      }
+      if (any) ++sum->partitions;
+    }
+    return bins;
   }
 
   Result<CompactSummary> RunOnce() {
@@ -165,50 +214,27 @@ struct Compactor::Impl {
     if (snap.version < 0) return sum;
     const std::vector<Field> fields = DataFields();
     if (fields.empty()) return Status::Errorf("{}: the table's schema has no data columns", opt.table);
-
-    // Small files by partition, oldest first; then bins of up to the target size.
-    std::map<std::string, std::vector<const DataFile*>> small;
-    for (const auto& [path, f] : snap.files) {
-      if (f.size >= opt.small_file_bytes) continue;
-      std::string key;
-      for (auto& [k, v] : f.partition_values) key += k + "=" + (v ? *v : std::string("\x01")) + "\x02";
-      small[key].push_back(&f);
-    }
-    std::vector<std::vector<const DataFile*>> bins;
-    for (auto& [key, files] : small) {
-      if (files.size() < opt.min_files) continue;
-      std::sort(files.begin(), files.end(), [](auto* a, auto* b) {
-        return a->added_in != b->added_in ? a->added_in < b->added_in : a->path < b->path;
-      });
-      std::vector<const DataFile*> bin;
-      uint64_t bytes = 0;
-      for (const DataFile* f : files) {
-        if (!bin.empty() && bytes + f->size > opt.target_file_bytes) {
-          if (bin.size() > 1) bins.push_back(bin);
-          bin.clear();
-          bytes = 0;
-        }
-        bin.push_back(f);
-        bytes += f->size;
-      }
-      if (bin.size() > 1) bins.push_back(bin);
-      ++sum.partitions;
-    }
+    const int64_t before = snap.version;
+    const std::vector<std::vector<const DataFile*>> bins = Bins(&sum);
     if (!bins.empty()) ORDERLAKE_RETURN_IF_ERROR(Merge(bins, fields, &sum));
     auto vac = opt.vacuum ? Vacuum() : Result<uint64_t>(uint64_t{0});
     if (!vac.ok()) return vac.status();
     sum.files_vacuumed = vac.value();
+    const TableProperties props = TableProperties::Of(snap);
+    // Tombstones past both retentions leave the snapshot even when vacuum is off.
+    snap.PruneTombstones(clock::unix_ms() - std::max(props.deleted_file_retention_ms, opt.retention_ms));
     sum.version = snap.version;
-    if (opt.checkpoint_interval > 0 && snap.version >= 0) {
-      if (last_checkpoint == -2) {
-        auto last = log->LastCheckpoint();
-        if (!last.ok()) return last.status();
-        last_checkpoint = last.value();
-      }
-      if (snap.version - std::max<int64_t>(last_checkpoint, 0) >= opt.checkpoint_interval) {
-        ORDERLAKE_RETURN_IF_ERROR(log->WriteCheckpoint(snap, std::max<int64_t>(opt.retention_ms, 24LL * 3600 * 1000)));
-        last_checkpoint = sum.checkpoint = snap.version;
-      }
+    if (opt.checkpoint_interval != 0) {
+      // The table's interval at the versions this compactor commits, and a backstop for a
+      // checkpoint another writer missed (the explicit --checkpoint-interval, else twice
+      // the table's). _last_checkpoint is read again each pass: the etl writes them too.
+      const int64_t backstop = opt.checkpoint_interval > 0 ? opt.checkpoint_interval : 2 * props.checkpoint_interval;
+      last_checkpoint = -2;
+      auto m = MaybeCheckpoint(*log, snap, snap.version > before ? snap.version : -1, &last_checkpoint, backstop,
+                               opt.retention_ms);
+      if (!m.ok()) return m.status();
+      sum.checkpoint = m->checkpoint;
+      sum.log_files_deleted = m->log_files_deleted;
     }
     sum.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return sum;
@@ -314,6 +340,13 @@ struct Compactor::Impl {
   }
 };
 
+int CompactTier(uint64_t size, const CompactOptions& o) {
+  int t = 0;
+  const uint64_t fan_in = std::max<uint64_t>(o.min_files, 2);
+  for (uint64_t bound = o.small_file_bytes / fan_in; size < bound && t < kMaxCompactTier; bound /= fan_in) ++t;
+  return t;
+}
+
 Compactor::Compactor(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Compactor::~Compactor() = default;
 
@@ -367,8 +400,10 @@ Status CompactOptions::Validate() const {
   if (retention_ms < 0 || retention_ms > int64_t{10'000'000} * 60'000)
     return Status::Errorf("--retention-minutes must be between 0 and 10000000, got {}",
                           static_cast<double>(retention_ms) / 60000.0);
-  if (checkpoint_interval < 0 || checkpoint_interval > (int64_t{1} << 40))
-    return Status::Errorf("--checkpoint-interval must be between 0 and 1099511627776, got {}", checkpoint_interval);
+  if (checkpoint_interval < -1 || checkpoint_interval > (int64_t{1} << 40))
+    return Status::Errorf("--checkpoint-interval must be between 0 and 1099511627776 (or -1: the table's "
+                          "delta.checkpointInterval), got {}",
+                          checkpoint_interval);
   if (!(every_s == 0 || (every_s >= 0.1 && every_s <= 86400)))
     return Status::Errorf("--every must be between 0.1 and 86400 seconds, got {}", every_s);
   if (!metrics_listen.empty() && every_s == 0) return Status::Error("--metrics-listen needs --every");

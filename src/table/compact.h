@@ -1,17 +1,23 @@
 // Compaction and vacuum of a Delta table (the OPTIMIZE and VACUUM of Delta Lake).
 //
-// Compaction: in each partition with at least `min_files` small files (smaller than
-// `small_file_bytes`), the small files are merged (by DuckDB, reading and writing Parquet)
-// into files of up to about `target_file_bytes`, and one commit removes the old files and
+// Compaction, in tiers: the small files of a partition (smaller than `small_file_bytes`)
+// fall into tiers by size, each tier `min_files` times smaller than the one above; a tier
+// with `min_files` files is merged (by DuckDB, reading and writing Parquet) into files of up
+// to about `target_file_bytes`, which land about one tier up. So a partition holds fewer
+// than min_files small files per tier (at most 13 tiers), however long its history, and a
+// row is rewritten about once per tier. One commit removes the old files and
 // adds the new ones (dataChange false: no row changes, so readers of any version see the
 // same rows). Statistics are computed for the new files. A commit lost to another writer
 // is retried on top of it unless that writer removed one of the files being merged.
 //
-// Checkpoints: every checkpoint_interval commits the compactor writes a checkpoint of the
-// log (it holds the whole snapshot anyway), so readers start from it.
+// Checkpoints (maintenance.h): at the versions the compactor commits that are multiples of
+// the table's delta.checkpointInterval, and as a backstop when the last checkpoint is
+// --checkpoint-interval commits behind (default: twice the table's interval); each
+// followed by log cleanup (delta.logRetentionDuration).
 //
 // Vacuum: files removed more than `retention_ms` ago, and no longer in the snapshot, are
-// deleted. A reader holding an older snapshot keeps finding its files for that long.
+// deleted, and their tombstones leave the snapshot. A reader holding an older snapshot
+// keeps finding its files for that long. A pass costs with the tombstones of the retention.
 //
 // Crash safety: a merge writes its file into a staging directory, writes a journal
 // (<lake>/_orderlake/<table>/pending/compact-<id>.json) naming it, publishes it, then
@@ -44,14 +50,22 @@ struct CompactOptions {
   uint64_t target_file_bytes = uint64_t{128} << 20;  // --target-mb: 1 MiB .. 1 TiB
   int64_t retention_ms = 10 * 60 * 1000;             // --retention-minutes: 0 .. 10^7 minutes
   bool vacuum = true;                                // --no-vacuum clears it
-  // --checkpoint-interval: a checkpoint of the log is written when this many commits were
-  // made since the last one (0 = never).
-  int64_t checkpoint_interval = 100;
+  // --checkpoint-interval: the compactor writes a checkpoint when this many commits were
+  // made since the last one; -1 (default) = twice the table's delta.checkpointInterval
+  // (the writers of those versions write them: this catches one they missed); 0 = the
+  // compactor writes none and cleans nothing.
+  int64_t checkpoint_interval = -1;
   double every_s = 0;          // --every: keep running, a pass this often (0 = one pass)
   std::string metrics_listen;  // --metrics-listen HOST:PORT with --every; empty = none
 
   Status Validate() const;
 };
+
+// The tier of a small file of `size` bytes: 0 for sizes from small_file_bytes / min_files
+// up, each tier below min_files times smaller; the smallest files share tier
+// kMaxCompactTier.
+inline constexpr int kMaxCompactTier = 12;
+int CompactTier(uint64_t size, const CompactOptions& o);
 
 struct CompactSummary {
   int64_t version = -1;  // the table's version afterwards
@@ -59,6 +73,7 @@ struct CompactSummary {
   uint64_t bytes_removed = 0, bytes_added = 0;
   uint64_t files_vacuumed = 0;
   int64_t checkpoint = -1;  // the version checkpointed by this run, -1 when none
+  uint64_t log_files_deleted = 0;  // by the log cleanup after the checkpoint
   double seconds = 0;
   nlohmann::json to_json() const;
   std::string to_text() const;

@@ -46,6 +46,10 @@ json partition_values_json(const DataFile& f) {
 
 }  // namespace
 
+size_t Snapshot::PruneTombstones(int64_t cutoff_ms) {
+  return std::erase_if(tombstones, [&](const auto& kv) { return kv.second.deletion_timestamp < cutoff_ms; });
+}
+
 uint64_t Snapshot::records() const {
   uint64_t n = 0;
   for (auto& [p, f] : files) n += f.records;
@@ -294,28 +298,76 @@ Status DeltaLog::Apply(Snapshot* s, const LogCommit& c, bool from_checkpoint) {
   return Status::OK();
 }
 
-Result<std::vector<LogCommit>> DeltaLog::ReadAfter(int64_t version) {
+Result<std::vector<LogCommit>> DeltaLog::ReadAfter(int64_t version, bool by_key) {
+  std::vector<LogCommit> out;
+  if (by_key && !store_->local_root().empty()) {
+    // A local log: the next commits by key, never a listing of the directory (whose size
+    // is the retention's worth of commits).
+    for (int64_t v = version + 1;; ++v) {
+      auto head = store_->Head(key(commit_key(v)));
+      if (!head.ok()) return head.status();
+      if (!head.value()) break;
+      auto text = store_->Get(key(commit_key(v)));
+      if (!text.ok()) return text.status();
+      out.push_back(LogCommit{v, std::move(text).value()});
+    }
+    return out;
+  }
+  // One listing after the snapshot's commit (S3's start-after), which also shows a gap.
   const std::string prefix = log_prefix();
   const std::string after = version >= 0 ? key(commit_key(version)) : std::string();
   auto listed = store_->List(prefix, after);
   if (!listed.ok()) return listed.status();
-  std::vector<LogCommit> out;
   for (auto& o : listed.value()) {
     const int64_t v = version_of_key(o.key);
     if (v <= version) continue;
     auto text = store_->Get(o.key);
     if (!text.ok()) return text.status();
-    LogCommit c;
-    c.version = v;
-    c.text = std::move(text).value();
-    out.push_back(std::move(c));
+    out.push_back(LogCommit{v, std::move(text).value()});
   }
   return out;
 }
 
+Result<bool> DeltaLog::CleanedPast(int64_t version, const std::vector<LogCommit>& next) {
+  if (!next.empty()) return next.front().version != version + 1;
+  // Nothing after `version`: either the snapshot is the newest, or the commits after it
+  // (and its own) were removed by log cleanup, which removes the oldest commits first and
+  // never the newest checkpoint's.
+  if (version >= 0) {
+    auto head = store_->Head(key(commit_key(version)));
+    if (!head.ok()) return head.status();
+    if (head.value()) return false;
+  }
+  auto last = LastCheckpoint();
+  if (!last.ok()) return last.status();
+  return last.value() > version;
+}
+
 Status DeltaLog::Update(Snapshot* s, const std::function<Status(const LogCommit&)>& visit) {
-  auto commits = ReadAfter(s->version);
+  return Advance(s, visit, /*by_key=*/true);
+}
+
+Status DeltaLog::Advance(Snapshot* s, const std::function<Status(const LogCommit&)>& visit, bool by_key) {
+  auto commits = ReadAfter(s->version, by_key);
   if (!commits.ok()) return commits.status();
+  auto cleaned = CleanedPast(s->version, commits.value());
+  if (!cleaned.ok()) return cleaned.status();
+  if (cleaned.value()) {
+    // The commits after the snapshot are gone (older than delta.logRetentionDuration): start
+    // again from the newest checkpoint. A caller that must see every commit cannot.
+    auto last = LastCheckpoint();
+    if (!last.ok()) return last.status();
+    if (visit || last.value() < 0)
+      return Status::Errorf(
+          "{}/_delta_log: the commits after version {} were removed by log cleanup (older than the table's "
+          "delta.logRetentionDuration); the oldest state still readable is the checkpoint at version {}",
+          table_, s->version, last.value());
+    Snapshot fresh;
+    ORDERLAKE_RETURN_IF_ERROR(ReadCheckpoint(last.value(), &fresh));
+    *s = std::move(fresh);
+    commits = ReadAfter(s->version, by_key);
+    if (!commits.ok()) return commits.status();
+  }
   for (const LogCommit& c : commits.value()) {
     if (visit) ORDERLAKE_RETURN_IF_ERROR(visit(c));
     ORDERLAKE_RETURN_IF_ERROR(Apply(s, c));
@@ -336,7 +388,8 @@ Result<Snapshot> DeltaLog::Load(bool use_checkpoint) {
       }
     }
   }
-  ORDERLAKE_RETURN_IF_ERROR(Update(&s));
+  // The commits after the checkpoint by one listing after it (which also shows a gap).
+  ORDERLAKE_RETURN_IF_ERROR(Advance(&s, {}, /*by_key=*/false));
   return s;
 }
 
@@ -352,6 +405,15 @@ Result<int64_t> DeltaLog::Commit(Snapshot* s, const std::vector<json>& actions, 
                                  const std::function<std::vector<json>()>& make_first, int max_attempts) {
   std::mt19937 rng(std::random_device{}());
   for (int attempt = 1;; ++attempt) {
+    // A writer whose snapshot is older than log cleanup must not re-create a removed
+    // version: it catches up from the newest checkpoint first (put-if-absent alone cannot
+    // tell a removed version from a free one).
+    auto behind = CleanedPast(s->version, {});
+    if (!behind.ok()) return behind.status();
+    if (behind.value()) {
+      ORDERLAKE_RETURN_IF_ERROR(Update(s));
+      if (check) ORDERLAKE_RETURN_IF_ERROR(check({}, *s));
+    }
     const int64_t v = s->version + 1;
     LogCommit c;
     c.version = v;

@@ -18,9 +18,16 @@
 //   long-running reader pays for what is new.
 // - Readers list and read only committed versions: a file being written, or one a
 //   compaction replaced, is never in a snapshot.
-// - Checkpoints (written by the compactor every few commits, see compact.h) let a new
-//   reader start from one Parquet file instead of replaying every commit; Load() falls
-//   back to the commits when a checkpoint cannot be read.
+// - Readers never list or read the whole log: Load() starts from _last_checkpoint's
+//   checkpoint and lists only after it (S3's start-after); Update() reads the commits after
+//   the snapshot's version by key in a local log (one start-after listing in S3). Load()
+//   falls back to the commits when a checkpoint cannot be read.
+// - Checkpoints are written by every writer (maintenance.h: every delta.checkpointInterval
+//   commits) and the log is cleaned after them (commits older than
+//   delta.logRetentionDuration, before the newest checkpoint). A snapshot whose next
+//   commits were cleaned away is brought up to date from the newest checkpoint; a writer
+//   behind the cleanup catches up before it commits, so a removed version is never
+//   written again.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -63,6 +70,9 @@ struct Snapshot {
   int64_t last_commit_ms = 0;  // commitInfo.timestamp (or the file's time) of `version`
 
   uint64_t records() const;
+  // Forgets tombstones of files removed before `cutoff_ms` (their files are vacuumed, or
+  // past the table's delta.deletedFileRetentionDuration); returns how many.
+  size_t PruneTombstones(int64_t cutoff_ms);
   int64_t txn_version(const std::string& app_id) const;  // -1 when none
   // The partition columns of the metadata.
   std::vector<std::string> partition_columns() const;
@@ -137,8 +147,13 @@ class DeltaLog {
 
  private:
   Status Apply(Snapshot* s, const LogCommit& c, bool from_checkpoint = false);
-  Result<std::vector<LogCommit>> ReadAfter(int64_t version);
+  // The commits after `version`: by key in a local log when `by_key` (no listing of the
+  // directory), else by one listing after it.
+  Result<std::vector<LogCommit>> ReadAfter(int64_t version, bool by_key = false);
+  Status Advance(Snapshot* s, const std::function<Status(const LogCommit&)>& visit, bool by_key);
   Status ReadCheckpoint(int64_t version, Snapshot* s);  // checkpoint.cpp
+  // Whether log cleanup removed the commits after `version` (`next`: what ReadAfter found).
+  Result<bool> CleanedPast(int64_t version, const std::vector<LogCommit>& next);
 
   store::ObjectStore* store_;
   std::string table_;

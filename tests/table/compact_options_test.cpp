@@ -33,7 +33,7 @@ TEST(CompactOptions, ValidWithALakeAndErrorsNameTheFlag) {
   expect_error(o.Validate(), "--retention-minutes");
   o = {};
   o.lake = "/tmp/lake";
-  o.checkpoint_interval = -1;
+  o.checkpoint_interval = -2;  // -1 is the default now (the table's delta.checkpointInterval)
   expect_error(o.Validate(), "--checkpoint-interval");
   o = {};
   o.lake = "/tmp/lake";

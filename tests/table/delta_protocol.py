@@ -1,8 +1,8 @@
 """An independent reader of a Delta Lake table, written for the tests from the Delta transaction
 log protocol (PROTOCOL.md of delta-io/delta), not from orderlake's writer. Standard library only.
 
-It replays `_delta_log/<version>.json` (JSON commits only: a table with checkpoints raises
-UnsupportedLog) and checks the rules of the protocol on the way, then checks the data files the
+It replays `_delta_log/<version>.json` (JSON commits only: checkpoints are ignored while every
+commit from version 0 is there; a log whose first commits were cleaned away raises UnsupportedLog) and checks the rules of the protocol on the way, then checks the data files the
 snapshot names against the log: they exist, their size is the logged size, and their rows match
 the logged statistics (the Parquet footer and pages are read by the small Parquet reader below).
 
@@ -707,20 +707,26 @@ class DeltaTable:
     # -- listing and parsing
 
     def list_log(self):
-        """(versions in order, naming violations). Raises UnsupportedLog for checkpoints."""
+        """(versions in order, naming violations). Checkpoints are ignored while every commit from
+        version 0 is there (replaying them gives the same snapshot); raises UnsupportedLog when
+        the log needs its checkpoint (the first commits were removed by log cleanup)."""
         if not os.path.isdir(self.log_dir):
             raise FileNotFoundError(f"{self.log_dir} does not exist: {self.root} is not a Delta table "
                                     f"(no _delta_log directory)")
-        versions, violations = [], []
+        versions, violations, checkpoint = [], [], None
         for name in sorted(os.listdir(self.log_dir)):
             if name == "_last_checkpoint" or ".checkpoint." in name:
-                raise UnsupportedLog(f"checkpoints not supported by this test reader: {LOG_DIR}/{name}")
+                checkpoint = checkpoint or name
+                continue
             m = VERSION_FILE.match(name)
             if m:
                 versions.append(int(m.group(1)))
             elif re.fullmatch(r"\d+\.json", name):
                 violations.append(Violation("log.naming", None, f"{name}: commit files are named with the "
                                                                 f"version zero-padded to 20 digits"))
+        if checkpoint and (not versions or versions[0] != 0):
+            raise UnsupportedLog(f"checkpoints not supported by this test reader, and the commits before "
+                                 f"{LOG_DIR}/{checkpoint} are gone")
         if not versions:
             raise FileNotFoundError(f"{self.log_dir} holds no commit file (00000000000000000000.json ...)")
         if versions[0] != 0:

@@ -310,14 +310,21 @@ TEST(Compaction, ConcurrentQueriesAnswerAsIfItNeverRan) {
   EXPECT_GT(removed, 12u);
   EXPECT_EQ(Answer(*e.value()), expected);
 
-  // Every partition now has one file; removed files are still on disk until vacuumed.
+  // Compaction works in tiers (compact.h): no partition has two files of one tier left
+  // (min_files 2), so at most one file per size tier; removed files are still on disk
+  // until vacuumed.
   auto store = store::OpenLocal(l.lake().string());
   DeltaLog log(store.get(), "orders");
   auto snap = log.Load();
   ASSERT_TRUE(snap.ok());
+  std::map<std::string, std::set<int>> tiers;
   std::map<std::string, int> per_partition;
-  for (auto& [p, f] : snap->files) per_partition[stdfs::path(p).parent_path().string()]++;
-  for (auto& [p, n] : per_partition) EXPECT_EQ(n, 1) << p;
+  for (auto& [p, f] : snap->files) {
+    const std::string part = stdfs::path(p).parent_path().string();
+    per_partition[part]++;
+    EXPECT_TRUE(tiers[part].insert(CompactTier(f.size, o)).second) << p << ": two files of one tier";
+  }
+  for (auto& [p, n] : per_partition) EXPECT_LE(n, kMaxCompactTier + 1) << p;
   EXPECT_EQ(snap->records(), l.rows);
   for (auto& [p, t] : snap->tombstones)
     EXPECT_TRUE(stdfs::exists(l.lake() / "orders" / decode_path(p).value())) << p;
