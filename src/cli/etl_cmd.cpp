@@ -129,21 +129,7 @@ Status set_retentions(const std::string& runs, const std::string& quarantine, et
 
 }  // namespace
 
-void add_etl_command(CLI::App& app) {
-  struct Args {
-    std::string data_dir = "./orderlake-data";
-    std::string input, lake, regions;
-    etl::EtlOptions opt;
-    size_t memory_mb = 1024;
-    std::string runs_retention = "1h", quarantine_retention = "7d";
-    bool progress = false, no_progress = false, json = false, follow = false;
-    std::string lookback = "15m", backfill = "1h", raw_retention = "0";
-    etl::FollowOptions follow_opt;
-    http::TlsOptions tls;  // of --metrics-listen
-  };
-  auto a = std::make_shared<Args>();
-  auto* cmd = app.add_subcommand("etl", "Transform raw order records into the curated Parquet table (the Glue job)");
-  cmd->footer(R"(
+constexpr const char* kEtlFooter = R"(
 Reads every raw object under --input that earlier runs have not processed (CSV or JSON
 lines, plain or gzip), applies the order transformation (OrderID, TotalAmountUSD, date and
 hour, OrderTag, Region; records without CustomerID or with non-positive Quantity or
@@ -163,7 +149,23 @@ Examples:
   orderlake etl --input ./orderlake-data/logs --lake ./orderlake-data/lake
   orderlake etl --data-dir /srv/orderlake --json > run.json
   orderlake etl --input raw/ --lake lake/ --usd-rate 0.0125 --high-threshold 250
-  orderlake etl --data-dir /srv/orderlake --follow --metrics-listen 127.0.0.1:9103)");
+  orderlake etl --data-dir /srv/orderlake --follow --metrics-listen 127.0.0.1:9103)";
+
+void add_etl_command(CLI::App& app) {
+  struct Args {
+    std::string data_dir = "./orderlake-data";
+    std::string input, lake, regions;
+    etl::EtlOptions opt;
+    size_t memory_mb = 1024;
+    std::string runs_retention = "1h", quarantine_retention = "7d";
+    bool progress = false, no_progress = false, json = false, follow = false;
+    std::string lookback = "15m", backfill = "1h", raw_retention = "0";
+    etl::FollowOptions follow_opt;
+    http::TlsOptions tls;  // of --metrics-listen
+  };
+  auto a = std::make_shared<Args>();
+  auto* cmd = app.add_subcommand("etl", "Transform raw order records into the curated Parquet table (the Glue job)");
+  cmd->footer(kEtlFooter);
   cmd->add_option("--data-dir", a->data_dir, "Root of the defaults: input <data-dir>/logs, lake <data-dir>/lake")
       ->capture_default_str();
   cmd->add_option("--input", a->input, "Raw objects: a directory (path or file://) or s3://bucket/prefix");

@@ -2,6 +2,7 @@
 #include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <memory>
 #include <tuple>
 
 #include "cli/commands.h"
@@ -9,6 +10,44 @@
 #include "up/pipeline.h"
 
 namespace orderlake::cli {
+
+namespace {
+
+// The duration flags (core/duration.h: 90s, 10m, 24h, 30d), parsed in the callback.
+struct Durations {
+  std::string log_retention, raw_retention, etl_lookback;
+};
+
+void add_duration_options(CLI::App* cmd, const up::UpOptions& o, Durations* d) {
+  d->log_retention = FormatDuration(o.log_retention_ms);
+  d->raw_retention = FormatDuration(o.raw_retention_ms);
+  d->etl_lookback = FormatDuration(o.etl_lookback_ms);
+  cmd->add_option("--log-retention", d->log_retention,
+                  "How long the table's history is kept: Delta log commits and checkpoints "
+                  "(delta.logRetentionDuration, set on the table), run records before they are rolled up into "
+                  "totals. A duration: 90s, 10m, 24h, 30d")
+      ->capture_default_str();
+  cmd->add_option("--etl-lookback", d->etl_lookback,
+                  "The etl lists raw objects keyed this long before the newest one it read again (late deliveries)")
+      ->capture_default_str();
+  cmd->add_option("--raw-retention", d->raw_retention,
+                  "Raw objects the etl has committed, and generated logs the agent delivered whole, are deleted once "
+                  "this old (an S3 lifecycle rule; 0 = keep forever). An object the etl has not taken is never deleted")
+      ->capture_default_str();
+}
+
+Status parse_durations(const Durations& d, up::UpOptions* o) {
+  for (auto [text, flag, out] : {std::tuple{&d.log_retention, "--log-retention", &o->log_retention_ms},
+                                 std::tuple{&d.raw_retention, "--raw-retention", &o->raw_retention_ms},
+                                 std::tuple{&d.etl_lookback, "--etl-lookback", &o->etl_lookback_ms}}) {
+    auto ms = ParseDuration(*text, flag);
+    if (!ms.ok()) return ms.status();
+    *out = *ms;
+  }
+  return Status::OK();
+}
+
+}  // namespace
 
 void add_up_command(CLI::App& app) {
   auto o = std::make_shared<up::UpOptions>();
@@ -80,27 +119,13 @@ Examples:
       ->capture_default_str()->check(CLI::Range(0.0, 1e7));
   cmd->add_option("--status-interval", o->status_interval_s, "Seconds between status lines (0 = none)")
       ->capture_default_str();
-  static std::string log_retention = FormatDuration(o->log_retention_ms);
-  static std::string raw_retention = FormatDuration(o->raw_retention_ms);
-  cmd->add_option("--log-retention", log_retention,
-                  "How long the table's history is kept: Delta log commits and checkpoints "
-                  "(delta.logRetentionDuration; time travel reaches this far back), run records before they are "
-                  "rolled up into daily totals. A duration: 90s, 10m, 24h, 30d")
-      ->capture_default_str();
-  cmd->add_option("--raw-retention", raw_retention,
-                  "Raw objects the etl has committed are deleted once this old (an S3 lifecycle rule; 0 = keep "
-                  "forever). An object the etl has not taken is never deleted")
-      ->capture_default_str();
-  cmd->callback([o] {
-    for (auto [text, flag, out] : {std::tuple{&log_retention, "--log-retention", &o->log_retention_ms},
-                                   std::tuple{&raw_retention, "--raw-retention", &o->raw_retention_ms}}) {
-      auto ms = ParseDuration(*text, flag);
-      if (!ms.ok()) {
-        std::fprintf(stderr, "orderlake up: %s\n", ms.status().message().c_str());
-        exit_code() = 2;
-        return;
-      }
-      *out = *ms;
+  auto durations = std::make_shared<Durations>();
+  add_duration_options(cmd, *o, durations.get());
+  cmd->callback([o, durations] {
+    if (Status d = parse_durations(*durations, o.get()); !d.ok()) {
+      std::fprintf(stderr, "orderlake up: %s\n", d.message().c_str());
+      exit_code() = 2;
+      return;
     }
     static std::atomic<bool> stop{false};
     std::signal(SIGINT, [](int) { stop.store(true); });

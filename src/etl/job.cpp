@@ -224,6 +224,7 @@ void follow_etl(const EtlOptions& options, int interval_ms, const std::atomic<bo
   // window missed); then every backfill interval.
   EtlOptions o = options;
   o.full_listing = true;
+  o.raw_pass_every_ms = std::min<int64_t>(60'000, o.raw_retention_ms / 4);
   while (!stop.load()) {
     auto r = run_etl(o);
     if (r.ok()) o.full_listing = false;

@@ -64,6 +64,10 @@ struct EtlOptions {
   int64_t lookback_ms = 15 * 60'000;   // --lookback: objects keyed this long before the mark are still open
   int64_t backfill_ms = 60 * 60'000;   // --backfill-interval: time between full listings (0 = every run)
   bool full_listing = false;           // this run lists the whole input (follow_etl's first run sets it)
+  // Raw retention passes at most this often in this process (0: after every run). A pass
+  // lists the cursor's hour directory, up to an hour of deliveries: follow_etl sets a
+  // quarter of the retention, at most a minute, so it is not paid at every run.
+  int64_t raw_pass_every_ms = 0;
   // --raw-retention: raw objects in the Firehose layout older than this (by their time of
   // landing) and taken by a committed run are deleted after each run, with their empty hour
   // directories; 0 = keep everything (`up` passes 24h).

@@ -2,8 +2,9 @@
 // objects in the Firehose layout that landed more than raw_retention_ms ago AND are taken
 // (keyed before the window start, which only ever covers committed objects) are deleted,
 // hour directory by hour directory from a cursor, with the directories they leave empty.
-// An object the window does not cover is never deleted, whatever its age. Work per run is
-// bounded (kRawHoursPerRun directories); a crash midway only leaves objects for the next run.
+// An object the window does not cover is never deleted, whatever its age. Work per pass is
+// bounded (kRawHoursPerRun directories), under --follow a pass runs at most every quarter
+// of the retention (and once a minute); a crash midway only leaves objects for the next pass.
 #include <map>
 #include <mutex>
 
@@ -18,6 +19,8 @@ namespace {
 // but is not rewritten after every run.
 std::mutex g_cursor_mu;
 std::map<std::string, int64_t> g_cursor;
+// When the next pass is due (Unix ms; EtlOptions::raw_pass_every_ms).
+std::map<std::string, int64_t> g_next_pass;
 
 }  // namespace
 
@@ -32,6 +35,12 @@ Status Job::CleanRaw() {
   }
   if (from < 0) return Status::OK();  // set by the first full listing that saw the layout
   const int64_t now = clock::unix_ms();
+  {
+    std::lock_guard lk(g_cursor_mu);
+    int64_t& next = g_next_pass[memo_key];
+    if (now < next) return Status::OK();
+    next = now + opt_.raw_pass_every_ms;
+  }
   const int64_t landed_before = now - opt_.raw_retention_ms;
   const int64_t limit = std::min(landed_before, disc_.closed_ms);
   int64_t h = hour_floor(from);

@@ -16,6 +16,8 @@
 #include "core/duration.h"
 #include "core/fs.h"
 #include "core/log.h"
+#include "store/object_store.h"
+#include "table/properties.h"
 #include "up/log_cleanup.h"
 #include "up/pipeline_internal.h"
 
@@ -103,6 +105,8 @@ Status UpOptions::Validate() const {
     return Status::Errorf("--retention-minutes must be between 0 and 10000000, got {}", retention_minutes);
   if (log_retention_ms < 60'000 || log_retention_ms > kMaxDurationMs)
     return Status::Errorf("--log-retention must be at least 1m, got {}", FormatDuration(log_retention_ms));
+  if (etl_lookback_ms < 1000 || etl_lookback_ms > 24 * 3'600'000LL)
+    return Status::Errorf("--etl-lookback must be between 1s and 24h, got {}", FormatDuration(etl_lookback_ms));
   if (raw_retention_ms < 0 || raw_retention_ms > kMaxDurationMs)
     return Status::Errorf("--raw-retention must be 0 (keep forever) or a duration, got {}",
                           FormatDuration(raw_retention_ms));
@@ -126,6 +130,7 @@ Result<StageOptions> BuildStageOptions(const UpOptions& o, const stdfs::path& da
   // are rolled up after --log-retention (the table's own log is kept that long too).
   s.etl.raw_retention_ms = o.raw_retention_ms;
   s.etl.runs_retention_ms = o.log_retention_ms;
+  s.etl.lookback_ms = o.etl_lookback_ms;
   s.generate.out_dir = logs;
   s.generate.rate = o.rate;
   s.generate.rotate_size = 16 << 20;
@@ -282,11 +287,29 @@ void Pipeline::StartAgent() {
 
 // The etl: a batch whenever the firehose delivered something, else every interval; each
 // commit makes the dashboard look at the table at once.
+// --log-retention is the table's own delta.logRetentionDuration (every writer of the table
+// honours it, and `orderlake query` shows it): set once the table exists, on the etl's thread.
+void Pipeline::ApplyLogRetention() {
+  if (log_retention_set_) return;
+  std::error_code ec;
+  if (!stdfs::exists(lake_ / "orders" / "_delta_log", ec)) return;
+  auto store = store::OpenLocal(lake_.string());
+  auto v = table::SetTableProperties(store.get(), "orders",
+                                     {{table::kLogRetention, table::FormatDeltaInterval(o_.log_retention_ms)}});
+  if (!v.ok()) {
+    spdlog::warn("up: cannot set the table's log retention: {}", v.status().message());
+    return;
+  }
+  log_retention_set_ = true;
+}
+
 void Pipeline::StartEtl() {
   etl_thread_ = std::thread([this] {
+    ApplyLogRetention();
     etl::follow_etl(
         so_.etl, o_.etl_interval_ms, stop_stages_,
         [this](const etl::RunSummary& s) {
+          ApplyLogRetention();
           dash_->TableChanged();
           monitor_.EtlRun(s);
         },

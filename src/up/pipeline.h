@@ -71,6 +71,10 @@ struct UpOptions {
   // --raw-retention: raw objects older than this and already committed by the etl are
   // deleted (0 = never). Disk: at 100 orders/s about 25 MB of raw objects per hour kept.
   int64_t raw_retention_ms = 24 * 3'600'000LL;
+  // --etl-lookback: the etl's look-back window (etl --lookback). up's firehose delivers at
+  // once (IntervalInSeconds 0), so an object lands within seconds of the time in its key;
+  // 2 minutes covers delivery retries. A raw object is deleted only once the window passed it.
+  int64_t etl_lookback_ms = 2 * 60'000;
   std::string stream = "tbsm-red-fire";
   std::string bucket = "orderlake-raw";
 

@@ -51,6 +51,7 @@ class Pipeline {
   Status StartAws();
   void StartAgent();  // its failure goes to result_
   void StartEtl();
+  void ApplyLogRetention();  // the etl thread's
   void StartCompactor();
   void StartGenerator();
   void RegisterStages();  // pipeline_monitor.cpp
@@ -83,6 +84,7 @@ class Pipeline {
   std::unique_ptr<agent::Agent> agent_;
 
   std::atomic<bool> stop_stages_{false}, stop_gen_{false}, etl_running_{true};
+  bool log_retention_set_ = false;  // the table's delta.logRetentionDuration is --log-retention
   std::thread etl_thread_, compact_thread_;
   table::CompactMetrics compact_metrics_;
 

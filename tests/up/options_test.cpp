@@ -54,6 +54,9 @@ TEST(UpOptions, DefaultsAreValidAndErrorsNameTheFlag) {
   o.raw_retention_ms = -1;
   expect_error(o.Validate(), "--raw-retention");
   o = {};
+  o.etl_lookback_ms = 0;
+  expect_error(o.Validate(), "--etl-lookback must be between 1s and 24h, got 0");
+  o = {};
   o.raw_retention_ms = 0;  // keep raw objects forever
   EXPECT_TRUE(o.Validate().ok());
   o = {};
