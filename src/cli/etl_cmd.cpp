@@ -6,7 +6,6 @@
 #include <cstdio>
 #include <memory>
 #include <thread>
-#include <tuple>
 
 #include "cli/commands.h"
 #include "core/duration.h"
@@ -116,17 +115,6 @@ void add_discovery_options(CLI::App* cmd, std::string* discovery, std::string* l
       ->capture_default_str();
 }
 
-// --runs-retention and --quarantine-retention (durations: 90s, 10m, 24h, 30d).
-Status set_retentions(const std::string& runs, const std::string& quarantine, etl::EtlOptions* opt) {
-  auto r = ParseDuration(runs, "--runs-retention");
-  if (!r.ok()) return r.status();
-  auto q = ParseDuration(quarantine, "--quarantine-retention");
-  if (!q.ok()) return q.status();
-  opt->runs_retention_ms = r.value();
-  opt->quarantine_retention_ms = q.value();
-  return Status::OK();
-}
-
 }  // namespace
 
 constexpr const char* kEtlFooter = R"(
@@ -212,14 +200,13 @@ void add_etl_command(CLI::App& app) {
     opt.lake = a->lake.empty() ? a->data_dir + "/lake" : a->lake;
     opt.memory_budget = a->memory_mb << 20;
     opt.progress = !a->no_progress && (a->progress || ::isatty(2));
-    for (auto [text, flag, out] : {std::tuple{&a->lookback, "--lookback", &opt.lookback_ms},
-                                   std::tuple{&a->backfill, "--backfill-interval", &opt.backfill_ms},
-                                   std::tuple{&a->raw_retention, "--raw-retention", &opt.raw_retention_ms}}) {
-      auto ms = ParseDuration(*text, flag);
-      if (!ms.ok()) return fail(ms.status().message(), 2);
-      *out = ms.value();
-    }
-    if (Status st = set_retentions(a->runs_retention, a->quarantine_retention, &opt); !st.ok())
+    if (Status st = ParseDurationFlags({{a->lookback, "--lookback", &opt.lookback_ms},
+                                        {a->backfill, "--backfill-interval", &opt.backfill_ms},
+                                        {a->raw_retention, "--raw-retention", &opt.raw_retention_ms},
+                                        {a->runs_retention, "--runs-retention", &opt.runs_retention_ms},
+                                        {a->quarantine_retention, "--quarantine-retention",
+                                         &opt.quarantine_retention_ms}});
+        !st.ok())
       return fail(st.message(), 2);
     std::unique_ptr<RegionMap> regions;
     if (!a->regions.empty()) {

@@ -3,7 +3,6 @@
 #include <csignal>
 #include <cstdio>
 #include <memory>
-#include <tuple>
 
 #include "cli/commands.h"
 #include "core/duration.h"
@@ -37,14 +36,9 @@ void add_duration_options(CLI::App* cmd, const up::UpOptions& o, Durations* d) {
 }
 
 Status parse_durations(const Durations& d, up::UpOptions* o) {
-  for (auto [text, flag, out] : {std::tuple{&d.log_retention, "--log-retention", &o->log_retention_ms},
-                                 std::tuple{&d.raw_retention, "--raw-retention", &o->raw_retention_ms},
-                                 std::tuple{&d.etl_lookback, "--etl-lookback", &o->etl_lookback_ms}}) {
-    auto ms = ParseDuration(*text, flag);
-    if (!ms.ok()) return ms.status();
-    *out = *ms;
-  }
-  return Status::OK();
+  return ParseDurationFlags({{d.log_retention, "--log-retention", &o->log_retention_ms},
+                             {d.raw_retention, "--raw-retention", &o->raw_retention_ms},
+                             {d.etl_lookback, "--etl-lookback", &o->etl_lookback_ms}});
 }
 
 }  // namespace

@@ -35,6 +35,15 @@ Result<int64_t> ParseDuration(std::string_view text, std::string_view flag) {
   return bad();
 }
 
+Status ParseDurationFlags(std::initializer_list<DurationFlag> flags) {
+  for (const DurationFlag& f : flags) {
+    auto ms = ParseDuration(f.text, f.flag);
+    if (!ms.ok()) return ms.status();
+    *f.out = ms.value();
+  }
+  return Status::OK();
+}
+
 std::string FormatDuration(int64_t ms) {
   if (ms == 0) return "0";
   for (const Unit& u : kUnits)

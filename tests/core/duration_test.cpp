@@ -35,5 +35,17 @@ TEST(Duration, FormatsInTheLargestWholeUnit) {
     EXPECT_EQ(FormatDuration(ParseDuration(s, "--x").value()), s) << s;
 }
 
+TEST(Duration, FlagsParseInOrderAndTheFirstBadOneIsNamed) {
+  int64_t a = -1, b = -1, c = -1;
+  ASSERT_TRUE(ParseDurationFlags({{"90s", "--a", &a}, {"0", "--b", &b}}).ok());
+  EXPECT_EQ(a, 90'000);
+  EXPECT_EQ(b, 0);
+  Status st = ParseDurationFlags({{"1h", "--a", &a}, {"1x", "--b", &b}, {"2h", "--c", &c}});
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("--b must be a duration"), std::string::npos) << st.message();
+  EXPECT_EQ(a, 3'600'000);
+  EXPECT_EQ(c, -1);  // not reached
+}
+
 }  // namespace
 }  // namespace orderlake
