@@ -127,7 +127,9 @@ InvoiceDateOnly under <lake>/<table>/, committed to the table's Delta Lake log
 <lake>/_quarantine/<table>/<run>.jsonl with their reason and source position; the
 data-quality summary of each run is kept in <lake>/_orderlake/<table>/runs/ for
 --runs-retention, then folded into <lake>/_orderlake/<table>/runs_rollup.json (totals since
-the first run, and per day); quarantine files are deleted after --quarantine-retention.
+the first run, and per day); a run's quarantine file is then folded into its UTC hour's part
+(<yyyymmddThh>0000Z-hour-<n>.jsonl, each line with its run_id), and quarantine files and
+parts are deleted after --quarantine-retention.
 
 An input in the Firehose layout (YYYY/MM/DD/HH/<stream>-<n>-<time>-<uuid>) is listed only
 after its high-water mark, so a run costs what is new, not the history; any other input is

@@ -220,9 +220,11 @@ void Job::KeepBooks() {
     sum_.warnings.push_back("bookkeeping: " + r.status().message());
     return;
   }
-  if (r->runs_folded || r->records_deleted || r->quarantine_deleted)
-    spdlog::debug("etl: bookkeeping: {} run records rolled up, {} deleted, {} quarantine files expired",
-                  r->runs_folded, r->records_deleted, r->quarantine_deleted);
+  if (r->runs_folded || r->records_deleted || r->quarantine_deleted || r->quarantine_folded)
+    spdlog::debug("etl: bookkeeping: {} run records rolled up, {} deleted; quarantine: {} files folded into {} "
+                  "hour parts, {} expired",
+                  r->runs_folded, r->records_deleted, r->quarantine_folded, r->quarantine_parts_written,
+                  r->quarantine_deleted);
 }
 
 }  // namespace orderlake::etl::internal

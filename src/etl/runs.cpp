@@ -39,6 +39,8 @@ std::string IdOf(std::string_view key, std::string_view prefix, std::string_view
 // at or after cutoff_ms then has a greater id.
 bool StartedBefore(int64_t start_ms, int64_t cutoff_ms) { return start_ms >= 0 && start_ms + 1000 <= cutoff_ms; }
 
+int64_t hour_floor_ms(int64_t ms) { return ms - ms % 3'600'000; }
+
 std::string UtcDate(int64_t ms) {
   std::time_t t = static_cast<std::time_t>(ms / 1000);
   std::tm tm{};
@@ -69,24 +71,136 @@ Status WriteRollup(store::ObjectStore* lake, const std::string& table, const Rol
   return lake->Put(RollupKey(table), j.dump(1));
 }
 
-// Deletes the quarantine files older than the retention, at most kMaxPerPass.
-Status ExpireQuarantine(store::ObjectStore* lake, const std::string& table, int64_t cutoff_ms,
-                        BookkeepingResult* res) {
+// A quarantine key's run id ("<id>.jsonl") or hour part ("<hour>-hour-<n>.jsonl", id
+// "<yyyymmddThh>0000Z-hour-<n>"); the time it covers up to: a run's start, a part's hour end.
+struct QuarantineFile {
+  std::string key, id;
+  int64_t start_ms = -1;  // -1: not one of ours (a user's file, left alone)
+  bool part = false;
+  int64_t end_ms() const { return part ? start_ms + 3'600'000 : start_ms; }
+};
+
+QuarantineFile ParseQuarantineKey(const std::string& key, const std::string& prefix) {
+  QuarantineFile q{key, IdOf(key, prefix, ".jsonl")};
+  if (q.id.empty()) return q;
+  q.start_ms = RunIdTimeMs(q.id);
+  q.part = q.id.size() > 17 && q.id.compare(16, 6, "-hour-") == 0;
+  return q;
+}
+
+std::string PartKey(const std::string& table, int64_t hour_ms, int n) {
+  std::time_t t = static_cast<std::time_t>(hour_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  return fmt::format("{}{:04}{:02}{:02}T{:02}0000Z-hour-{:04}.jsonl", QuarantinePrefix(table), tm.tm_year + 1900,
+                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, n);
+}
+
+// The run id a part's line starts with ({"run_id":"<id>",...); empty when it does not.
+std::string_view LineRunId(std::string_view line) {
+  constexpr std::string_view head = "{\"run_id\":\"";
+  if (!line.starts_with(head)) return {};
+  line.remove_prefix(head.size());
+  return line.substr(0, line.find('"'));
+}
+
+// Folds the quarantine files of one UTC hour (ascending run ids) into the hour's parts:
+// each line gains the run's id as its first field, a part grows to options.quarantine_part_bytes
+// and the next one starts. A file whose id is at or below the last part's last run id was
+// folded by a pass that stopped before deleting it: it is only deleted. Parts are written
+// (atomically) before any file they hold is deleted, so a crash between loses nothing and
+// the next pass does not fold a file twice.
+Status FoldQuarantineHour(store::ObjectStore* lake, const std::string& table, int64_t hour_ms,
+                          const std::vector<QuarantineFile>& files, int last_part, const BookkeepingOptions& options,
+                          BookkeepingResult* res) {
+  int n = std::max(last_part, 1);
+  std::string part, folded_through;
+  if (last_part > 0) {
+    auto text = lake->Get(PartKey(table, hour_ms, n));
+    if (!text.ok()) return text.status();
+    part = std::move(text).value();
+    std::string_view body(part);
+    while (body.ends_with('\n')) body.remove_suffix(1);
+    folded_through = LineRunId(body.substr(body.rfind('\n') == std::string_view::npos ? 0 : body.rfind('\n') + 1));
+  }
+  std::vector<std::string> done;
+  bool dirty = false;
+  for (const auto& f : files) {
+    if (!folded_through.empty() && f.id <= folded_through) {
+      done.push_back(f.key);
+      continue;
+    }
+    auto text = lake->Get(f.key);
+    if (!text.ok()) return text.status();
+    std::string add;
+    std::string_view body(text.value());
+    while (!body.empty()) {
+      const size_t nl = body.find('\n');
+      std::string_view line = body.substr(0, nl);
+      body.remove_prefix(nl == std::string_view::npos ? body.size() : nl + 1);
+      if (line.empty()) continue;
+      const bool object = line.starts_with('{') && line.ends_with('}');
+      add += fmt::format("{{\"run_id\":\"{}\"", f.id);
+      if (object) add += line.size() > 2 ? fmt::format(",{}\n", line.substr(1)) : "}\n";
+      else add += fmt::format(",\"line\":{}}}\n", json(std::string(line)).dump());
+    }
+    if (!part.empty() && part.size() + add.size() > options.quarantine_part_bytes) {
+      if (dirty) {  // this part is full: the next one starts
+        ORDERLAKE_RETURN_IF_ERROR(lake->Put(PartKey(table, hour_ms, n), part));
+        ++res->quarantine_parts_written;
+      }
+      part.clear();
+      dirty = false;
+      ++n;
+    }
+    part += add;
+    dirty = true;
+    done.push_back(f.key);
+    ++res->quarantine_folded;
+  }
+  if (dirty) {
+    ORDERLAKE_RETURN_IF_ERROR(lake->Put(PartKey(table, hour_ms, n), part));
+    ++res->quarantine_parts_written;
+    internal::crash_point("quarantine_part_written");
+  }
+  for (const auto& key : done) ORDERLAKE_RETURN_IF_ERROR(lake->Delete(key));
+  return Status::OK();
+}
+
+// The quarantine's bookkeeping: files past the quarantine retention are deleted; the run
+// files older than the runs retention (and not yet expired) are folded into hour parts.
+// At most kMaxPerPass of each per pass.
+Status KeepQuarantine(store::ObjectStore* lake, const std::string& table, const BookkeepingOptions& options,
+                      int64_t now_ms, BookkeepingResult* res) {
   const std::string prefix = QuarantinePrefix(table);
   auto listed = lake->List(prefix);
   if (!listed.ok()) return listed.status();
+  const int64_t expire_before = now_ms - options.quarantine_retention_ms;
+  const int64_t fold_before = now_ms - options.runs_retention_ms;
+  std::map<int64_t, std::vector<QuarantineFile>> fold;  // by hour
+  std::map<int64_t, int> last_part;                     // by hour
+  size_t folding = 0;
   for (const auto& o : listed.value()) {
-    const std::string id = IdOf(o.key, prefix, ".jsonl");
-    if (id.empty()) continue;
-    const int64_t t = RunIdTimeMs(id);
-    if (!(t >= 0 ? StartedBefore(t, cutoff_ms) : o.mtime_ms < cutoff_ms)) continue;
-    if (res->quarantine_deleted >= kMaxPerPass) {
-      res->more = true;
-      break;
+    QuarantineFile q = ParseQuarantineKey(o.key, prefix);
+    if (q.id.empty()) continue;
+    const bool expired = q.start_ms >= 0 ? StartedBefore(q.end_ms(), expire_before) : o.mtime_ms < expire_before;
+    if (expired) {
+      if (res->quarantine_deleted >= kMaxPerPass) {
+        res->more = true;
+        continue;
+      }
+      ORDERLAKE_RETURN_IF_ERROR(lake->Delete(o.key));
+      ++res->quarantine_deleted;
+    } else if (q.part) {
+      int& last = last_part[hour_floor_ms(q.start_ms)];
+      last = std::max(last, std::atoi(q.id.c_str() + 22));
+    } else if (q.start_ms >= 0 && StartedBefore(q.start_ms, fold_before)) {
+      if (folding++ >= kMaxPerPass) res->more = true;
+      else fold[hour_floor_ms(q.start_ms)].push_back(std::move(q));
     }
-    ORDERLAKE_RETURN_IF_ERROR(lake->Delete(o.key));
-    ++res->quarantine_deleted;
   }
+  for (const auto& [hour, files] : fold)
+    ORDERLAKE_RETURN_IF_ERROR(FoldQuarantineHour(lake, table, hour, files, last_part[hour], options, res));
   return Status::OK();
 }
 
@@ -262,7 +376,7 @@ Result<BookkeepingResult> KeepBooks(store::ObjectStore* lake, const std::string&
     ORDERLAKE_RETURN_IF_ERROR(lake->Delete(key));
     if (++res.records_deleted == 1) internal::crash_point("rollup_mid_delete");
   }
-  ORDERLAKE_RETURN_IF_ERROR(ExpireQuarantine(lake, table, now_ms - options.quarantine_retention_ms, &res));
+  ORDERLAKE_RETURN_IF_ERROR(KeepQuarantine(lake, table, options, now_ms, &res));
   return res;
 }
 

@@ -12,8 +12,15 @@
 //   folds records of whole seconds before now - retention, under the table's etl lock and
 //   after the etl's recovery wrote any missing record, so no record can appear later below
 //   `folded_through`.
-// - Quarantine files (<lake>/_quarantine/<table>/<run-id>.jsonl) older than the quarantine
-//   retention are deleted; their counts stay in the run records and the roll-up.
+// - Quarantine files: a run writes <lake>/_quarantine/<table>/<run-id>.jsonl. Once older
+//   than the runs retention, a run's file is folded into its UTC hour's part,
+//   <yyyymmddThh>0000Z-hour-<nnnn>.jsonl (the same lines, each with the run's id as its first
+//   field "run_id"; a part holds up to quarantine_part_bytes, then the next one starts), so
+//   a busy pipeline keeps a few files per hour, not one per run. A part is written before
+//   the files it holds are deleted; a file at or below the last part's last run id is only
+//   deleted, so a crash in between neither loses nor repeats a line. Files and parts older
+//   than the quarantine retention (a part: its hour's end) are deleted; their counts stay
+//   in the run records and the roll-up.
 //
 // A pass does at most kMaxPerPass reads and kMaxPerPass deletions, so its cost is bounded by
 // the retention (what it lists) and a constant (what it reads), never by the history.
@@ -62,12 +69,15 @@ int64_t RunIdTimeMs(const std::string& run_id);
 struct BookkeepingOptions {
   int64_t runs_retention_ms = kDefaultRunsRetentionMs;
   int64_t quarantine_retention_ms = kDefaultQuarantineRetentionMs;
+  size_t quarantine_part_bytes = size_t{16} << 20;  // an hour's quarantine part grows to this
 };
 
 struct BookkeepingResult {
   uint64_t runs_folded = 0;        // run records added to the roll-up by this pass
   uint64_t records_deleted = 0;    // run records deleted (folded by this pass or an earlier one)
-  uint64_t quarantine_deleted = 0;  // quarantine files deleted
+  uint64_t quarantine_deleted = 0;  // quarantine files and parts deleted (past the retention)
+  uint64_t quarantine_folded = 0;   // run quarantine files folded into hour parts
+  uint64_t quarantine_parts_written = 0;
   bool more = false;               // the pass stopped at kMaxPerPass: work is left for the next
 };
 

@@ -7,8 +7,11 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
+#include <set>
+#include <sstream>
 #include <thread>
 
 #include "core/clock.h"
@@ -75,6 +78,36 @@ struct Lake {
   }
 };
 
+// Every quarantined line on disk: from the runs' own files ("<id>.jsonl", the id from the
+// name) and from the hour parts (the id from the line's first field "run_id", removed), as
+// (run id, the line's JSON without run_id).
+struct QuarantineLines {
+  size_t run_files = 0, parts = 0;
+  std::vector<std::pair<std::string, std::string>> lines;
+};
+QuarantineLines quarantine_lines(const Lake& l) {
+  QuarantineLines q;
+  if (!stdfs::exists(l.quarantine())) return q;
+  for (const auto& e : stdfs::directory_iterator(l.quarantine())) {
+    const std::string name = e.path().filename().string();
+    if (e.path().extension() != ".jsonl") continue;
+    const bool part = name.find("-hour-") != std::string::npos;
+    ++(part ? q.parts : q.run_files);
+    std::istringstream in(read_file(e.path()));
+    for (std::string line; std::getline(in, line);) {
+      json j = json::parse(line);
+      std::string id = name.substr(0, name.size() - 6);
+      if (part) {
+        EXPECT_TRUE(line.starts_with("{\"run_id\":\"")) << line;
+        id = j.at("run_id").get<std::string>();
+        j.erase("run_id");
+      }
+      q.lines.emplace_back(id, j.dump());
+    }
+  }
+  return q;
+}
+
 // What a roll-up must equal: the sum of the runs' own summaries.
 RunTotals sum_of(const std::vector<RunSummary>& runs) {
   RunTotals t;
@@ -123,6 +156,14 @@ TEST(EtlRuns, RollUpKeepsTheTotalsAndMetricsCountSinceStart) {
   EXPECT_GT(before.quarantined_total(), 0u);
   EXPECT_GT(before.filtered_total(), 0u);
 
+  // The quarantine's lines as the runs wrote them.
+  std::set<std::string> originals;
+  for (const auto& e : stdfs::directory_iterator(l.quarantine())) {
+    std::istringstream in(read_file(e.path()));
+    for (std::string line; std::getline(in, line);) originals.insert(json::parse(line).dump());
+  }
+  EXPECT_EQ(originals.size(), before.quarantined_total());
+
   // Two hours on: every record is older than the retention and folded.
   auto pass = l.keep_books(clock::unix_ms() + 2 * kHour);
   ASSERT_TRUE(pass.ok()) << pass.status().message();
@@ -131,9 +172,20 @@ TEST(EtlRuns, RollUpKeepsTheTotalsAndMetricsCountSinceStart) {
   EXPECT_FALSE(pass->more);
   EXPECT_EQ(l.records_on_disk(), 0u);
   expect_same(l.totals(), before);
-  // The quarantine files are younger than their retention (7d) and stay.
+  // The quarantine files are younger than their retention (7d) and stay, folded into their
+  // hour's part: the same lines, each with its run's id first.
   EXPECT_EQ(before.quarantine_files, 3u);
-  EXPECT_EQ(std::distance(stdfs::directory_iterator(l.quarantine()), {}), 3);
+  EXPECT_EQ(pass->quarantine_folded, 3u);
+  EXPECT_EQ(pass->quarantine_deleted, 0u);
+  const QuarantineLines q = quarantine_lines(l);
+  EXPECT_EQ(q.run_files, 0u);
+  EXPECT_GE(q.parts, 1u);
+  EXPECT_LE(q.parts, 2u);  // the runs may straddle an hour
+  EXPECT_EQ(q.lines.size(), before.quarantined_total());
+  for (const auto& [id, line] : q.lines) {
+    EXPECT_TRUE(std::any_of(runs.begin(), runs.end(), [&](const RunSummary& r) { return r.run_id == id; })) << id;
+    EXPECT_EQ(originals.count(line), 1u) << line;
+  }
 
   // /metrics counted every run since start, whatever the roll-up did on disk.
   const std::string text = metrics.registry().Text();
@@ -223,7 +275,12 @@ TEST(EtlRuns, RetentionsAreKeptToTheSecond) {
   EXPECT_EQ(pass->quarantine_deleted, 1u);
   EXPECT_TRUE(stdfs::exists(l.runs() / "20260102T235959Z-000003.json"));
   EXPECT_FALSE(stdfs::exists(l.quarantine() / "20260101T000000Z-000001.jsonl"));
-  EXPECT_TRUE(stdfs::exists(l.quarantine() / "20260102T230000Z-000002.jsonl"));
+  // The second is past the runs retention: folded into its hour's part.
+  EXPECT_EQ(pass->quarantine_folded, 1u);
+  EXPECT_FALSE(stdfs::exists(l.quarantine() / "20260102T230000Z-000002.jsonl"));
+  EXPECT_EQ(read_file(l.quarantine() / "20260102T230000Z-hour-0001.jsonl"),
+            "{\"run_id\":\"20260102T230000Z-000002\"}\n");
+  EXPECT_TRUE(stdfs::exists(l.quarantine() / "20260102T235959Z-000003.jsonl"));
   EXPECT_TRUE(stdfs::exists(l.quarantine() / "notes.txt"));
   EXPECT_EQ(l.totals().runs, 3u);
   EXPECT_EQ(l.totals().records, 15u);
@@ -262,6 +319,85 @@ TEST(EtlRuns, OptionsAreValidatedNamingTheFlag) {
   auto r = run_orderlake({"etl", "--input", "in", "--lake", "lake", "--runs-retention", "5 minutes"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("--runs-retention"), std::string::npos) << r.err;
+}
+
+// An hour's quarantine part grows to its size, then the next one starts; a later pass adds
+// to the last part; parts go when their hour's end is past the quarantine retention.
+TEST(EtlRuns, QuarantinePartsRollOverAndExpireByTheirHour) {
+  Lake l;
+  for (int i = 0; i < 10; ++i) fake_run(l, fmt::format("20260102T10{:02d}00Z-{:06x}", i, i), 3);
+  fake_run(l, "20260102T115900Z-00000a", 3);
+  BookkeepingOptions o;
+  o.runs_retention_ms = kHour;
+  o.quarantine_part_bytes = 100;  // each line is 37 bytes with its run id: two per part
+  auto pass = l.keep_books(RunIdTimeMs("20260102T120000Z-000000"), o);
+  ASSERT_TRUE(pass.ok()) << pass.status().message();
+  EXPECT_EQ(pass->quarantine_folded, 10u);  // the 11:59 run is younger than an hour
+  EXPECT_EQ(pass->quarantine_parts_written, 5u);
+  EXPECT_TRUE(stdfs::exists(l.quarantine() / "20260102T100000Z-hour-0005.jsonl"));
+  EXPECT_TRUE(stdfs::exists(l.quarantine() / "20260102T115900Z-00000a.jsonl"));
+  // Two more runs in the 10:00 hour, written late (as a restored backup would): they go to
+  // new parts after the last one, never into a full part.
+  fake_run(l, "20260102T105800Z-00000b", 3);
+  fake_run(l, "20260102T105900Z-00000c", 3);
+  pass = l.keep_books(RunIdTimeMs("20260102T130000Z-000000"), o);
+  ASSERT_TRUE(pass.ok()) << pass.status().message();
+  EXPECT_EQ(pass->quarantine_folded, 3u);
+  EXPECT_EQ(read_file(l.quarantine() / "20260102T100000Z-hour-0006.jsonl"),
+            "{\"run_id\":\"20260102T105800Z-00000b\"}\n{\"run_id\":\"20260102T105900Z-00000c\"}\n");
+  EXPECT_TRUE(stdfs::exists(l.quarantine() / "20260102T110000Z-hour-0001.jsonl"));
+  QuarantineLines q = quarantine_lines(l);
+  EXPECT_EQ(q.run_files, 0u);
+  EXPECT_EQ(q.lines.size(), 13u);
+  // A day's retention: the 10:00 parts go once 11:00 is a day old, the 11:00 part an hour later.
+  o.quarantine_retention_ms = 24 * kHour;
+  pass = l.keep_books(RunIdTimeMs("20260103T103000Z-000000"), o);
+  ASSERT_TRUE(pass.ok());
+  EXPECT_EQ(pass->quarantine_deleted, 0u);
+  pass = l.keep_books(RunIdTimeMs("20260103T110001Z-000000"), o);
+  ASSERT_TRUE(pass.ok());
+  EXPECT_EQ(pass->quarantine_deleted, 6u);
+  q = quarantine_lines(l);
+  EXPECT_EQ(q.parts, 1u);
+  EXPECT_EQ(q.lines.size(), 1u);
+  EXPECT_EQ(l.totals().quarantined_total(), 13u);  // the counts stay in the roll-up
+}
+
+// kill -9 after an hour's quarantine part is written and before the files it holds are
+// deleted: the next pass deletes them without folding them again; no line lost or repeated.
+TEST(EtlRuns, KillDuringTheQuarantineFoldNeitherLosesNorRepeatsALine) {
+  Lake l;
+  std::vector<std::string> args = {"etl", "--input", l.in().string(), "--lake", l.lake().string(), "--no-progress"};
+  for (int r = 0; r < 2; ++r) {
+    write_file(l.in() / fmt::format("r{}.log", r), lines(r * 1000 + 1, 70));
+    auto ok = run_orderlake(args, 120);
+    ASSERT_EQ(ok.exit_code, 0) << ok.err;
+  }
+  const size_t before = quarantine_lines(l).lines.size();
+  ASSERT_EQ(before, 20u);  // every seventh line
+  args.insert(args.end(), {"--runs-retention", "0"});
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // their second is over
+  write_file(l.in() / "r2.log", lines(2001, 70));
+  auto crashed = run_orderlake(args, 120, {"ORDERLAKE_CRASH_AT=quarantine_part_written"});
+  ASSERT_EQ(crashed.exit_code, 86) << crashed.err;
+  QuarantineLines q = quarantine_lines(l);
+  EXPECT_GE(q.parts, 1u);
+  EXPECT_GE(q.run_files, 2u);  // the folded files are still there
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  write_file(l.in() / "r3.log", lines(3001, 70));
+  auto resumed = run_orderlake(args, 120);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  auto store = store::OpenLocal(l.lake().string());
+  BookkeepingOptions o;
+  o.runs_retention_ms = 0;
+  ASSERT_TRUE(KeepBooks(store.get(), "orders", o, clock::unix_ms()).ok());
+  q = quarantine_lines(l);
+  EXPECT_EQ(q.run_files, 0u);
+  EXPECT_EQ(q.lines.size(), 40u);
+  std::set<std::pair<std::string, std::string>> unique(q.lines.begin(), q.lines.end());
+  EXPECT_EQ(unique.size(), q.lines.size());
+  EXPECT_EQ(l.totals().quarantined_total(), 40u);
 }
 
 // kill -9 (ORDERLAKE_CRASH_AT) after the roll-up is written and before, or while, the runs
