@@ -11,8 +11,9 @@
     ratio to the 3k case, and the runs' own counters (objects listed, objects read, how the run
     discovered them) beside it.
 (b) soak: `orderlake up` at BENCH_RATE orders/s (20,000) for BENCH_MINUTES (30) with short
-    retentions, sampling every BENCH_SAMPLE_S (10) seconds: the etl's last run time, the
-    freshness, up's RSS, the dashboard's uncached answer time (a filter set no cache holds),
+    retentions, sampling every BENCH_SAMPLE_S (10) seconds: the etl's last run time and objects
+    listed, the freshness over the sample's window (p99 as a histogram bucket bound, and the
+    mean, from orderlake_up_freshness_seconds), up's RSS, the dashboard's uncached answer time (a filter set no cache holds),
     file counts (raw objects, Delta log files, live table files, run records, quarantine
     files, WAL segments) and the data dir's disk use. Prints each figure's trend over the
     second half of the soak (least-squares slope per hour, and as a share of its mean): a
@@ -190,6 +191,30 @@ def metric(m, prefix):
     return max(vals) if vals else float("nan")
 
 
+def histogram(m, name):
+    """(buckets [(le, cumulative count)], sum, count) of one Prometheus histogram."""
+    buckets = []
+    for k, v in m.items():
+        if k.startswith(name + "_bucket{") and 'le="' in k:
+            le = k.split('le="', 1)[1].split('"', 1)[0]
+            buckets.append((float("inf") if le == "+Inf" else float(le), v))
+    return sorted(buckets), m.get(name + "_sum", 0.0), m.get(name + "_count", 0.0)
+
+
+def window_quantile(now, before, q):
+    """The q-quantile (a bucket's upper bound) and the mean of what a histogram observed between
+    two samples; NaN when it observed nothing."""
+    (b1, s1, c1), (b0, s0, c0) = now, before
+    n = c1 - c0
+    if n <= 0:
+        return float("nan"), float("nan")
+    prev = dict(b0)
+    for le, cum in b1:
+        if cum - prev.get(le, 0.0) >= q * n:
+            return le, (s1 - s0) / n
+    return float("inf"), (s1 - s0) / n
+
+
 def rss_mb(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -250,6 +275,7 @@ def soak():
             sys.exit(f"steady_state: up did not start: {line}")
         rnd = random.Random(1)
         samples = []
+        fresh_before = histogram(metrics(port), "orderlake_up_freshness_seconds")
         start = time.time()
         while time.time() - start < MINUTES * 60:
             time.sleep(SAMPLE_S)
@@ -257,9 +283,14 @@ def soak():
                 sys.exit("steady_state: up exited during the soak; see bench/out/steady/soak.log")
             m = metrics(port)
             lake = os.path.join(data, "lake")
+            fresh = histogram(m, "orderlake_up_freshness_seconds")
+            fresh_p99, fresh_mean = window_quantile(fresh, fresh_before, 0.99)
+            fresh_before = fresh
             s = {"t_h": (time.time() - start) / 3600,
                  "etl_run_s": metric(m, "orderlake_etl_last_run_seconds"),
-                 "freshness_s": metric(m, "orderlake_up_freshness_seconds"),
+                 "etl_listed": metric(m, "orderlake_etl_last_objects_listed"),
+                 "freshness_p99_s": fresh_p99,
+                 "freshness_mean_s": fresh_mean,
                  "rss_mb": rss_mb(up.pid),
                  "dashboard_ms": dashboard_ms(port, rnd),
                  "raw_objects": count_files(os.path.join(data, "s3", "orderlake-raw"),
