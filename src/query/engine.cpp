@@ -19,6 +19,7 @@
 #include "query/table_source.h"
 #include "store/object_store.h"
 #include "table/delta.h"
+#include "table/duck.h"
 
 namespace orderlake::query {
 namespace fs = std::filesystem;
@@ -120,14 +121,14 @@ struct Engine::Impl {
     CloseDuckDb();
     duckdb_config config = nullptr;
     if (duckdb_create_config(&config) != DuckDBSuccess) return Status::Error("cannot create DuckDB configuration");
-    // No extension downloads or loading from disk: what is built in (parquet, json, icu) is all.
-    for (const char* option : {"autoinstall_known_extensions", "autoload_known_extensions", "allow_community_extensions"})
-      duckdb_set_config(config, option, "false");
-    const std::string memory = fmt::format("{}MB", options.duckdb_memory_mb), temp = fmt::format("{}MB", options.duckdb_temp_mb),
-                      threads = std::to_string(options.duckdb_threads);
-    if (options.duckdb_memory_mb > 0) duckdb_set_config(config, "memory_limit", memory.c_str());
+    // No extension downloads or loading from disk, no cache of file contents (table/duck.h).
+    const std::string memory = options.duckdb_memory_mb > 0 ? fmt::format("{}MB", options.duckdb_memory_mb) : "",
+                      temp = fmt::format("{}MB", options.duckdb_temp_mb);
+    if (Status st = table::BaseDuckConfig(config, memory, options.duckdb_threads); !st.ok()) {
+      duckdb_destroy_config(&config);
+      return st;
+    }
     if (options.duckdb_temp_mb > 0) duckdb_set_config(config, "max_temp_directory_size", temp.c_str());
-    if (options.duckdb_threads > 0) duckdb_set_config(config, "threads", threads.c_str());
     char* open_error = nullptr;
     duckdb_state opened = duckdb_open_ext(nullptr, &db, config, &open_error);
     duckdb_destroy_config(&config);

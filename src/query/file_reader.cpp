@@ -4,6 +4,7 @@
 
 #include "core/sql.h"
 #include "query/duckdb_handles.h"
+#include "table/duck.h"
 
 namespace orderlake::query {
 namespace fs = std::filesystem;
@@ -64,10 +65,11 @@ Result<std::unique_ptr<FileReader>> FileReader::Open(const fs::path& dir, int th
   auto impl = std::make_unique<Impl>();
   duckdb_config config = nullptr;
   if (duckdb_create_config(&config) != DuckDBSuccess) return Status::Error("cannot create DuckDB configuration");
-  for (const char* option : {"autoinstall_known_extensions", "autoload_known_extensions", "allow_community_extensions"})
-    duckdb_set_config(config, option, "false");
-  const std::string n = std::to_string(threads);
-  if (threads > 0) duckdb_set_config(config, "threads", n.c_str());
+  // Bounded memory: a fold reads a few new files, a rebuild scans the table once.
+  if (Status st = table::BaseDuckConfig(config, "1GB", threads); !st.ok()) {
+    duckdb_destroy_config(&config);
+    return st;
+  }
   char* error = nullptr;
   const duckdb_state opened = duckdb_open_ext(nullptr, &impl->db, config, &error);
   duckdb_destroy_config(&config);

@@ -1,18 +1,33 @@
 #include "table/duck.h"
 
+#include <utility>
+#include <vector>
+
 #include <fmt/format.h>
 
 namespace orderlake::table {
+
+Status BaseDuckConfig(duckdb_config config, const std::string& memory_limit, int threads) {
+  std::vector<std::pair<std::string, std::string>> settings = {{"autoinstall_known_extensions", "false"},
+                                                               {"autoload_known_extensions", "false"},
+                                                               {"allow_community_extensions", "false"},
+                                                               {"enable_external_file_cache", "false"}};
+  if (!memory_limit.empty()) settings.emplace_back("memory_limit", memory_limit);
+  if (threads > 0) settings.emplace_back("threads", std::to_string(threads));
+  for (const auto& [name, value] : settings)
+    if (duckdb_set_config(config, name.c_str(), value.c_str()) != DuckDBSuccess)
+      return Status::Errorf("cannot set DuckDB's {} to {}", name, value);
+  return Status::OK();
+}
 
 Result<std::unique_ptr<Duck>> Duck::Open(int threads, const std::string& memory_limit) {
   std::unique_ptr<Duck> d(new Duck());
   duckdb_config config = nullptr;
   if (duckdb_create_config(&config) != DuckDBSuccess) return Status::Error("cannot create DuckDB configuration");
-  for (const char* option : {"autoinstall_known_extensions", "autoload_known_extensions"})
-    duckdb_set_config(config, option, "false");
-  const std::string t = std::to_string(threads);
-  duckdb_set_config(config, "threads", t.c_str());
-  duckdb_set_config(config, "memory_limit", memory_limit.c_str());
+  if (Status st = BaseDuckConfig(config, memory_limit, threads); !st.ok()) {
+    duckdb_destroy_config(&config);
+    return st;
+  }
   char* err = nullptr;
   const bool ok = duckdb_open_ext(nullptr, &d->db_, config, &err) == DuckDBSuccess;
   duckdb_destroy_config(&config);

@@ -11,6 +11,14 @@
 
 namespace orderlake::table {
 
+// The settings every DuckDB this program opens starts from: no extension downloads or
+// loading (what is built in, parquet, json and icu, is all), and no cache of file contents.
+// DuckDB's external file cache (on by default) keeps the blocks of every file it reads
+// until memory_limit (80% of RAM by default): a long-running process that reads each new
+// Parquet file once (the dashboard's aggregates, the Athena endpoint) grew by gigabytes a
+// day. memory_limit ("512MB") and threads are set when given.
+Status BaseDuckConfig(duckdb_config config, const std::string& memory_limit = {}, int threads = 0);
+
 class Duck {
  public:
   static Result<std::unique_ptr<Duck>> Open(int threads = 1, const std::string& memory_limit = "512MB");
