@@ -15,7 +15,8 @@
     listed, the freshness over the sample's window (p99 as a histogram bucket bound, and the
     mean, from orderlake_up_freshness_seconds), up's RSS, the dashboard's uncached answer time (a filter set no cache holds),
     file counts (raw objects, Delta log files, live table files, run records, quarantine
-    files, WAL segments) and the data dir's disk use. Prints each figure's trend over the
+    files, WAL segments), the data dir's disk use and that use less the table's data files
+    (which hold every order, so grow by design). Prints each figure's trend over the
     second half of the soak (least-squares slope per hour, and as a share of its mean): a
     flat pipeline shows slopes within noise.
 
@@ -283,6 +284,8 @@ def soak():
                 sys.exit("steady_state: up exited during the soak; see bench/out/steady/soak.log")
             m = metrics(port)
             lake = os.path.join(data, "lake")
+            table = count_files(os.path.join(lake, "orders"), lambda n: n.endswith(".parquet"))
+            disk = count_files(data)[1]
             fresh = histogram(m, "orderlake_up_freshness_seconds")
             fresh_p99, fresh_mean = window_quantile(fresh, fresh_before, 0.99)
             fresh_before = fresh
@@ -296,11 +299,14 @@ def soak():
                  "raw_objects": count_files(os.path.join(data, "s3", "orderlake-raw"),
                                             lambda n: not n.startswith((".", "_")))[0],
                  "log_files": count_files(os.path.join(lake, "orders", "_delta_log"))[0],
-                 "table_files": count_files(os.path.join(lake, "orders"), lambda n: n.endswith(".parquet"))[0],
+                 "table_files": table[0],
                  "run_records": count_files(os.path.join(lake, "_orderlake", "orders", "runs"))[0],
                  "quarantine_files": count_files(os.path.join(lake, "_quarantine"))[0],
                  "wal_segments": count_files(os.path.join(data, "firehose", "wal"))[0],
-                 "disk_mb": count_files(data)[1] / 2**20}
+                 "disk_mb": disk / 2**20,
+                 # Everything but the table's data files (which hold every order ever written, so
+                 # grow with the soak): logs, raw objects, WAL, the Delta log, bookkeeping.
+                 "disk_not_table_mb": (disk - table[1]) / 2**20}
             samples.append(s)
             log("  " + " ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in s.items()))
     finally:
