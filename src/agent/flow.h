@@ -33,6 +33,7 @@
 #include "agent/firehose_client.h"
 #include "agent/processing.h"
 #include "core/status.h"
+#include "core/thread_name.h"
 
 namespace orderlake::agent::internal {
 
@@ -149,8 +150,14 @@ class Flow {
        CheckpointStore& cp);
 
   void start() {
-    reader_ = std::thread([this] { read_loop(); });
-    sender_ = std::thread([this] { send_loop(); });
+    reader_ = std::thread([this] {
+      SetThreadName("agent-read");
+      read_loop();
+    });
+    sender_ = std::thread([this] {
+      SetThreadName("agent-send");
+      send_loop();
+    });
   }
   void request_stop(Clock::time_point deadline) {
     deadline_ms_ = std::chrono::duration_cast<std::chrono::milliseconds>(deadline.time_since_epoch()).count();

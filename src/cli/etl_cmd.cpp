@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "core/region.h"
 #include "core/metrics_server.h"
+#include "core/thread_name.h"
 #include "etl/job.h"
 #include "etl/metrics.h"
 #include "table/compact.h"
@@ -32,6 +33,7 @@ std::thread start_compactor(const etl::EtlOptions& opt, const etl::FollowOptions
   co.lake = opt.lake;
   co.table = opt.table;
   return std::thread([co, every = fo.compact_every_s, &stop, &metrics] {
+    SetThreadName("compact");
     Status st = table::compact_loop(
         co, every, stop,
         [&](const table::CompactSummary& s) {

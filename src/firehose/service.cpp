@@ -8,6 +8,7 @@
 #include "core/clock.h"
 #include "core/fs.h"
 #include "core/log.h"
+#include "core/thread_name.h"
 #include "firehose/service_impl.h"
 
 namespace orderlake::firehose {
@@ -206,7 +207,10 @@ Result<std::unique_ptr<FirehoseService>> FirehoseService::Open(const FirehoseOpt
     if (s->buffered_records)
       spdlog::info("firehose: stream {}: {} undelivered records recovered from the WAL", s->name, s->buffered_records);
   }
-  m.delivery = std::thread([raw] { raw->DeliveryLoop(); });
+  m.delivery = std::thread([raw] {
+    SetThreadName("fh-deliver");
+    raw->DeliveryLoop();
+  });
   return std::unique_ptr<FirehoseService>(new FirehoseService(std::move(impl)));
 }
 

@@ -10,6 +10,7 @@
 
 #include "core/fs.h"
 #include "core/log.h"
+#include "core/thread_name.h"
 
 namespace orderlake::firehose {
 namespace stdfs = std::filesystem;
@@ -84,7 +85,10 @@ Result<std::unique_ptr<Wal>> Wal::Open(const stdfs::path& dir, uint64_t segment_
     w->segments_.push_back(std::move(seg));
   }
   ORDERLAKE_RETURN_IF_ERROR(w->OpenNewSegment());
-  w->flusher_ = std::thread([p = w.get()] { p->FlusherLoop(); });
+  w->flusher_ = std::thread([p = w.get()] {
+    SetThreadName("fh-wal");
+    p->FlusherLoop();
+  });
   return w;
 }
 

@@ -16,6 +16,7 @@
 #include "core/duration.h"
 #include "core/fs.h"
 #include "core/log.h"
+#include "core/thread_name.h"
 #include "store/object_store.h"
 #include "table/properties.h"
 #include "up/log_cleanup.h"
@@ -185,7 +186,10 @@ Status Pipeline::StartFirehose() {
   auto fh_port = fh_server_->Bind();
   if (!fh_port.ok()) return fh_port.status();
   fh_port_ = fh_port.value();
-  fh_thread_ = std::thread([this] { fh_server_->Run(); });
+  fh_thread_ = std::thread([this] {
+    SetThreadName("firehose");
+    fh_server_->Run();
+  });
   if (Status st = ensure_stream(*service_, o_); !st.ok()) {
     StopFirehose();
     return st;
@@ -213,6 +217,7 @@ Status Pipeline::StartDashboard() {
   if (!dash.ok()) return dash.status();
   dash_ = std::move(dash).value();
   dash_thread_ = std::thread([this] {
+    SetThreadName("dashboard");
     Status st = dash_->Run();
     if (!st.ok()) spdlog::error("dashboard: {}", st.message());
     dash_running_ = false;
@@ -305,6 +310,7 @@ void Pipeline::ApplyLogRetention() {
 
 void Pipeline::StartEtl() {
   etl_thread_ = std::thread([this] {
+    SetThreadName("etl");
     ApplyLogRetention();
     etl::follow_etl(
         so_.etl, o_.etl_interval_ms, stop_stages_,
@@ -327,6 +333,7 @@ void Pipeline::StartEtl() {
 void Pipeline::StartCompactor() {
   if (o_.compact_every_s <= 0) return;
   compact_thread_ = std::thread([this] {
+    SetThreadName("compact");
     Status st = table::compact_loop(
         so_.compact, o_.compact_every_s, stop_stages_,
         [this](const table::CompactSummary& s) {
@@ -349,6 +356,7 @@ void Pipeline::StartGenerator() {
   if (!o_.logs.empty() || !result_.ok()) return;
   gen_running_ = true;
   gen_thread_ = std::thread([this] {
+    SetThreadName("generate");
     generate::RunOptions go = so_.generate;
     go.lines_written = &generated_;
     auto r = generate::run_generate(go, &stop_gen_);

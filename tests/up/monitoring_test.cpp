@@ -7,9 +7,11 @@
 #include <httplib.h>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <csignal>
 #include <filesystem>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "test_util.h"
@@ -19,6 +21,7 @@ namespace {
 namespace stdfs = std::filesystem;
 using nlohmann::json;
 using testing::BackgroundProcess;
+using testing::read_file;
 using testing::TempDir;
 using testing::wait_for;
 
@@ -120,6 +123,15 @@ TEST(UpMonitoring, MetricsAndHealthAnswerForEveryStage) {
   }
   for (const char* stage : {"agent", "firehose", "etl"}) EXPECT_TRUE(h["stages"][stage]["lag"].is_number()) << stage;
   EXPECT_TRUE(h["freshness_seconds"].is_number()) << h.dump(2);
+  // Each stage's threads carry its name (top -H, perf, bench/freshness.py's CPU per stage).
+  std::set<std::string> names;
+  for (const auto& t : std::filesystem::directory_iterator(fmt::format("/proc/{}/task", up.proc().pid()))) {
+    std::string comm = read_file(t.path() / "comm");
+    names.insert(comm.substr(0, comm.find('\n')));
+  }
+  for (const char* name : {"generate", "agent-read", "agent-send", "firehose", "fh-deliver", "fh-wal", "etl", "compact",
+                           "dashboard"})
+    EXPECT_EQ(names.count(name), 1u) << name << ": " << fmt::format("{}", fmt::join(names, ", "));
   // The live status line: orders per second, each stage's lag, freshness.
   ASSERT_TRUE(wait_for([&] { return up.proc().err().find("freshness <=") != std::string::npos; }, 10))
       << up.proc().err();
