@@ -9,7 +9,14 @@ while a generator writes load at a chosen rate into the same log directory.
 Every half second it appends one marker line (StockCode FRESH, a unique InvoiceNo) to its own
 log file and polls POST /api/sql every 50 ms until the marker's row is there; the latency is
 the time from the write to the answer that first holds it. Prints p50/p95/p99/max, how many
-markers arrived, and the CPU the pipeline used (utime+stime of the `up` process).
+markers arrived, and the CPU the pipeline used (utime+stime of the `up` process), and that
+CPU by stage: `up` names its threads (generate, agent-read, agent-send, firehose, fh-deliver,
+fh-wal, etl, compact, dashboard; threads a stage starts inherit its name, DuckDB's included),
+sampled every 250 ms from /proc/<pid>/task; CPU of threads that ended between two samples is
+shown as "(ended threads)".
+
+BENCH_REPEAT=3 runs the whole measurement three times (a fresh data dir each) and prints
+every run, then the p99s side by side.
 
 Then where the time went, per marker, from what the stages leave on disk: write -> the raw
 object holding the marker (its mtime: agent + firehose), -> the etl run that took that
@@ -18,7 +25,7 @@ query, plus up to 50 ms of polling). `up`'s own /metrics at the end is kept in
 bench/out/freshness/metrics.txt. BENCH_UP_ARGS adds options to `orderlake up`
 (e.g. "--etl-min-gap-ms 250").
 """
-import json, os, signal, socket, statistics, subprocess, sys, time, urllib.request
+import json, os, signal, socket, statistics, subprocess, sys, threading, time, urllib.request
 from datetime import datetime
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -26,6 +33,7 @@ BUILD = os.environ.get("ORDERLAKE_BUILD_DIR", os.path.join(ROOT, "build"))
 BIN = os.path.join(BUILD, "orderlake")
 RATE = float(os.environ.get("BENCH_RATE", "10000"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "30"))
+REPEAT = int(os.environ.get("BENCH_REPEAT", "1"))
 OUT = os.path.join(ROOT, "bench", "out", "freshness")
 
 
@@ -42,6 +50,51 @@ def cpu_seconds(pid):
         parts = f.read().rsplit(")", 1)[1].split()
     tick = os.sysconf("SC_CLK_TCK")
     return (int(parts[11]) + int(parts[12])) / tick
+
+
+class ThreadCpu:
+    """CPU seconds per thread name of one process, sampled from /proc/<pid>/task/*/stat."""
+
+    def __init__(self, pid):
+        self.pid, self.tick = pid, os.sysconf("SC_CLK_TCK")
+        self.base, self.last, self.names = {}, {}, {}
+        self.stop = threading.Event()
+        self.base = self.sample()
+        self.last = dict(self.base)
+        self.thread = threading.Thread(target=self.loop, daemon=True)
+        self.thread.start()
+
+    def sample(self):
+        out = {}
+        try:
+            tids = os.listdir(f"/proc/{self.pid}/task")
+        except OSError:
+            return out
+        for tid in tids:
+            try:
+                with open(f"/proc/{self.pid}/task/{tid}/stat") as f:
+                    head, rest = f.read().rsplit(")", 1)
+            except OSError:
+                continue
+            parts = rest.split()
+            self.names[tid] = head.split("(", 1)[1]
+            out[tid] = (int(parts[11]) + int(parts[12])) / self.tick
+        return out
+
+    def loop(self):
+        while not self.stop.wait(0.25):
+            self.last.update(self.sample())
+
+    def finish(self):
+        """{name: cpu seconds} since the start (threads born later counted from zero)."""
+        self.stop.set()
+        self.thread.join()
+        self.last.update(self.sample())
+        by = {}
+        for tid, t in self.last.items():
+            name = self.names.get(tid, "?")
+            by[name] = by.get(name, 0.0) + t - self.base.get(tid, 0.0)
+        return by
 
 
 def sql(port, statement):
@@ -108,10 +161,7 @@ def stages(data, markers, seen):
     return {k: sorted(v) for k, v in out.items() if v}, per_marker
 
 
-def main():
-    if not os.environ.get("ORDERLAKE_SKIP_BUILD"):
-        subprocess.run([os.path.join(ROOT, "scripts", "build.sh"), "orderlake"], check=True,
-                       stdout=subprocess.DEVNULL)
+def run_once():
     subprocess.run(["rm", "-rf", OUT], check=True)
     logs = os.path.join(OUT, "logs")
     os.makedirs(logs)
@@ -127,6 +177,7 @@ def main():
     gen = subprocess.Popen([BIN, "--log-level", "warn", "generate", "--out", logs, "--rate", str(RATE), "--duration",
                             str(SECONDS + 5), "--progress-interval", "0"], stderr=subprocess.DEVNULL)
     cpu0, t0 = cpu_seconds(up.pid), time.time()
+    threads = ThreadCpu(up.pid)
     markers = {}  # invoice -> write time
     seen = {}
     next_marker = time.time() + 2  # let the pipeline warm up
@@ -153,6 +204,7 @@ def main():
                     seen[inv] = t - markers[inv]
             time.sleep(0.05)
     cpu1, t1 = cpu_seconds(up.pid), time.time()
+    by_thread = threads.finish()
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
             with open(os.path.join(OUT, "metrics.txt"), "wb") as f:
@@ -175,13 +227,35 @@ def main():
           f"max {result['max_s']:.2f} s")
     print(f"  pipeline CPU     {result['pipeline_cpu_cores']:.2f} cores (agent, firehose, etl, dashboard; "
           f"the generator not counted)")
+    wall = t1 - t0
+    ended = (cpu1 - cpu0) - sum(by_thread.values())
+    if ended > 0.01:
+        by_thread["(ended threads)"] = ended
+    result["cpu_cores_by_thread"] = {k: v / wall for k, v in by_thread.items()}
+    shown = sorted(((v / wall, k) for k, v in by_thread.items() if v / wall >= 0.005), reverse=True)
+    print("  CPU by stage     " + ", ".join(f"{k} {c:.2f}" for c, k in shown) + " cores")
     result["stages"] = {}
     by_stage, result["markers_detail"] = stages(os.path.join(OUT, "data"), markers, seen)
     for stage, v in by_stage.items():
         result["stages"][stage] = {"p50_s": pct(v, 0.5), "p99_s": pct(v, 0.99), "max_s": v[-1]}
         print(f"  {stage:<17}p50 {pct(v, 0.5):.3f} s, p99 {pct(v, 0.99):.3f} s, max {v[-1]:.3f} s")
+    return result
+
+
+def main():
+    if not os.environ.get("ORDERLAKE_SKIP_BUILD"):
+        subprocess.run([os.path.join(ROOT, "scripts", "build.sh"), "orderlake"], check=True,
+                       stdout=subprocess.DEVNULL)
+    results = []
+    for i in range(REPEAT):
+        if REPEAT > 1:
+            print(f"run {i + 1} of {REPEAT}", flush=True)
+        results.append(run_once())
+    if REPEAT > 1:
+        print("p99 of each run: " + ", ".join(f"{r['p99_s']:.2f} s" for r in results) +
+              "; CPU: " + ", ".join(f"{r['pipeline_cpu_cores']:.2f}" for r in results) + " cores")
     with open(os.path.join(ROOT, "bench", "out", "freshness.json"), "w") as f:
-        json.dump(result, f, indent=2)
+        json.dump(results if REPEAT > 1 else results[0], f, indent=2)
 
 
 if __name__ == "__main__":
