@@ -17,6 +17,7 @@
 #include "store/object_store.h"
 #include "table/compact.h"
 #include "table/delta.h"
+#include "etl_lake.h"
 #include "test_util.h"
 
 namespace orderlake::table {
@@ -235,24 +236,9 @@ TEST(DeltaLog, ACheckpointGivesTheSameSnapshotAsEveryCommit) {
   same(fallback.value(), replayed.value());
 }
 
-// A lake built by `batches` etl runs of generated lines; the expected answer alongside.
-struct Lake {
-  TempDir dir;
-  uint64_t rows = 0;
-  stdfs::path lake() const { return dir.path() / "lake"; }
-  void AddBatch(int seed, int count) {
-    const stdfs::path in = dir.path() / "in" / std::to_string(seed);
-    auto g = run_orderlake({"generate", "--count", std::to_string(count), "--seed", std::to_string(seed), "--start",
-                            "2010-12-01", "--days", "2", "--out", in.string(), "--summary", "-"});
-    ASSERT_EQ(g.exit_code, 0) << g.err;
-    rows += json::parse(g.out)["expected"]["rows"].get<uint64_t>();
-    etl::EtlOptions o;
-    o.input = (dir.path() / "in").string();
-    o.lake = lake().string();
-    o.threads = 1;
-    auto r = etl::run_etl(o);
-    ASSERT_TRUE(r.ok()) << r.status().message();
-  }
+// A lake built by etl runs of generated lines (two days each); the expected rows alongside.
+struct Lake : orderlake::testing::EtlLake {
+  void AddBatch(int seed, int count) { EtlLake::AddBatch(seed, count, 2); }
 };
 
 // count, sum of an integer column and distinct ids: exact whatever the file layout.

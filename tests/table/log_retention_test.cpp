@@ -19,6 +19,7 @@
 #include "table/delta.h"
 #include "table/maintenance.h"
 #include "table/properties.h"
+#include "etl_lake.h"
 #include "test_util.h"
 
 namespace orderlake::table {
@@ -237,24 +238,8 @@ TEST(LogRetention, LogStaysBoundedUnderManyCommits) {
   EXPECT_EQ(loaded->files.size(), 300u);
 }
 
-// A lake written by the real etl, batch after batch.
-struct EtlLake {
-  TempDir dir;
-  stdfs::path lake() const { return dir.path() / "lake"; }
-  uint64_t rows = 0;
-  void AddBatch(int seed) {
-    const stdfs::path in = dir.path() / "in" / std::to_string(seed);
-    auto g = run_orderlake({"generate", "--count", "120", "--seed", std::to_string(seed), "--start", "2010-12-01",
-                            "--days", "1", "--out", in.string(), "--summary", "-"});
-    ASSERT_EQ(g.exit_code, 0) << g.err;
-    rows += json::parse(g.out)["expected"]["rows"].get<uint64_t>();
-    etl::EtlOptions o;
-    o.input = (dir.path() / "in").string();
-    o.lake = lake().string();
-    o.threads = 1;
-    auto r = etl::run_etl(o);
-    ASSERT_TRUE(r.ok()) << r.status().message();
-  }
+// A lake written by the real etl, batch after batch (etl_lake.h), and its row count by SQL.
+struct EtlLake : orderlake::testing::EtlLake {
   std::string Count() {
     auto e = query::Engine::Open(lake());
     if (!e.ok()) return e.status().message();
