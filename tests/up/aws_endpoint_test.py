@@ -10,8 +10,8 @@ import json
 import os
 import pathlib
 import shutil
-import signal
 import subprocess
+import sys
 import tempfile
 import time
 import unittest
@@ -20,7 +20,9 @@ import urllib.request
 import botocore.session
 from botocore.config import Config
 
-BINARY = os.environ.get("ORDERLAKE_BINARY", "orderlake")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from up_common import BINARY, start_up, stop  # noqa: E402
+
 CLI_V2 = "/usr/bin/aws"
 
 
@@ -50,29 +52,13 @@ class UpAwsEndpointTest(unittest.TestCase):
         subprocess.run([BINARY, "generate", "--out", str(self.logs), "--count", "3000", "--seed", "11"], check=True,
                        capture_output=True, timeout=60)
         self.err = open(self.tmp / "up.err", "wb")
-        self.up = subprocess.Popen([BINARY, "up", "--data-dir", str(self.data), "--logs", str(self.logs), "--port", "0",
-                                    "--aws-port", "0", "--status-interval", "0"], stdout=subprocess.PIPE,
-                                   stderr=self.err)
-        self.url = None
-        deadline = time.time() + 60
-        while time.time() < deadline and not self.url:
-            line = self.up.stdout.readline().decode()
-            if not line:
-                break
-            if "dashboard at " in line:
-                self.dashboard = line.split("dashboard at ", 1)[1].split()[0].rstrip("/")
-            if "AWS endpoint at " in line:
-                self.url = line.split("AWS endpoint at ", 1)[1].split()[0]
+        self.up, self.dashboard, self.url = start_up(["--data-dir", str(self.data), "--logs", str(self.logs),
+                                                      "--port", "0", "--aws-port", "0", "--status-interval", "0"],
+                                                     self.err)
         self.assertTrue(self.url, (self.tmp / "up.err").read_text())
 
     def tearDown(self):
-        if self.up.poll() is None:
-            self.up.send_signal(signal.SIGINT)
-            try:
-                self.up.wait(60)
-            except subprocess.TimeoutExpired:
-                self.up.kill()
-                self.up.wait()
+        stop(self.up)
         self.err.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
 

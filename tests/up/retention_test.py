@@ -16,14 +16,16 @@ import json
 import os
 import pathlib
 import shutil
-import signal
 import subprocess
+import sys
 import tempfile
 import time
 import unittest
 import urllib.request
 
-BINARY = os.environ.get("ORDERLAKE_BINARY", "orderlake")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from up_common import BINARY, start_up, stop  # noqa: E402
+
 SECONDS = int(os.environ.get("RETENTION_TEST_SECONDS", "170"))
 RATE = 1500
 RETENTION_S = 60
@@ -45,30 +47,14 @@ class UpRetentionTest(unittest.TestCase):
                                      str(RATE), "--duration", str(SECONDS), "--seed", "5", "--rotate-size", "2000000"],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.err = open(self.tmp / "up.err", "wb")
-        self.up = subprocess.Popen([BINARY, "up", "--data-dir", str(self.data), "--logs", str(self.logs), "--port", "0",
-                                    "--aws-port", "0", "--status-interval", "0", "--log-retention", "1m",
-                                    "--raw-retention", "1m", "--etl-lookback", f"{LOOKBACK_S}s", "--compact-every", "2",
-                                    "--retention-minutes", "1"],
-                                   stdout=subprocess.PIPE, stderr=self.err)
-        self.url = None
-        deadline = time.time() + 60
-        while time.time() < deadline and not self.url:
-            line = self.up.stdout.readline().decode()
-            if not line:
-                break
-            if "dashboard at " in line:
-                self.url = line.split("dashboard at ", 1)[1].split()[0].rstrip("/")
+        self.up, self.url, _ = start_up(["--data-dir", str(self.data), "--logs", str(self.logs), "--port", "0",
+                                         "--aws-port", "0", "--status-interval", "0", "--log-retention", "1m",
+                                         "--raw-retention", "1m", "--etl-lookback", f"{LOOKBACK_S}s",
+                                         "--compact-every", "2", "--retention-minutes", "1"], self.err)
         self.assertTrue(self.url, (self.tmp / "up.err").read_text())
 
     def tearDown(self):
-        for p in (self.gen, self.up):
-            if p.poll() is None:
-                p.send_signal(signal.SIGINT)
-                try:
-                    p.wait(60)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
+        stop(self.gen, self.up)
         self.err.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
