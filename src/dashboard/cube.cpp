@@ -175,8 +175,12 @@ struct Cube::Impl {
   std::string table;
   std::unique_ptr<store::ObjectStore> store;
   std::unique_ptr<table::DeltaLog> log;
-  query::FileKinds kinds;
+  query::FileKinds kinds;  // by file: what Source learnt; emptied with the reader (it grows with the files read)
   std::unique_ptr<query::FileReader> reader;  // opened by the first Sync
+  // Folds read through one DuckDB for at most kFoldsPerReader folds, then a fresh one is
+  // opened, so whatever it keeps between statements cannot grow with the folds.
+  static constexpr uint64_t kFoldsPerReader = 32;
+  uint64_t reader_folds = 0;
 
   std::mutex sync_mu;     // one Sync at a time; guards snap and dirty
   table::Snapshot snap;   // the table as the cube last read it
@@ -232,7 +236,14 @@ struct Cube::Impl {
     for (const auto& row : top->rows) ORDERLAKE_RETURN_IF_ERROR(into.AddTop(row, names));
     into.version = version;
     if (lock.owns_lock()) lock.unlock();
-    if (&into == state.get()) (void)reader->Execute("DROP TABLE IF EXISTS cube_added");
+    if (&into == state.get()) {
+      (void)reader->Execute("DROP TABLE IF EXISTS cube_added");
+      if (++reader_folds >= kFoldsPerReader) {
+        reader.reset();  // the next Sync opens a new one
+        kinds = query::FileKinds{};  // it remembers every file it looked at: folded files are never read again
+        reader_folds = 0;
+      }
+    }
     return Status::OK();
   }
 
@@ -252,6 +263,8 @@ struct Cube::Impl {
     dirty = false;
     lock.unlock();
     reader.reset();  // DuckDB's memory of the whole-table scan goes back; the next Sync opens a new one
+    kinds = query::FileKinds{};  // nor are the files of the scan remembered
+    reader_folds = 0;
     spdlog::info("dashboard: cube of {} built at version {} from {} file(s) in {:.2f} s ({} cells, {} top rows)",
                  table, snap.version, paths.size(), s, state->cells.size(), state->top_rows());
     return Status::OK();
