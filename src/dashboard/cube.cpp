@@ -175,8 +175,12 @@ struct Cube::Impl {
   std::string table;
   std::unique_ptr<store::ObjectStore> store;
   std::unique_ptr<table::DeltaLog> log;
-  query::FileKinds kinds;
+  query::FileKinds kinds;  // by file: what Source learnt; emptied with the reader (it grows with the files read)
   std::unique_ptr<query::FileReader> reader;  // opened by the first Sync
+  // Folds read through one DuckDB for at most kFoldsPerReader folds, then a fresh one is
+  // opened, so whatever it keeps between statements cannot grow with the folds.
+  static constexpr uint64_t kFoldsPerReader = 32;
+  uint64_t reader_folds = 0;
 
   std::mutex sync_mu;     // one Sync at a time; guards snap and dirty
   table::Snapshot snap;   // the table as the cube last read it
@@ -232,7 +236,14 @@ struct Cube::Impl {
     for (const auto& row : top->rows) ORDERLAKE_RETURN_IF_ERROR(into.AddTop(row, names));
     into.version = version;
     if (lock.owns_lock()) lock.unlock();
-    if (&into == state.get()) (void)reader->Execute("DROP TABLE IF EXISTS cube_added");
+    if (&into == state.get()) {
+      (void)reader->Execute("DROP TABLE IF EXISTS cube_added");
+      if (++reader_folds >= kFoldsPerReader) {
+        reader.reset();  // the next Sync opens a new one
+        kinds = query::FileKinds{};  // it remembers every file it looked at: folded files are never read again
+        reader_folds = 0;
+      }
+    }
     return Status::OK();
   }
 
@@ -252,24 +263,32 @@ struct Cube::Impl {
     dirty = false;
     lock.unlock();
     reader.reset();  // DuckDB's memory of the whole-table scan goes back; the next Sync opens a new one
+    kinds = query::FileKinds{};  // nor are the files of the scan remembered
+    reader_folds = 0;
     spdlog::info("dashboard: cube of {} built at version {} from {} file(s) in {:.2f} s ({} cells, {} top rows)",
                  table, snap.version, paths.size(), s, state->cells.size(), state->top_rows());
     return Status::OK();
   }
 
-  // Applies the commits after the snapshot's version: folds their added files in, or
-  // marks the state for a rebuild.
-  Status Follow() {
+  // Applies the commits after the snapshot's version up to `target` (-1: all): folds their
+  // added files in, all of them in one read, or marks the state for a rebuild.
+  Status Follow(int64_t target) {
     std::vector<std::string> added;
     std::string why;
     int64_t expect = snap.version + 1;
+    bool reached = false;  // the visit stopped at a commit after the target (not applied)
     Status st = log->Update(&snap, [&](const table::LogCommit& c) -> Status {
+      if (target >= 0 && c.version > target) {
+        reached = true;
+        return Status::Error("past the target");
+      }
       // Commits cleaned up while the cube was behind: the snapshot cannot be followed.
       if (c.version != expect) return Status::Errorf("commits {} to {} are gone", expect, c.version - 1);
       expect = c.version + 1;
       if (why.empty()) why = Foldable(c, &added);
       return Status::OK();
     });
+    if (reached) st = Status::OK();  // the snapshot holds every commit up to the target
     if (!st.ok()) {
       spdlog::warn("dashboard: reading the log of {} after version {}: {}; loading it again", table, snap.version,
                    st.message());
@@ -328,10 +347,10 @@ bool Cube::Answers(std::string_view endpoint) {
   return false;
 }
 
-Status Cube::Sync(int64_t known_newest) {
+Status Cube::Sync(int64_t target) {
   Impl& d = *impl_;
   std::lock_guard<std::mutex> lock(d.sync_mu);
-  if (known_newest >= 0 && !d.dirty && d.snap.version == known_newest) return Status::OK();
+  if (target >= 0 && !d.dirty && d.snap.version >= target) return Status::OK();
   if (!d.reader) {
     auto r = query::FileReader::Open(d.lake);
     if (!r.ok()) return r.status();
@@ -347,7 +366,7 @@ Status Cube::Sync(int64_t known_newest) {
     d.snap = std::move(loaded).value();
     d.dirty = true;
   } else if (!d.dirty) {
-    ORDERLAKE_RETURN_IF_ERROR(d.Follow());
+    ORDERLAKE_RETURN_IF_ERROR(d.Follow(target));
   }
   if (d.dirty) return d.Rebuild();
   return Status::OK();
@@ -358,6 +377,11 @@ Result<json> Cube::Answer(std::string_view endpoint, const Filters& f, int limit
   if (!impl_->state->built) return Status::Error("the dashboard's aggregates are not built yet");
   if (version) *version = impl_->state->version;
   return impl_->state->Answer(endpoint, f, limit);
+}
+
+int64_t Cube::version() const {
+  std::shared_lock<std::shared_mutex> lock(impl_->mu);
+  return impl_->state->built ? impl_->state->version : -1;
 }
 
 Cube::Stats Cube::stats() const {

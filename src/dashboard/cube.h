@@ -21,7 +21,9 @@
 //   the endpoint's SQL over the table at that version (tests/dashboard/cube_test.cpp checks
 //   that on random filter sets, through commits and compactions). Floating sums may differ
 //   from DuckDB's in the last bits (different summation order).
-// - Thread-safe: Sync serialises with itself; answers read under a shared lock.
+// - Thread-safe: Sync serialises with itself; answers read under a shared lock, so an answer
+//   never waits for a fold's DuckDB read, only for the short update of the cells after it
+//   (the server folds on a thread of its own: server.cpp).
 // - A lake without a Delta log (written before the log existed) has no cube: available()
 //   is false and the server answers from SQL.
 #pragma once
@@ -62,9 +64,15 @@ class Cube {
   // True when the table has a Delta log (checked now).
   bool available() const;
 
-  // Brings the cube to the table's newest version. `known_newest` (>= 0): the newest
-  // version the caller already knows of; when the cube holds it, the log is not read.
-  Status Sync(int64_t known_newest = -1);
+  // Brings the cube to version `target` of the table (-1: the newest): the commits after
+  // it are left for a later Sync, so the caller knows which version the cube holds (the
+  // server names it in its answers). When the cube holds `target` (or a newer version) the
+  // log is not read. A first build, or a reload after a gap in the log, reads the newest
+  // snapshot and may so go past `target`.
+  Status Sync(int64_t target = -1);
+
+  // The table version the cube holds; -1 before the first build.
+  int64_t version() const;
 
   // The answer of the visual `endpoint` (summary, daily, heatmap, hourly, top-orders,
   // aov-by-country, filters) at the cube's version (*version), shaped exactly as

@@ -8,6 +8,8 @@
 #include <cctype>
 #include <atomic>
 #include <condition_variable>
+#include <deque>
+#include <optional>
 #include <fstream>
 #include <mutex>
 #include <set>
@@ -212,39 +214,132 @@ struct DashboardServer::Impl {
     }
     Filters filters = *f;
     if (ep.filtered && !filters.empty()) RememberView(filters);
+    if (!from_table && cube->available()) {
+      if (auto a = FromCube(ep, filters, params, key, hit)) return a;
+    }
     auto run = [&](Engine& e, int64_t* read) -> Result<json> {
-      if (!from_table && cube->available()) {
-        auto a = CubeAnswer(ep, filters, params, read);
-        if (a) return std::move(*a);
-      }
       auto r = ep.run(e, filters, params);
       *read = e.table_version();
       return r;
     };
     return Consistent(
         key, run,
-        [&](const TableVersion& v, json data) {
-          return json{{"endpoint", ep.name}, {"version", v.ToJson()}, {"filters", filters.ToJson()}, {"data", std::move(data)}};
-        },
-        true, hit);
+        [&](const TableVersion& v, json data) { return Envelope(ep, v, filters, std::move(data)); }, true, hit);
   }
 
-  // The answer from the aggregates (cube.h), brought to the newest version first; nullopt
-  // when they cannot give it now (the SQL path answers then, and the failure is logged).
-  std::optional<Result<json>> CubeAnswer(const Endpoint& ep, const Filters& f, const Params& params, int64_t* read) {
-    int64_t known = -1;
-    const std::string token = watcher->Current().token;
-    if (token.rfind("delta:", 0) == 0) known = std::stoll(token.substr(6));
-    Status st = cube->Sync(known);
-    if (st.ok()) {
-      auto l = ParseLimit(params, 10, Cube::kTopK);
-      const int limit = l.ok() ? *l : 10;
-      auto a = cube->Answer(ep.name, f, limit, read);
-      if (a.ok()) return a;
-      st = a.status();
-    }
-    spdlog::warn("dashboard: /api/{} answered by SQL: the aggregates failed: {}", ep.name, st.message());
+  static json Envelope(const Endpoint& ep, const TableVersion& v, const Filters& f, json data) {
+    return json{{"endpoint", ep.name}, {"version", v.ToJson()}, {"filters", f.ToJson()}, {"data", std::move(data)}};
+  }
+
+  // ---- the aggregates (cube.h), folded off the request path ----
+  // The fold thread (FollowLoop) brings them to each version the table watcher sees; a
+  // request answers at once from the version they hold, named in the answer. Each version
+  // the fold thread brings them to is recorded here before the fold, so an answer read
+  // from them always finds the TableVersion it is of.
+  static constexpr size_t kFoldTargets = 16;
+  mutable std::mutex fold_mu;
+  std::condition_variable fold_cv;
+  std::deque<TableVersion> fold_targets;  // newest last
+  bool cube_failed = false;               // the last fold failed: answers come from SQL
+  std::atomic<uint64_t> cube_waits{0};    // requests that waited for the aggregates
+
+  static int64_t DeltaOf(const TableVersion& v) {
+    return v.token.rfind("delta:", 0) == 0 ? std::stoll(v.token.substr(6)) : -1;
+  }
+  std::optional<TableVersion> TargetLocked(int64_t delta) const {
+    for (auto it = fold_targets.rbegin(); it != fold_targets.rend(); ++it)
+      if (DeltaOf(*it) == delta) return *it;
     return std::nullopt;
+  }
+  // The version the aggregates hold, when it is one the fold thread recorded.
+  std::optional<TableVersion> Held() const {
+    const int64_t held = cube->version();
+    std::lock_guard<std::mutex> lock(fold_mu);
+    if (held < 0 || cube_failed) return std::nullopt;
+    return TargetLocked(held);
+  }
+  // What the visuals answer at: the aggregates' version once they hold one, else the
+  // watcher's (/api/version and the events name it, so pages refresh when it is ready).
+  TableVersion Served() const {
+    if (cube->available())
+      if (auto h = Held()) return *h;
+    return watcher->Current();
+  }
+
+  // Brings the aggregates to v's Delta version (the first call builds them), then wakes
+  // the requests waiting for a first build.
+  void FoldTo(TableVersion v) {
+    for (int round = 0; round < 3 && cube->available(); ++round) {
+      const int64_t target = DeltaOf(v);
+      if (target < 0) break;
+      {
+        std::lock_guard<std::mutex> lock(fold_mu);
+        if (fold_targets.empty() || DeltaOf(fold_targets.back()) < target) fold_targets.push_back(v);
+        while (fold_targets.size() > kFoldTargets) fold_targets.pop_front();
+      }
+      if (opt.before_fold) opt.before_fold(target);
+      Status st = cube->Sync(target);
+      {
+        std::lock_guard<std::mutex> lock(fold_mu);
+        cube_failed = !st.ok();
+      }
+      if (!st.ok()) spdlog::warn("dashboard: updating the aggregates (visuals answer from SQL meanwhile): {}", st.message());
+      if (!st.ok() || cube->version() <= target) break;
+      v = watcher->Rescan();  // a build or reload read past the target: catch up with a version the watcher names
+    }
+    fold_cv.notify_all();
+  }
+
+  // Before the first build (or while a build read past the version it was asked for):
+  // waits for the fold thread, at most kBuildWait; false: answer from SQL.
+  static constexpr std::chrono::seconds kBuildWait{120};
+  bool WaitForAggregates() {
+    const auto deadline = std::chrono::steady_clock::now() + kBuildWait;
+    cube_waits.fetch_add(1);
+    std::unique_lock<std::mutex> lock(fold_mu);
+    while (!stopping && !cube_failed) {
+      const int64_t held = cube->version();
+      if (held >= 0 && TargetLocked(held)) return true;
+      if (fold_cv.wait_until(lock, deadline) == std::cv_status::timeout) return false;
+    }
+    return false;
+  }
+
+  // The answer from the aggregates at the version they hold, cached per that version;
+  // nullptr when they cannot give it (the SQL path answers then).
+  std::shared_ptr<const Answer> FromCube(const Endpoint& ep, const Filters& f, const Params& params, const std::string& key,
+                                         bool* hit) {
+    auto l = ParseLimit(params, 10, Cube::kTopK);
+    const int limit = l.ok() ? *l : 10;
+    bool failed = false;
+    for (int attempt = 0; attempt < kMaxAttempts && !failed; ++attempt) {
+      std::optional<TableVersion> v = Held();
+      if (!v) {
+        if (!WaitForAggregates()) break;
+        continue;
+      }
+      auto compute = [&]() -> std::optional<Answer> {
+        int64_t read = -1;
+        auto r = cube->Answer(ep.name, f, limit, &read);
+        if (!r.ok()) {
+          spdlog::warn("dashboard: /api/{} answered by SQL: the aggregates failed: {}", ep.name, r.status().message());
+          failed = true;
+          return std::nullopt;
+        }
+        // A fold may have finished since v was read: the answer is of the version read.
+        std::optional<TableVersion> as_of = v;
+        if (read != DeltaOf(*v)) {
+          std::lock_guard<std::mutex> lock(fold_mu);
+          as_of = TargetLocked(read);
+        }
+        if (!as_of) return std::nullopt;
+        std::string body = Envelope(ep, *as_of, f, std::move(r).value()).dump();
+        const bool keep = as_of->version == v->version && body.size() <= kMaxCachedBytes;
+        return Answer{200, std::move(body), as_of->version, keep};
+      };
+      if (auto a = cache.Get(v->version, key, compute, hit)) return a;
+    }
+    return nullptr;
   }
 
   void HandleEndpoint(const Endpoint& ep, const httplib::Request& req, httplib::Response& res) {
@@ -283,27 +378,26 @@ struct DashboardServer::Impl {
     if (recent_views.size() > kRecentViews) recent_views.pop_back();
   }
 
-  // On each new version, while at least one page listens for events: the answers the
-  // open pages are about to ask for (the unfiltered view, then recent filtered views) are
-  // computed at once, on one engine, so the page's own requests find them ready or in flight.
+  // The fold thread. At start it builds the aggregates (a request meanwhile waits for that
+  // first build); then, on each version the watcher sees, it folds every commit since the
+  // last fold into them in one pass (one DuckDB read of their added files), and only then
+  // tells the open pages (events name the served version). The live view's freshness is
+  // so commit -> fold done; no request waits for a fold. While at least one page listens,
+  // the answers it is about to ask for (the unfiltered view, then recent filtered views)
+  // are computed next, so the page's own requests find them ready or in flight.
   std::atomic<int> subscribers{0};
   std::thread prewarm_thread;
 
-  void PrewarmLoop() {
-    uint64_t seen = watcher->Current().version;
-    while (!stopping) {
-      TableVersion v = watcher->WaitForChange(seen, std::chrono::seconds(1));
+  void FollowLoop() {
+    uint64_t seen = 0;
+    while (!stopping && !watcher->stopping()) {
+      TableVersion v = watcher->Current();
+      if (v.version == seen) v = watcher->WaitForChange(seen, std::chrono::seconds(1));
       if (stopping || watcher->stopping()) break;
       if (v.version == seen) continue;
       seen = v.version;
+      FoldTo(v);
       svr.NotifyStreams();  // the open pages hear of it now
-      // The aggregates follow every commit, pages open or not, so each fold reads one
-      // commit's files and none waits for a rebuild (files vacuumed, log cleaned up).
-      if (cube->available() && cube->stats().version >= 0) {
-        int64_t known = -1;
-        if (v.token.rfind("delta:", 0) == 0) known = std::stoll(v.token.substr(6));
-        if (Status st = cube->Sync(known); !st.ok()) spdlog::warn("dashboard: updating the aggregates: {}", st.message());
-      }
       if (subscribers.load() == 0) continue;
       std::vector<Params> views = {Params{}};
       {
@@ -318,6 +412,7 @@ struct DashboardServer::Impl {
           EndpointAnswer(ep, p, &hit);
         }
     }
+    fold_cv.notify_all();
   }
 
   // The server (core/http_server.h): slow or idle clients hold no worker; 64 workers for
@@ -331,7 +426,7 @@ struct DashboardServer::Impl {
 
   // Server-sent events: a "version" event at each new table version, a comment every 15 s.
   // The provider never blocks: with nothing to say it writes nothing and the server asks
-  // again shortly (or at once: PrewarmLoop calls NotifyStreams on a new version), so 50 open
+  // again shortly (or at once: FollowLoop calls NotifyStreams once a new version is served), so 50 open
   // pages take no thread between events.
   void HandleEvents(const httplib::Request&, httplib::Response& res) {
     res.set_header("Cache-Control", "no-store");
@@ -346,7 +441,7 @@ struct DashboardServer::Impl {
     res.set_chunked_content_provider("text/event-stream", [this, seen](size_t, httplib::DataSink& sink) {
       if (stopping || watcher->stopping()) return false;
       const auto now = std::chrono::steady_clock::now();
-      const TableVersion v = watcher->Current();
+      const TableVersion v = Served();
       std::string msg;
       if (!seen->started) msg += "retry: 1000\n";
       if (v.version != seen->version) {
@@ -401,7 +496,8 @@ struct DashboardServer::Impl {
     r.gauge_fn("orderlake_dashboard_table_version",
                "Table versions seen since start (+1 at every change of the published runs)",
                [this] { return static_cast<double>(watcher->Current().version); });
-    r.gauge_fn("orderlake_dashboard_table_runs", "Published etl runs in the table",
+    r.gauge_fn("orderlake_dashboard_table_runs",
+               "Published etl runs since the table began (the etl's roll-up of old run records plus the recent ones)",
                [this] { return static_cast<double>(watcher->Current().runs); });
     r.gauge_fn("orderlake_dashboard_table_published_timestamp_seconds",
                "When the newest run was published (Unix time; 0 = none)",
@@ -427,6 +523,9 @@ struct DashboardServer::Impl {
                  cube_stat(&Cube::Stats::folds));
     r.counter_fn("orderlake_dashboard_cube_fold_seconds_total", "Time spent folding commits into the aggregates",
                  cube_stat(&Cube::Stats::fold_seconds));
+    r.counter_fn("orderlake_dashboard_cube_waits_total",
+                 "Requests that waited for the aggregates (their first build; never for a fold)",
+                 [this] { return static_cast<double>(cube_waits.load()); });
     sql_statements = &r.counter("orderlake_dashboard_sql_statements_total", "Statements run through POST /api/sql");
     sql_errors = &r.counter("orderlake_dashboard_sql_errors_total", "Statements of POST /api/sql answered with an error");
   }
@@ -460,11 +559,12 @@ struct DashboardServer::Impl {
       for (const auto& [k, v] : req.params)
         if (k != "token") return SendError(res, 400, fmt::format("unknown parameter '{}' (this endpoint takes none)", k.substr(0, 40)));
       res.set_header("Cache-Control", "no-store");
-      res.set_content(watcher->Current().ToJson().dump(), "application/json");
+      res.set_content(Served().ToJson().dump(), "application/json");
     });
     svr.Get("/api/status", [this](const httplib::Request&, httplib::Response& res) {
       json j = {{"lake", opt.lake.string()},
-                {"version", watcher->Current().ToJson()},
+                {"version", Served().ToJson()},
+                {"table_version", watcher->Current().ToJson()},
                 {"engines", pool.size()},
                 {"cache", {{"entries", cache.size()}, {"hits", cache.hits()}, {"misses", cache.misses()}}}};
       res.set_header("Cache-Control", "no-store");
@@ -527,7 +627,7 @@ Result<std::unique_ptr<DashboardServer>> DashboardServer::Start(const ServeOptio
   impl->port = *bound;
   impl->watcher->Start();
   Impl* raw = impl.get();
-  impl->prewarm_thread = std::thread([raw] { raw->PrewarmLoop(); });
+  impl->prewarm_thread = std::thread([raw] { raw->FollowLoop(); });
   return std::unique_ptr<DashboardServer>(new DashboardServer(std::move(impl)));
 }
 
@@ -538,6 +638,7 @@ Status DashboardServer::Run() {
 
 void DashboardServer::Stop() {
   if (impl_->stopping.exchange(true)) return;
+  impl_->fold_cv.notify_all();
   impl_->watcher->Stop();
   impl_->svr.Stop();
   if (impl_->prewarm_thread.joinable()) impl_->prewarm_thread.join();

@@ -5,6 +5,12 @@
 // against one table version (see snapshot.h) and cached by (version, endpoint, filters);
 // the version is pushed to open pages over server-sent events (/api/events).
 //
+// The visuals the aggregates answer (dashboard/cube.h) are answered at once from the newest
+// version they hold: a thread of the server folds each new commit into them (several
+// commits seen at once in one pass), so no request waits for a fold, only for their first
+// build. Those answers, /api/version and the events name that version, so the live view's
+// freshness is commit -> fold done. Other answers (quality, source=table) follow the table.
+//
 // Queries run on a small pool of read-only Engines (query/engine.h), one statement per
 // engine at a time. The SQL endpoint (dashboard/console.h) runs a user's statement in a
 // worker process of its own, through the same read-only Engine, so it can only read, and
@@ -60,6 +66,9 @@ struct ServeOptions {
   // body), or {"status": "up"} when unset. `orderlake up` adds every stage through these.
   std::function<std::string()> more_metrics;
   std::function<std::pair<int, std::string>()> health;
+  // Tests only: called on the fold thread before it brings the visuals' aggregates to a
+  // Delta version (the argument), e.g. to hold a fold back and see that no request waits.
+  std::function<void(int64_t)> before_fold;
 
   // The lake is named; port 0-65535; a token beyond loopback; engines 1-16; sql_timeout
   // 1-3600 s; sql_memory_mb 64 to 1048576; sql_workers 1-64; sql_per_client 1-64

@@ -8,7 +8,11 @@
 
 #include <fmt/format.h>
 
+#include <spdlog/spdlog.h>
+
 #include "core/clock.h"
+#include "etl/runs.h"
+#include "store/object_store.h"
 #include "table/delta.h"
 
 namespace orderlake::dashboard {
@@ -61,19 +65,48 @@ Listing List(const fs::path& dir, bool with_times) {
   return l;
 }
 
+// The published runs: every run the table ever committed, the roll-up's (etl/runs.h: run
+// records older than the runs retention are folded into runs_rollup.json and deleted) plus
+// the records after it. `runs` is the listing of the run records.
+struct RunCount {
+  uint64_t runs = 0;
+  std::string last_run_id;
+};
+RunCount CountRuns(const fs::path& lake, const std::string& table, const Listing& runs) {
+  RunCount c;
+  std::string folded_through;
+  auto store = store::OpenLocal(lake.string());
+  auto rollup = etl::ReadRollup(store.get(), table);
+  if (rollup.ok()) {
+    c.runs = rollup->totals.runs;
+    folded_through = rollup->folded_through;
+    c.last_run_id = folded_through;
+  } else {
+    spdlog::warn("dashboard: {}: counting the recent runs only", rollup.status().message());
+  }
+  for (const auto& id : runs.names) {
+    if (etl::RunIdTimeMs(id) >= 0 && id <= folded_through) continue;  // in the roll-up (not yet deleted)
+    ++c.runs;
+    c.last_run_id = std::max(c.last_run_id, id);
+  }
+  return c;
+}
+
 // A new table version, seen now: the change token and the published runs it was seen with.
-void advance(TableVersion& v, const std::string& token, const Listing& runs) {
+void advance(TableVersion& v, const std::string& token, const RunCount& runs) {
   v.version += 1;
   v.token = token;
-  v.runs = runs.names.size();
-  v.last_run_id = runs.names.empty() ? "" : runs.names.back();
+  v.runs = runs.runs;
+  v.last_run_id = runs.last_run_id;
   v.seen_ms = clock::unix_ms();
 }
 
 }  // namespace
 
 TableWatcher::TableWatcher(fs::path lake, std::string table, std::chrono::milliseconds poll)
-    : runs_dir_(lake / "_orderlake" / table / "runs"),
+    : lake_(lake),
+      table_(table),
+      runs_dir_(lake / "_orderlake" / table / "runs"),
       pending_dir_(lake / "_orderlake" / table / "pending"),
       log_dir_(lake / table / "_delta_log"),
       poll_(poll) {}
@@ -147,8 +180,8 @@ TableVersion TableWatcher::Rescan() {
       std::lock_guard<std::mutex> lock(mu_);
       changed = token != current_.token || current_.version == 0;
     }
-    Listing runs;
-    if (changed) runs = List(runs_dir_, false);  // only on change: it grows with every run
+    RunCount runs;
+    if (changed) runs = CountRuns(lake_, table_, List(runs_dir_, false));  // only on change (bounded by the runs retention)
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (changed) {
@@ -161,9 +194,9 @@ TableVersion TableWatcher::Rescan() {
     if (changed) cv_.notify_all();
     return out;
   }
-  Listing runs = List(runs_dir_, false);
+  Listing listed = List(runs_dir_, false);
   Listing pending = List(pending_dir_, false);
-  std::string token = fmt::format("runs:{}|pending:{}", fmt::join(runs.names, ","), fmt::join(pending.names, ","));
+  std::string token = fmt::format("runs:{}|pending:{}", fmt::join(listed.names, ","), fmt::join(pending.names, ","));
   std::string pending_token = fmt::format("{}", fmt::join(pending.names, ","));
   auto now = std::chrono::steady_clock::now();
   bool changed = false;
@@ -177,7 +210,7 @@ TableVersion TableWatcher::Rescan() {
     bool in_flux = !pending.names.empty() && now - pending_since_ < kSettledAfter;
     if (token != current_.token || current_.version == 0) {
       changed = true;
-      advance(current_, token, runs);
+      advance(current_, token, CountRuns(lake_, table_, listed));
     }
     current_.in_flux = in_flux;
     out = current_;

@@ -39,7 +39,7 @@ struct TableVersion {
   uint64_t version = 0;     // 1 on the first listing, +1 on every change
   std::string token;        // the listing itself (runs and pending journals)
   std::string last_run_id;  // newest published run ("" when none)
-  uint64_t runs = 0;        // published runs
+  uint64_t runs = 0;        // published runs, since the table began: the etl's roll-up of old run records plus the recent records
   int64_t published_ms = 0;  // newest run summary's modification time (Unix ms; 0 when none)
   bool in_flux = false;     // a run is being published right now
   int64_t seen_ms = 0;      // when this version was first seen (Unix ms)
@@ -68,6 +68,8 @@ class TableWatcher {
  private:
   void Loop();
   int64_t NewestCommit(int64_t* commit_ms);  // -1 when the log has no commit yet
+  std::filesystem::path lake_;
+  std::string table_;
   std::filesystem::path runs_dir_, pending_dir_, log_dir_;
   std::mutex scan_mu_;        // one log scan at a time
   int64_t log_version_ = -1;  // newest commit seen (under scan_mu_)

@@ -11,6 +11,9 @@
 
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
+#include <map>
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -64,6 +67,25 @@ std::string Day(int offset) {  // 2010-11-29 + offset
   year_month_day d{sys_days{year{2010} / November / 29} + days{offset}};
   return fmt::format("{:04}-{:02}-{:02}", static_cast<int>(d.year()), static_cast<unsigned>(d.month()),
                      static_cast<unsigned>(d.day()));
+}
+
+// Waits (at most 60 s) until the server's aggregates hold the version its table watcher
+// saw: /api/status's `version` (served) equals its `table_version`.
+bool WaitServed(httplib::Client& c) {
+  for (int i = 0; i < 600; ++i) {
+    auto r = c.Get("/api/status");
+    if (r && r->status == 200) {
+      json j = json::parse(r->body, nullptr, false);
+      if (j.is_object() && j["version"]["version"] == j["table_version"]["version"]) return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
+}
+
+double Metric(const std::string& text, const std::string& name) {
+  const size_t at = text.find("\n" + name + " ");
+  return at == std::string::npos ? -1 : std::stod(text.substr(at + name.size() + 2));
 }
 
 // The dashboard's own engines' options (server.cpp): no user SQL, so no link confinement.
@@ -268,6 +290,9 @@ TEST_F(CubeTest, ServerAnswersFromTheCubeAndFromTheTableAlike) {
     }
     AddBatch(12, 500);
     (*s)->TableChanged();
+    // The aggregates are folded off the request path: wait until they hold what the
+    // watcher saw (the served version catches up), so both paths answer the same version.
+    ASSERT_TRUE(WaitServed(c)) << get("/api/status").second.dump();
   }
   auto bad = get("/api/summary?source=disk");
   EXPECT_EQ(bad.first, 400);
@@ -277,6 +302,99 @@ TEST_F(CubeTest, ServerAnswersFromTheCubeAndFromTheTableAlike) {
   EXPECT_NE(m->body.find("orderlake_dashboard_cube_rebuilds_total 1"), std::string::npos) << m->body;
   EXPECT_NE(m->body.find("orderlake_dashboard_cube_folds_total "), std::string::npos) << m->body;
   EXPECT_EQ(m->body.find("orderlake_dashboard_cube_folds_total 0"), std::string::npos) << m->body;
+  (*s)->Stop();
+  t.join();
+}
+
+// No request waits for a fold: with the fold thread held back after a commit, every
+// visual still answers at once, from the version the aggregates hold (named in the answer,
+// equal to SQL at that version), while the SQL path already reads the new commit; once the
+// fold is let go, the answers move on and equal SQL again. Only the first build is waited for.
+TEST_F(CubeTest, NoRequestWaitsForAFold) {
+  AddBatch(15, 1500);
+  std::mutex mu;
+  std::condition_variable cv;
+  bool hold = false;
+  int64_t held_at = -1;  // the version the fold thread waits to fold to
+  ServeOptions o;
+  o.lake = lake();
+  o.port = 0;
+  o.before_fold = [&](int64_t target) {
+    std::unique_lock<std::mutex> lock(mu);
+    if (hold) held_at = target;
+    cv.notify_all();
+    cv.wait(lock, [&] { return !hold; });
+  };
+  auto s = DashboardServer::Start(o);
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  std::thread t([&] { (void)(*s)->Run(); });
+  httplib::Client c("127.0.0.1", (*s)->port());
+  c.set_read_timeout(20, 0);  // a request waiting for the held fold would fail here
+  auto get = [&](const std::string& path) {
+    auto r = c.Get(path);
+    EXPECT_TRUE(r) << path;
+    return r && r->status == 200 ? json::parse(r->body, nullptr, false) : json();
+  };
+  const std::vector<std::string> eps = {"summary", "daily", "heatmap", "hourly", "top-orders", "aov-by-country", "filters"};
+  const std::vector<std::string> views = {"", "?region=Europe", "?from=2010-12-03&country=France,Germany"};
+  auto path = [](const std::string& ep, const std::string& q, bool table) {
+    return "/api/" + ep + (ep == "filters" ? "" : q) + (table ? (ep == "filters" || q.empty() ? "?" : "&") + std::string("source=table") : "");
+  };
+  ASSERT_TRUE(get("/api/summary").is_object());  // the first build (waited for)
+  ASSERT_TRUE(WaitServed(c));
+  const double waits = Metric(c.Get("/metrics")->body, "orderlake_dashboard_cube_waits_total");
+  const double folds = Metric(c.Get("/metrics")->body, "orderlake_dashboard_cube_folds_total");
+  EXPECT_LE(waits, 1);
+  // The SQL answers at the first version; not asked of the aggregates yet, so uncached there.
+  std::map<std::string, json> before;
+  for (const auto& ep : eps)
+    for (const auto& q : views) before[path(ep, q, false)] = get(path(ep, q, true));
+  const json v1 = before.begin()->second["version"];
+
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    hold = true;
+  }
+  AddBatch(16, 700);
+  (*s)->TableChanged();
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return held_at >= 0; }));
+  }
+  // The fold is held: the watcher saw the commit, the served version did not move.
+  const std::string m = c.Get("/metrics")->body;
+  EXPECT_GT(Metric(m, "orderlake_dashboard_table_version"), v1["version"].get<double>());
+  EXPECT_GE(Metric(m, "orderlake_dashboard_cube_version"), 0);
+  EXPECT_LT(Metric(m, "orderlake_dashboard_cube_version"), static_cast<double>(held_at));
+  EXPECT_EQ(get("/api/version")["version"], v1["version"]);
+  for (const auto& [p, sql] : before) {
+    json cube = get(p);
+    ASSERT_TRUE(cube.is_object()) << p;
+    EXPECT_EQ(cube["version"], v1) << p;
+    EXPECT_EQ(Diff(cube["data"], sql["data"]), "") << p;
+  }
+  json moved = get("/api/summary?source=table");  // the SQL path reads the table as it is
+  EXPECT_GT(moved["version"]["version"].get<int64_t>(), v1["version"].get<int64_t>());
+  EXPECT_NE(Diff(moved["data"], before.at("/api/summary")["data"]), "");
+  EXPECT_EQ(Metric(c.Get("/metrics")->body, "orderlake_dashboard_cube_waits_total"), waits);
+
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    hold = false;
+  }
+  cv.notify_all();
+  ASSERT_TRUE(WaitServed(c));
+  for (const auto& ep : eps)
+    for (const auto& q : views) {
+      json cube = get(path(ep, q, false)), sql = get(path(ep, q, true));
+      EXPECT_GT(cube["version"]["version"].get<int64_t>(), v1["version"].get<int64_t>()) << ep << q;
+      EXPECT_EQ(cube["version"], sql["version"]) << ep << q;
+      EXPECT_EQ(Diff(cube["data"], sql["data"]), "") << ep << q;
+    }
+  const std::string after = c.Get("/metrics")->body;
+  EXPECT_EQ(Metric(after, "orderlake_dashboard_cube_waits_total"), waits);
+  EXPECT_GT(Metric(after, "orderlake_dashboard_cube_folds_total"), folds);
+  EXPECT_EQ(Metric(after, "orderlake_dashboard_cube_rebuilds_total"), 1);
   (*s)->Stop();
   t.join();
 }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "dashboard/snapshot.h"
+#include "etl/runs.h"
 #include "test_util.h"
 
 namespace orderlake::dashboard {
@@ -109,6 +110,48 @@ TEST(TableWatcher, StartsFromTheLastCheckpointAndIgnoresCleanedUpCommits) {
   TableVersion v = w.Rescan();
   EXPECT_EQ(v.token, "delta:23");
   EXPECT_GT(v.published_ms, 0);
+}
+
+// The run count is every run the table ever committed: the etl folds old run records into
+// runs_rollup.json (etl/runs.h) and deletes them, so the listing alone would undercount.
+TEST(TableWatcher, RunsCountTheRollupAndTheRecentRecords) {
+  TempDir lake;
+  const fs::path meta = lake.path() / "_orderlake" / "orders";
+  etl::RunTotals folded;
+  folded.runs = 40;
+  const nlohmann::json rollup = {{"version", 1},
+                                 {"table", "orders"},
+                                 {"folded_through", "20260101T000002Z-b"},
+                                 {"totals", folded.ToJson()},
+                                 {"days", nlohmann::json::object()}};
+  write_file(meta / "runs_rollup.json", rollup.dump());
+  // One record already in the roll-up (its deletion is pending), two after it.
+  for (const char* id : {"20260101T000001Z-a", "20260101T000003Z-c", "20260101T000004Z-d"})
+    write_file(meta / "runs" / (std::string(id) + ".json"), "{}");
+  {
+    TableWatcher w(lake.path(), "orders", 20ms);
+    w.Start();
+    EXPECT_EQ(w.Current().runs, 42u);
+    EXPECT_EQ(w.Current().last_run_id, "20260101T000004Z-d");
+  }
+  // The same for a Delta table; and when every record is folded, the roll-up names the last run.
+  write_file(lake.path() / "orders" / "_delta_log" / "00000000000000000000.json", "{}");
+  for (const char* id : {"20260101T000001Z-a", "20260101T000003Z-c", "20260101T000004Z-d"})
+    fs::remove(meta / "runs" / (std::string(id) + ".json"));
+  folded.runs = 43;
+  nlohmann::json all = rollup;
+  all["folded_through"] = "20260101T000004Z-d";
+  all["totals"] = folded.ToJson();
+  write_file(meta / "runs_rollup.json", all.dump());
+  TableWatcher w(lake.path(), "orders", 20ms);
+  w.Start();
+  EXPECT_EQ(w.Current().token, "delta:0");
+  EXPECT_EQ(w.Current().runs, 43u);
+  EXPECT_EQ(w.Current().last_run_id, "20260101T000004Z-d");
+  write_file(meta / "runs" / "20260101T000005Z-e.json", "{}");
+  write_file(lake.path() / "orders" / "_delta_log" / "00000000000000000001.json", "{}");
+  EXPECT_EQ(w.Rescan().runs, 44u);
+  EXPECT_EQ(w.Current().last_run_id, "20260101T000005Z-e");
 }
 
 TEST(AnswerCache, HitsMissesAndVersions) {
