@@ -211,12 +211,24 @@ Result<store::ObjectStore*> FirehoseService::Impl::BucketStore(const std::string
   return it->second.get();
 }
 
-Status FirehoseService::Impl::WriteEvent(const Stream& s, const std::string& key, uint64_t size, uint64_t seq) {
-  const int64_t now = clock::unix_ms();
-  event_last_ms = std::max(event_last_ms, now);  // a clock gone back does not reorder the log
-  auto st = BucketStore(s.bucket);
-  if (!st.ok()) return st.status();
-  return (*st)->Put(store::event_key(s.name, event_last_ms, seq), store::event_body(s.bucket, key, size, now));
+// The event's key is the object's (its first record's arrival time, the last sequence
+// number): a delivery redone after a crash writes the same event again, and replaces the
+// temporary a crashed local write left. Within a process the time never goes back.
+Status FirehoseService::Impl::WriteEvent(const Stream& s, const std::string& key, uint64_t size, uint64_t seq,
+                                         int64_t arrival_ms) {
+  event_last_ms = std::max(event_last_ms, arrival_ms);
+  const std::string ekey = store::event_key(s.name, event_last_ms, seq);
+  const std::string body = store::event_body(s.bucket, key, size, clock::unix_ms());
+  if (opt.bucket_store == "s3") {
+    auto st = BucketStore(s.bucket);
+    if (!st.ok()) return st.status();
+    return (*st)->Put(ekey, body);
+  }
+  auto root = store::ResolveRoot(stdfs::absolute(opt.data_dir / "s3" / s.bucket));
+  if (!root.ok()) return root.status();
+  auto path = store::ConfinedPath(*root, ekey);
+  if (!path.ok()) return path.status();
+  return fs::write_file_atomic(*path, body, fs::TempName::kFixed);
 }
 
 // Events nobody consumed within the retention (an etl deletes the ones it committed).
@@ -295,7 +307,7 @@ void FirehoseService::Impl::Deliver(Batch& b) {
   // the same key (the intent), and one after it at worst writes the event twice.
   if (!b.to_error && opt.event_retention_ms > 0) {
     crash_point("before_delivery_event");
-    st = WriteEvent(s, key, size, b.intent.last);
+    st = WriteEvent(s, key, size, b.intent.last, b.chunks.front()->arrival_ms);
     if (!st.ok()) {
       Fail(s, "cannot record the delivery event: " + st.message());
       return;

@@ -144,7 +144,7 @@ struct FirehoseService::Impl {
   Result<store::ObjectStore*> BucketStore(const std::string& bucket);
   // The event log (store/events.h): the event of a delivered object, durable when it
   // returns; and a bounded pass dropping the stream's events older than event_retention_ms.
-  Status WriteEvent(const Stream& s, const std::string& key, uint64_t size, uint64_t seq);
+  Status WriteEvent(const Stream& s, const std::string& key, uint64_t size, uint64_t seq, int64_t arrival_ms);
   void TrimEvents(const Stream& s, int64_t now);
   int64_t event_last_ms = 0;                      // event times never go back (delivery thread)
   std::map<std::string, int64_t> events_pass_ms;  // per stream: the last retention pass

@@ -4,11 +4,13 @@
 //     "eventTime":"2026-12-07T19:40:00.123Z","s3":{"bucket":{"name":B},"object":{"key":K,"size":N}}}]}
 // stored in the destination bucket itself under
 //   _orderlake/events/<stream>/<ms, 16 digits>-<last WAL sequence number, 20 digits>.json
-// (Athena, Glue crawlers, Spark and the etl's data listing skip keys under '_' directories).
-// An event is durable before the WAL records of its object are released, so a crash after it
-// redelivers the same key and may write a second event for it: consumers de-duplicate by
-// object key. Keys of one stream sort in delivery order (one delivery thread per service;
-// the time never goes back within a process, and the sequence number breaks ties).
+// (Athena, Glue crawlers, Spark and the etl's data listing skip keys under '_' directories),
+// ms being the arrival time of the object's first record. An event is durable before the WAL
+// records of its object are released, so a crash after it redelivers the same object and
+// writes its event again (under the same key, unless the clock went back meanwhile):
+// consumers de-duplicate by object key. Keys of one stream sort in delivery order (one
+// delivery thread per service; the time never goes back within a process, and the sequence
+// number breaks ties).
 #pragma once
 #include <cstdint>
 #include <optional>
