@@ -99,10 +99,12 @@ int follow(const etl::EtlOptions& opt, const etl::FollowOptions& fo, bool json, 
 void add_discovery_options(CLI::App* cmd, std::string* discovery, std::string* lookback, std::string* backfill,
                            std::string* raw_retention) {
   cmd->add_option("--discovery", *discovery,
-                  "auto: when every key is in the Firehose layout (YYYY/MM/DD/HH/<name>), list only after the "
-                  "high-water mark, with a full listing every --backfill-interval; full: list the whole input "
-                  "every run")
-      ->capture_default_str()->check(CLI::IsMember({"auto", "full"}));
+                  "auto: when the input holds the event log of `orderlake firehose` (_orderlake/events/), read "
+                  "only its new events (notification); else, when every key is in the Firehose layout "
+                  "(YYYY/MM/DD/HH/<name>), list only after the high-water mark (listing); either with a full "
+                  "listing every --backfill-interval. notification, listing: force one; full: list the whole "
+                  "input every run")
+      ->capture_default_str()->check(CLI::IsMember({"auto", "notification", "listing", "full"}));
   cmd->add_option("--lookback", *lookback,
                   "Firehose layout: objects keyed this long before the latest one read are still looked for "
                   "(late deliveries; Firehose buffers up to 15m); older ones unread are taken as read")

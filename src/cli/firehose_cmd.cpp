@@ -8,6 +8,7 @@
 
 #include "cli/commands.h"
 #include "cli/credentials_file.h"
+#include "core/duration.h"
 #include "core/log.h"
 #include "firehose/server.h"
 #include "firehose/service.h"
@@ -26,6 +27,7 @@ struct FirehoseArgs {
     int threads = 64;
     size_t max_connections = 512;
     std::string tls_cert, tls_key;
+    std::string event_retention = "24h";
 };
 
 // Flags into the options; the options' Validate() is the one rule (as for `up` and tests).
@@ -41,6 +43,7 @@ Status to_options(FirehoseArgs& a, firehose::ServerOptions& so) {
   if (!a.credentials_file.empty()) ORDERLAKE_RETURN_IF_ERROR(read_credentials(a.credentials_file, so.keys));
   ORDERLAKE_RETURN_IF_ERROR(so.Validate());
   a.opt.data_dir = a.data_dir;
+  ORDERLAKE_RETURN_IF_ERROR(ParseDurationFlags({{a.event_retention, "--event-retention", &a.opt.event_retention_ms}}));
   a.opt.max_buffer_bytes = a.max_buffer_mb << 20;
   a.opt.wal_segment_bytes = std::min<uint64_t>(a.segment_mb << 20, std::max<uint64_t>(a.opt.max_buffer_bytes / 4, 1 << 20));
   return a.opt.Validate();
@@ -108,6 +111,12 @@ atomically. The write-ahead log, stream definitions and the delivery checkpoint 
 <data-dir>/firehose/. A put is acknowledged only once its records are in the WAL on disk;
 after a crash every acknowledged record is delivered exactly once.
 
+Event log: each object delivered is also recorded, before its records leave the WAL, as an
+S3 Event Notification document under <bucket>/_orderlake/events/<stream>/ (hidden from
+Athena, crawlers and the etl's data listing). `orderlake etl` on the bucket reads only the
+new events (notification discovery) and deletes those it committed; events nobody consumed
+are dropped after --event-retention (0 = no event log).
+
 Security: requests are verified with SigV4 (service "firehose", any region) against the
 keys of --access-key/--secret-key (repeatable, paired in order) or --credentials-file.
 With no keys, unsigned requests are accepted, and only on a loopback listener.
@@ -157,6 +166,9 @@ Examples:
   cmd->add_option("--delivery-retry-seconds", a->opt.delivery_retry_seconds,
                   "How long failed deliveries are retried before records go to the error output prefix")
       ->capture_default_str()->check(CLI::Range(0.0, 86400.0));
+  cmd->add_option("--event-retention", a->event_retention,
+                  "Events of delivered objects nobody consumed are dropped after this (90s, 10m, 24h, 30d; 0 = no event log)")
+      ->capture_default_str();
   cmd->add_option("--threads", a->threads,
                   "HTTP worker threads (a connection holds one only while its complete request is handled)")
       ->capture_default_str()->check(CLI::Range(2, 1024));

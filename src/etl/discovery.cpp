@@ -134,7 +134,7 @@ nlohmann::json DiscoveryState::to_json() const {
   return nlohmann::json{{"mark_ms", mark_ms},           {"closed_ms", closed_ms},
                         {"layout", time_layout ? "firehose" : ""}, {"prefixes", prefixes},
                         {"last_full_ms", last_full_ms}, {"raw_cleaned_ms", raw_cleaned_ms},
-                        {"names", names}, {"too_many_names", too_many_names}};
+                        {"names", names}, {"too_many_names", too_many_names}, {"events", events}};
 }
 
 Result<DiscoveryState> DiscoveryState::from_json(const nlohmann::json& j, const std::string& where) {
@@ -147,6 +147,7 @@ Result<DiscoveryState> DiscoveryState::from_json(const nlohmann::json& j, const 
     s.last_full_ms = j.value("last_full_ms", int64_t{0});
     s.raw_cleaned_ms = j.value("raw_cleaned_ms", int64_t{-1});
     s.too_many_names = j.value("too_many_names", false);
+    if (j.contains("events")) s.events = j.at("events").get<std::map<std::string, std::string>>();
     if (j.contains("names")) s.names = j.at("names").get<std::map<std::string, std::set<std::string>>>();
   } catch (const std::exception& e) {
     return Status::Errorf("{} is damaged (discovery): {}", where, e.what());

@@ -53,6 +53,9 @@ struct DiscoveryState {
   bool Learn(const LayoutKey& k);  // true when the name is new
   int64_t last_full_ms = 0;        // when the last full listing ran (Unix ms)
   int64_t raw_cleaned_ms = -1;     // raw retention: hour directories before this are gone
+  // Notification discovery (etl/notifications.h): per stream, the last event key taken
+  // (store/events.h); committed with each run (commitInfo "events") and in bookmark.json.
+  std::map<std::string, std::string> events;
 
   // Raises the mark to `t` (a key time read) unless `t` lies more than an hour in the
   // future of `now_ms` (a clock gone wrong must not close what is still open).

@@ -39,6 +39,7 @@ json RunSummary::to_json() const {
               {"objects_changed", objects_changed},
               {"objects_listed", objects_listed},
               {"discovery", discovery},
+              {"events_read", events_read},
               {"raw_deleted", raw_deleted},
               {"input_bytes", input_bytes},
               {"records", records},
@@ -72,7 +73,10 @@ std::string RunSummary::to_text() const {
                      quarantine_file.empty() ? "" : "  -> " + quarantine_file);
     for (auto& [k, v] : quarantined) s += fmt::format("    {:<24}{:>10}\n", k, v);
     if (objects_skipped) s += fmt::format("  already processed objects skipped: {}\n", objects_skipped);
-    s += fmt::format("  discovery: {} listing, {} objects listed\n", discovery, objects_listed);
+    if (discovery == "notification")
+      s += fmt::format("  discovery: notification, {} events read, {} objects named\n", events_read, objects_listed);
+    else
+      s += fmt::format("  discovery: {} listing, {} objects listed\n", discovery, objects_listed);
   }
   if (raw_deleted) s += fmt::format("  raw retention: {} raw objects deleted\n", raw_deleted);
   for (auto& w : warnings) s += fmt::format("  warning: {}\n", w);
@@ -171,7 +175,13 @@ Result<RunSummary> Job::Run() {
   if (objects_.empty()) {
     // What a full listing learnt (the layout, when it ran) is kept even when nothing is new.
     const int64_t txn = snap_.txn_version(AppId());
-    if (disc_dirty_ && snap_.version >= 0 && txn >= 0) ORDERLAKE_RETURN_IF_ERROR(SaveBookmark(bm, {}, txn));
+    // Events read that named nothing new: their cursor goes into bookmark.json.
+    const bool events_moved = events_mode_ && events_cursor_ != disc_.events && snap_.version >= 0 && txn >= 0;
+    if (events_moved) disc_.events = events_cursor_;
+    if ((disc_dirty_ || events_moved) && snap_.version >= 0 && txn >= 0)
+      ORDERLAKE_RETURN_IF_ERROR(SaveBookmark(bm, {}, txn));
+    events_committed_ = events_moved;
+    TrimEvents();
     CleanRawAfterRun();
     sum_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
     return sum_;
@@ -203,6 +213,7 @@ Result<RunSummary> Job::Run() {
     Bookmark committed = RunBookmark();
     PruneBookmark(&committed, clock::unix_ms());
   }
+  TrimEvents();
   CleanRawAfterRun();
   sum_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   return sum_;

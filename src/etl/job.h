@@ -56,10 +56,12 @@ struct EtlOptions {
   int64_t runs_retention_ms = kDefaultRunsRetentionMs;              // --runs-retention, default 1h
   int64_t quarantine_retention_ms = kDefaultQuarantineRetentionMs;  // --quarantine-retention, default 7d
 
-  // Discovery (etl/discovery.h). --discovery: "auto" lists only after the high-water mark
-  // when every key under the input is in the Firehose layout (YYYY/MM/DD/HH/<name>), with a
+  // Discovery (etl/discovery.h, etl/notifications.h). --discovery: "auto" reads the
+  // input's event log (_orderlake/events/, written by `orderlake firehose`) when it has one
+  // (notification), else lists only after the high-water mark when every key under the input
+  // is in the Firehose layout (YYYY/MM/DD/HH/<name>) (incremental listing); either way with a
   // full listing every backfill interval; any other input is listed whole at every run.
-  // "full" lists the whole input at every run.
+  // "notification" and "listing" force one of the two; "full" lists the whole input at every run.
   std::string discovery = "auto";
   int64_t lookback_ms = 15 * 60'000;   // --lookback: objects keyed this long before the mark are still open
   int64_t backfill_ms = 60 * 60'000;   // --backfill-interval: time between full listings (0 = every run)
@@ -94,7 +96,8 @@ struct RunSummary {
   uint64_t objects_skipped = 0;  // already processed (bookmark)
   uint64_t objects_changed = 0;  // processed before, changed since, not read again
   uint64_t objects_listed = 0;   // entries the run's listing returned
-  std::string discovery;         // how the run found its objects: "incremental" | "full"
+  std::string discovery;         // how the run found its objects: "notification" | "incremental" | "full"
+  uint64_t events_read = 0;      // new events of the input's event log read (notification discovery)
   uint64_t raw_deleted = 0;      // raw objects deleted by the raw retention after the run
   uint64_t input_bytes = 0;      // raw bytes read
   uint64_t records = 0;          // records read = kept + filtered + quarantined

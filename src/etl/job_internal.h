@@ -208,6 +208,13 @@ class Job {
   Result<std::vector<store::ObjectInfo>> ListFull();
   Result<std::vector<store::ObjectInfo>> ListIncremental();
   void Classify(std::vector<store::ObjectInfo> listed, const Bookmark& bm);
+  // Notification discovery (notifications.cpp): the objects the new events name; after
+  // the commit of the cursor, the consumed events deleted.
+  Result<std::vector<store::ObjectInfo>> ReadEvents(bool* has_log);
+  void TrimEvents();
+  // The cursor to commit with this run (commitInfo "events"), when events were read and
+  // every object of the run was read whole (else the events are read again next run).
+  std::optional<json> EventsToCommit() const;
   // Drops the entries of objects the window closed (job_recover.cpp).
   void PruneBookmark(Bookmark* bm, int64_t now_ms);
   // Writes bookmark.json: `bm` with `update` merged, as of the log version the etl has read.
@@ -250,6 +257,12 @@ class Job {
   bool disc_dirty_ = false;       // bookmark.json is due: a full listing ran, or it is an older format
   int64_t min_layout_ms_ = -1;    // the earliest key time a full listing of this run saw
   RunSummary sum_;
+  // Notification discovery: in use this run; the cursor after the events read; the event
+  // keys read (new) and already committed (taken), for the trim; the cursor committed.
+  bool events_mode_ = false;
+  std::map<std::string, std::string> events_cursor_;
+  std::vector<std::string> events_new_, events_taken_;
+  bool events_committed_ = false;
   std::vector<ObjectInfo> objects_;
   // Per object, where reading ended; nullopt for an object that could not be opened (it is
   // left out of the bookmark and read again by the next run).

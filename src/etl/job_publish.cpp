@@ -125,10 +125,12 @@ Status Job::Commit(const std::vector<StagedFile>& all, const Bookmark& update, i
     ours.insert(f.final);
     actions.push_back(table::add_action(d, true));
   }
+  json ol = {{"app", app}, {"run_id", sum_.run_id}, {"bookmark", bookmark_to_json(update)}, {"summary", sum_.to_json()}};
+  const auto events = EventsToCommit();  // the notification cursor commits with the run
+  if (events) ol["events"] = *events;
   actions.push_back(table::commit_info_action(
       "STREAMING UPDATE", {{"outputMode", "Append"}, {"queryId", app}, {"epochId", std::to_string(batch)}},
-      {{"orderlake",
-        {{"app", app}, {"run_id", sum_.run_id}, {"bookmark", bookmark_to_json(update)}, {"summary", sum_.to_json()}}}}));
+      {{"orderlake", std::move(ol)}}));
   std::vector<json> first_actions;
   if (snap_.version < 0) {
     auto fa = FirstCommitActions(ours);
@@ -153,6 +155,10 @@ Status Job::Commit(const std::vector<StagedFile>& all, const Bookmark& update, i
     return Status::Errorf("cannot commit to {}/{}: {}", opt_.lake, opt_.table, committed.status().message());
   }
   sum_.version = committed.value();
+  if (events) {
+    disc_.events = events_cursor_;
+    events_committed_ = true;
+  }
   return Status::OK();
 }
 

@@ -192,9 +192,28 @@ Status Job::ListObjects(Bookmark& bm) {
     if (!stdfs::is_directory(input_, ec)) return Status::Errorf("input {} is not a directory", opt_.input);
   }
   const int64_t now = clock::unix_ms();
-  const bool incremental = opt_.discovery == "auto" && !opt_.full_listing && disc_.time_layout &&
-                           disc_.closed_ms >= 0 && !disc_.prefixes.empty() &&
-                           now - disc_.last_full_ms < opt_.backfill_ms;
+  const bool backfill_due = opt_.full_listing || now - disc_.last_full_ms >= opt_.backfill_ms;
+  // Notification: the events first (an object delivered after this listing has an event
+  // after the new cursor), then a full listing only when one is due.
+  bool has_log = false;
+  std::vector<store::ObjectInfo> named;
+  if (opt_.discovery == "auto" || opt_.discovery == "notification") {
+    auto ev = ReadEvents(&has_log);
+    if (!ev.ok()) return ev.status();
+    named = std::move(ev).value();
+  }
+  if (opt_.discovery == "notification" || (opt_.discovery == "auto" && has_log)) {
+    events_mode_ = true;
+    // Without a full listing that found the layout (or on any other input), the events
+    // cannot tell what else is new: list all, as the listing modes do.
+    if (!backfill_due && (disc_.time_layout || opt_.discovery == "notification") && disc_.last_full_ms > 0) {
+      sum_.discovery = "notification";
+      Classify(std::move(named), bm);
+      return Status::OK();
+    }
+  }
+  const bool incremental = (opt_.discovery == "auto" || opt_.discovery == "listing") && !backfill_due &&
+                           disc_.time_layout && disc_.closed_ms >= 0 && !disc_.prefixes.empty();
   auto listed = incremental ? ListIncremental() : ListFull();
   if (!listed.ok()) return listed.status();
   // A full listing may just have found the layout: the window closes behind the mark.

@@ -43,6 +43,9 @@ Status Job::LoadState(Bookmark* bm) {
     auto upd = bookmark_from_json(ol->at("bookmark"), fmt::format("{} commit {}", opt_.table, c.version));
     if (!upd.ok()) return upd.status();
     for (auto& [k, v] : upd.value()) (*bm)[k] = v;
+    if (auto ev = ol->find("events"); ev != ol->end() && ev->is_object())  // notification cursor
+      for (auto& [stream, key] : ev->items())
+        if (key.is_string()) disc_.events[stream] = key.get<std::string>();
     return Status::OK();
   });
   if (!st.ok()) return st;

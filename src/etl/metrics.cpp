@@ -34,10 +34,12 @@ EtlMetrics::EtlMetrics()
       last_listed_(registry_.gauge("orderlake_etl_last_objects_listed",
                                    "Entries the last run's listing of the raw store returned")),
       raw_deleted_(registry_.counter("orderlake_etl_raw_objects_deleted_total",
-                                     "Raw objects deleted by the raw retention (--raw-retention)")) {
+                                     "Raw objects deleted by the raw retention (--raw-retention)")),
+      events_read_(registry_.counter("orderlake_etl_events_read_total",
+                                     "Events of the input's event log read (notification discovery)")) {
   table_version_.Set(-1);
   registry_.collect("orderlake_etl_objects_listed_total", metrics::Type::kCounter,
-                    "Entries returned by the etl's listings of the raw store, by discovery (incremental, full)",
+                    "Entries returned by the etl's listings of the raw store (objects named by events, for notification), by discovery (notification, incremental, full)",
                     [this](metrics::Emitter& e) {
                       std::lock_guard lock(mu_);
                       for (const auto& [k, v] : listed_) e.Sample({{"discovery", k}}, static_cast<double>(v));
@@ -60,6 +62,7 @@ bool EtlMetrics::RegisterReasonFamilies() {
 void EtlMetrics::Listed(const RunSummary& s) {
   last_listed_.Set(static_cast<double>(s.objects_listed));
   raw_deleted_.Inc(static_cast<double>(s.raw_deleted));
+  events_read_.Inc(static_cast<double>(s.events_read));
   std::lock_guard lock(mu_);
   if (!s.discovery.empty()) listed_[s.discovery] += s.objects_listed;
 }

@@ -52,6 +52,8 @@ class EtlMetrics {
   // returned, by how the run discovered), the last run's listing, raw objects expired.
   metrics::Gauge& last_listed_;
   metrics::Counter& raw_deleted_;
+  // Notification discovery: events of the input's event log read (etl/notifications.h).
+  metrics::Counter& events_read_;
   void Listed(const RunSummary& s);
   std::map<std::string, uint64_t> listed_;                 // by discovery, under mu_
   std::map<std::string, uint64_t> filtered_, quarantined_;  // by reason, under mu_

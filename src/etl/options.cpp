@@ -31,8 +31,8 @@ Status EtlOptions::Validate() const {
     return Status::Errorf("--quarantine-retention must be between 0 and 100 years, got {} ms",
                           quarantine_retention_ms);
   if (row_group_rows == 0) return Status::Error("the etl's Parquet row groups must hold at least one row");
-  if (discovery != "auto" && discovery != "full")
-    return Status::Errorf("--discovery must be auto or full, got \"{}\"", discovery);
+  if (discovery != "auto" && discovery != "notification" && discovery != "listing" && discovery != "full")
+    return Status::Errorf("--discovery must be auto, notification, listing or full, got \"{}\"", discovery);
   if (lookback_ms < 0 || lookback_ms > kMaxDurationMs)
     return Status::Errorf("--lookback must be a duration between 0 and 100 years, got {} ms", lookback_ms);
   if (backfill_ms < 0 || backfill_ms > kMaxDurationMs)

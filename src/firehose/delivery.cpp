@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 
 #include "core/base64.h"
@@ -15,10 +16,21 @@
 #include "core/fs.h"
 #include "core/log.h"
 #include "firehose/service_impl.h"
+#include "store/events.h"
 #include "store/keys.h"
 
 namespace orderlake::firehose {
 namespace {
+
+// Fault injection for the crash tests: ORDERLAKE_CRASH_AT=<point> ends the process there
+// as abruptly as kill -9 would.
+void crash_point(std::string_view point) {
+  static const char* at = std::getenv("ORDERLAKE_CRASH_AT");
+  if (at && point == at) ::_exit(86);
+}
+
+// Events dropped per retention pass at most (bounded work per delivery).
+constexpr size_t kEventTrimPerPass = 1000;
 
 std::string object_time(int64_t ms) {
   auto r = format_timestamp("yyyy-MM-dd-HH-mm-ss", ms);
@@ -122,7 +134,7 @@ FirehoseService::Impl::Batch FirehoseService::Impl::Cut(const std::shared_ptr<St
   return b;
 }
 
-Status FirehoseService::Impl::WriteObject(const Batch& b, std::string& key_out) {
+Status FirehoseService::Impl::WriteObject(const Batch& b, std::string& key_out, uint64_t& size_out) {
   const Stream& s = *b.stream;
   const Chunk& first = *b.chunks.front();
   uint64_t seed = mix64(s.id ^ mix64(b.intent.first));
@@ -169,14 +181,11 @@ Status FirehoseService::Impl::WriteObject(const Batch& b, std::string& key_out) 
   // before that check existed (their deliveries fail and are retried, never written outside).
   ORDERLAKE_RETURN_IF_ERROR(store::CheckKey(key, "object key"));
   key_out = key;
+  size_out = body.size();
   if (opt.bucket_store == "s3") {
-    auto it = buckets.find(s.bucket);
-    if (it == buckets.end()) {
-      auto st = store::Open("s3://" + s.bucket);
-      if (!st.ok()) return st.status();
-      it = buckets.emplace(s.bucket, std::move(st).value()).first;
-    }
-    return it->second->Put(key, body);
+    auto st = BucketStore(s.bucket);
+    if (!st.ok()) return st.status();
+    return (*st)->Put(key, body);
   }
   // A fixed temporary name: a delivery redone after a crash replaces the one it left.
   auto root = store::ResolveRoot(stdfs::absolute(opt.data_dir / "s3" / s.bucket));
@@ -184,6 +193,67 @@ Status FirehoseService::Impl::WriteObject(const Batch& b, std::string& key_out) 
   auto path = store::ConfinedPath(*root, key);
   if (!path.ok()) return path.status();
   return fs::write_file_atomic(*path, body, fs::TempName::kFixed);
+}
+
+Result<store::ObjectStore*> FirehoseService::Impl::BucketStore(const std::string& bucket) {
+  auto it = buckets.find(bucket);
+  if (it == buckets.end()) {
+    std::unique_ptr<store::ObjectStore> st;
+    if (opt.bucket_store == "s3") {
+      auto o = store::Open("s3://" + bucket);
+      if (!o.ok()) return o.status();
+      st = std::move(o).value();
+    } else {
+      st = store::OpenLocal((opt.data_dir / "s3" / bucket).string());
+    }
+    it = buckets.emplace(bucket, std::move(st)).first;
+  }
+  return it->second.get();
+}
+
+// The event's key is the object's (its first record's arrival time, the last sequence
+// number): a delivery redone after a crash writes the same event again, and replaces the
+// temporary a crashed local write left. Within a process the time never goes back.
+Status FirehoseService::Impl::WriteEvent(const Stream& s, const std::string& key, uint64_t size, uint64_t seq,
+                                         int64_t arrival_ms) {
+  event_last_ms = std::max(event_last_ms, arrival_ms);
+  const std::string ekey = store::event_key(s.name, event_last_ms, seq);
+  const std::string body = store::event_body(s.bucket, key, size, clock::unix_ms());
+  if (opt.bucket_store == "s3") {
+    auto st = BucketStore(s.bucket);
+    if (!st.ok()) return st.status();
+    return (*st)->Put(ekey, body);
+  }
+  auto root = store::ResolveRoot(stdfs::absolute(opt.data_dir / "s3" / s.bucket));
+  if (!root.ok()) return root.status();
+  auto path = store::ConfinedPath(*root, ekey);
+  if (!path.ok()) return path.status();
+  return fs::write_file_atomic(*path, body, fs::TempName::kFixed);
+}
+
+// Events nobody consumed within the retention (an etl deletes the ones it committed).
+void FirehoseService::Impl::TrimEvents(const Stream& s, int64_t now) {
+  int64_t& last = events_pass_ms[s.name];
+  if (now - last < std::min<int64_t>(60'000, opt.event_retention_ms / 4)) return;
+  last = now;
+  auto st = BucketStore(s.bucket);
+  if (!st.ok()) return;
+  auto listed = (*st)->List(fmt::format("{}{}/", store::kEventsPrefix, s.name));
+  if (!listed.ok()) {
+    spdlog::warn("firehose: cannot list the event log of {}: {}", s.name, listed.status().message());
+    return;
+  }
+  size_t dropped = 0;
+  for (const auto& o : *listed) {  // oldest first
+    auto k = store::parse_event_key(o.key);
+    if (!k || k->ms >= now - opt.event_retention_ms || dropped >= kEventTrimPerPass) break;
+    if (Status d = (*st)->Delete(o.key); !d.ok()) {
+      spdlog::warn("firehose: cannot drop event {}: {}", o.key, d.message());
+      break;
+    }
+    ++dropped;
+  }
+  if (dropped) spdlog::info("firehose: dropped {} events of {} older than the event retention", dropped, s.name);
 }
 
 void FirehoseService::Impl::DeliveryLoop() {
@@ -227,10 +297,22 @@ void FirehoseService::Impl::Deliver(Batch& b) {
     }
   }
   std::string key;
-  Status st = WriteObject(b, key);
+  uint64_t size = 0;
+  Status st = WriteObject(b, key, size);
   if (!st.ok()) {
     Fail(s, st.message());
     return;
+  }
+  // The event is durable before the WAL is released: a crash before this point redelivers
+  // the same key (the intent), and one after it at worst writes the event twice.
+  if (!b.to_error && opt.event_retention_ms > 0) {
+    crash_point("before_delivery_event");
+    st = WriteEvent(s, key, size, b.intent.last, b.chunks.front()->arrival_ms);
+    if (!st.ok()) {
+      Fail(s, "cannot record the delivery event: " + st.message());
+      return;
+    }
+    crash_point("after_delivery_event");
   }
   uint64_t records = 0;
   {
@@ -269,11 +351,14 @@ void FirehoseService::Impl::Deliver(Batch& b) {
     spdlog::error("firehose: cannot save the delivery checkpoint: {}", st.message());
     return;
   }
-  std::lock_guard lk(mu);
-  wal->Release([&](uint64_t id, uint64_t max_seq) {
-    auto it = by_id.find(id);
-    return it == by_id.end() || it->second->delivered_seq >= max_seq;
-  });
+  {
+    std::lock_guard lk(mu);
+    wal->Release([&](uint64_t id, uint64_t max_seq) {
+      auto it = by_id.find(id);
+      return it == by_id.end() || it->second->delivered_seq >= max_seq;
+    });
+  }
+  if (!b.to_error && opt.event_retention_ms > 0) TrimEvents(s, clock::unix_ms());
 }
 
 void FirehoseService::Impl::Fail(Stream& s, const std::string& why) {

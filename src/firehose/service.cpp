@@ -284,6 +284,8 @@ Status FirehoseOptions::Validate() const {
                           wal_segment_bytes);
   if (!(delivery_retry_seconds >= 0 && delivery_retry_seconds <= 86400))
     return Status::Errorf("--delivery-retry-seconds must be between 0 and 86400, got {}", delivery_retry_seconds);
+  if (event_retention_ms < 0 || event_retention_ms > int64_t{366} * 86400 * 1000)
+    return Status::Errorf("--event-retention must be between 0 (no event log) and 366d, got {} ms", event_retention_ms);
   if (!bucket_store.empty() && bucket_store != "local" && bucket_store != "s3")
     return Status::Errorf("--buckets must be 'local' or 's3', got '{}'", bucket_store);
   return Status::OK();

@@ -70,6 +70,12 @@ struct FirehoseOptions {
   // (store::s3_options_from_env: endpoint, region, credentials), written through the object
   // store (a PUT is atomic there).
   std::string bucket_store;
+  // --event-retention: each delivered object is also recorded in the bucket's event log
+  // (store/events.h, _orderlake/events/<stream>/, about 300 bytes per object) before its
+  // WAL records are released; an etl reading the log deletes the events it committed, and
+  // the firehose drops events older than this nobody consumed (a pass at most every minute,
+  // 1000 deletions at most). 0 = no event log (the etl then finds objects by listing).
+  int64_t event_retention_ms = int64_t{24} * 3600 * 1000;
   // Called on the delivery thread after each object is in place in the raw store (not for
   // error output): `orderlake up` wakes its etl with it. Must be quick and must not call
   // back into the service.

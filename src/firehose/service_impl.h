@@ -98,7 +98,7 @@ struct FirehoseService::Impl {
   FirehoseOptions opt;
   // <data-dir>/firehose/lock, held while the service lives: one firehose per WAL.
   std::optional<fs::FileLock> lock;
-  std::map<std::string, std::unique_ptr<store::ObjectStore>> buckets;  // bucket_store "s3" (delivery thread)
+  std::map<std::string, std::unique_ptr<store::ObjectStore>> buckets;  // BucketStore (delivery thread)
   stdfs::path fh_dir, streams_dir, checkpoint_path;
   std::unique_ptr<Wal> wal;
   mutable std::mutex mu;
@@ -139,7 +139,15 @@ struct FirehoseService::Impl {
   // Picks the next due stream and cuts its batch (under mu). Returns the wait time otherwise.
   std::optional<Batch> NextBatch(int64_t now, int64_t& wait_ms);
   Batch Cut(const std::shared_ptr<Stream>& sp, uint64_t durable, int64_t now);
-  Status WriteObject(const Batch& b, std::string& key_out);
+  Status WriteObject(const Batch& b, std::string& key_out, uint64_t& size_out);
+  // The store of a destination bucket (S3, or <data_dir>/s3/<bucket>), kept in `buckets`.
+  Result<store::ObjectStore*> BucketStore(const std::string& bucket);
+  // The event log (store/events.h): the event of a delivered object, durable when it
+  // returns; and a bounded pass dropping the stream's events older than event_retention_ms.
+  Status WriteEvent(const Stream& s, const std::string& key, uint64_t size, uint64_t seq, int64_t arrival_ms);
+  void TrimEvents(const Stream& s, int64_t now);
+  int64_t event_last_ms = 0;                      // event times never go back (delivery thread)
+  std::map<std::string, int64_t> events_pass_ms;  // per stream: the last retention pass
   void DeliveryLoop();
   void Deliver(Batch& b);
   void Fail(Stream& s, const std::string& why);

@@ -27,7 +27,11 @@ TEST(EtlOptions, DefaultsWithLocationsAreValid) {
 TEST(EtlOptions, DiscoveryAndRetentionErrorsNameTheFlag) {
   EtlOptions o = valid();
   o.discovery = "sometimes";
-  expect_error(o.Validate(), "--discovery must be auto or full");
+  expect_error(o.Validate(), "--discovery must be auto, notification, listing or full");
+  for (const char* mode : {"auto", "notification", "listing", "full"}) {
+    o.discovery = mode;
+    EXPECT_TRUE(o.Validate().ok()) << mode;
+  }
   o = valid();
   o.lookback_ms = -1;
   expect_error(o.Validate(), "--lookback");

@@ -107,11 +107,13 @@ def s3_config(bucket, size=1, interval=0, **kw):
 
 
 def objects(data_dir, bucket):
-    """Visible objects of a bucket (no temporaries), sorted by path."""
+    """Visible objects of a bucket (no temporaries, nothing under a '_' directory such as the
+    event log _orderlake/events/, as Athena and the crawler see it), sorted by path."""
     root = pathlib.Path(data_dir) / "s3" / bucket
     if not root.exists():
         return []
-    return sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith("."))
+    return sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith(".")
+                  and not any(part.startswith("_") for part in p.relative_to(root).parts))
 
 
 def wait_for(pred, timeout=20, step=0.05):

@@ -2,6 +2,7 @@
 here): objects named as Firehose names them, records byte for byte and in order, exactly once
 across a kill -9 of the firehose; a missing bucket is retried, then lands once created.
 Run: ORDERLAKE_BINARY=build/orderlake python3 tests/firehose/s3_buckets_test.py"""
+import json
 import os
 import re
 import socket
@@ -53,9 +54,11 @@ class FirehoseToS3(unittest.TestCase):
         self.moto_log.close()
         self.tmp.cleanup()
 
-    def keys(self, bucket):
+    def keys(self, bucket, events=False):
+        """The bucket's data objects (no hidden part), or with events=True its event log."""
         r = self.s3.list_objects_v2(Bucket=bucket)
-        return sorted(o["Key"] for o in r.get("Contents", []))
+        return sorted(o["Key"] for o in r.get("Contents", [])
+                      if o["Key"].startswith("_orderlake/events/") == events)
 
     def body(self, bucket):
         return b"".join(self.s3.get_object(Bucket=bucket, Key=k)["Body"].read() for k in self.keys(bucket))
@@ -90,6 +93,16 @@ class FirehoseToS3(unittest.TestCase):
                 lines = self.s3.get_object(Bucket="raw", Key=k)["Body"].read().splitlines()
                 self.assertEqual(lines, sorted(lines), f"records out of order in {k}")
             self.assertFalse(os.path.exists(os.path.join(data_dir, "s3", "raw")), "nothing lands in the local store")
+            # The event log is in the bucket too: every object named (the one redelivered
+            # after the kill may be named twice), with its size.
+            named = {}
+            for k in self.keys("raw", events=True):
+                rec = json.loads(self.s3.get_object(Bucket="raw", Key=k)["Body"].read())["Records"][0]
+                self.assertEqual(rec["eventName"], "ObjectCreated:Put")
+                named[rec["s3"]["object"]["key"]] = rec["s3"]["object"]["size"]
+            self.assertEqual(sorted(named), keys)
+            for k in keys:
+                self.assertEqual(named[k], self.s3.head_object(Bucket="raw", Key=k)["ContentLength"])
         finally:
             svc.stop()
 
