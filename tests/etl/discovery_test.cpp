@@ -16,6 +16,7 @@
 #include "etl/discovery.h"
 #include "etl/job.h"
 #include "etl/metrics.h"
+#include "raw_layout.h"
 #include "test_util.h"
 
 namespace orderlake::etl {
@@ -28,30 +29,9 @@ using orderlake::testing::TempDir;
 
 constexpr int64_t kMinute = 60'000, kHour = 60 * kMinute, kDay = 24 * kHour;
 
-// The key Firehose gives an object whose oldest record arrived at `ms` (formatted here with
-// gmtime, independently of the code under test).
-std::string fh_key(int64_t ms, uint64_t n, const std::string& prefix = "", const std::string& name = "orders-1-") {
-  const time_t secs = static_cast<time_t>(ms / 1000);
-  struct tm t {};
-  gmtime_r(&secs, &t);
-  char dir[32], stamp[32];
-  strftime(dir, sizeof dir, "%Y/%m/%d/%H/", &t);
-  strftime(stamp, sizeof stamp, "%Y-%m-%d-%H-%M-%S", &t);
-  return fmt::format("{}{}{}{}-{:08x}-0000-4000-8000-{:012x}", prefix, dir, name, stamp, n & 0xffffffff, n);
-}
-
-// One valid CSV line with invoice number i.
-std::string line(uint64_t i) {
-  static const char* countries[] = {"United Kingdom", "France", "Germany"};
-  return fmt::format("{},{}A,ITEM,{},12/{:02d}/2010 10:15,1.25,{},{}\n", i, i % 97, 1 + i % 7, 1 + i % 3,
-                     12346 + i % 100, countries[i % 3]);
-}
-
-void put(const stdfs::path& root, const std::string& key, std::string_view data) {
-  const stdfs::path p = root / key;
-  stdfs::create_directories(p.parent_path());
-  std::ofstream(p, std::ios::binary).write(data.data(), static_cast<std::streamsize>(data.size()));
-}
+using orderlake::testing::fh_key;
+using orderlake::testing::line;
+using orderlake::testing::put;
 
 // A directory in memory (/dev/shm) when the machine has one, else under `fallback`: the
 // history test writes and reads 100,000 small files, which a busy disk makes slow.

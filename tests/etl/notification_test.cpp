@@ -12,6 +12,7 @@
 #include "core/clock.h"
 #include "etl/job.h"
 #include "store/events.h"
+#include "raw_layout.h"
 #include "test_util.h"
 
 namespace orderlake::etl {
@@ -21,28 +22,9 @@ using orderlake::testing::duckdb_value;
 using orderlake::testing::run_orderlake;
 using orderlake::testing::TempDir;
 
-// The key Firehose gives an object whose oldest record arrived at `ms`.
-std::string fh_key(int64_t ms, uint64_t n) {
-  const time_t secs = static_cast<time_t>(ms / 1000);
-  struct tm t {};
-  gmtime_r(&secs, &t);
-  char dir[32], stamp[32];
-  strftime(dir, sizeof dir, "%Y/%m/%d/%H/", &t);
-  strftime(stamp, sizeof stamp, "%Y-%m-%d-%H-%M-%S", &t);
-  return fmt::format("{}orders-1-{}-{:08x}-0000-4000-8000-{:012x}", dir, stamp, n & 0xffffffff, n);
-}
-
-std::string line(uint64_t i) {
-  static const char* countries[] = {"United Kingdom", "France", "Germany"};
-  return fmt::format("{},{}A,ITEM,{},12/{:02d}/2010 10:15,1.25,{},{}\n", i, i % 97, 1 + i % 7, 1 + i % 3,
-                     12346 + i % 100, countries[i % 3]);
-}
-
-void put(const stdfs::path& root, const std::string& key, std::string_view data) {
-  const stdfs::path p = root / key;
-  stdfs::create_directories(p.parent_path());
-  std::ofstream(p, std::ios::binary).write(data.data(), static_cast<std::streamsize>(data.size()));
-}
+using orderlake::testing::fh_key;
+using orderlake::testing::line;
+using orderlake::testing::put;
 
 struct Raw {
   TempDir dir;

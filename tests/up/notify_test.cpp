@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "test_util.h"
+#include "up_banner.h"
 
 namespace orderlake {
 namespace {
@@ -28,18 +29,9 @@ TEST(UpNotify, TheEtlReadsTheFirehoseEventLog) {
   const std::string data = (d.path() / "data").string();
   BackgroundProcess up({ORDERLAKE_BINARY, "up", "--data-dir", data, "--rate", "300", "--port", "0",
                         "--status-interval", "0"});
-  std::string url;
-  ASSERT_TRUE(wait_for(
-      [&] {
-        const std::string out = up.out();
-        const size_t at = out.find("dashboard at ");
-        if (at == std::string::npos) return false;
-        url = out.substr(at + 13, out.find('\n', at) - at - 13);
-        while (!url.empty() && url.back() == '/') url.pop_back();
-        return true;
-      },
-      60))
-      << up.err();
+  std::string url = orderlake::testing::WaitForDashboardUrl(up);
+  ASSERT_FALSE(url.empty()) << up.err();
+  while (url.back() == '/') url.pop_back();
   std::string text;
   ASSERT_TRUE(wait_for(
       [&] {

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "test_util.h"
+#include "up_banner.h"
 
 namespace orderlake {
 namespace {
@@ -29,17 +30,8 @@ TEST(Up, OneCommandFromLogLineToDashboardAndBackAgain) {
   {
     BackgroundProcess up({ORDERLAKE_BINARY, "up", "--data-dir", data, "--rate", "300", "--port", "0",
                           "--status-interval", "1"});
-    std::string url;
-    ASSERT_TRUE(wait_for(
-        [&] {
-          const std::string out = up.out();
-          const size_t at = out.find("dashboard at ");
-          if (at == std::string::npos) return false;
-          url = out.substr(at + 13, out.find('\n', at) - at - 13);
-          return true;
-        },
-        60))
-        << up.err();
+    const std::string url = orderlake::testing::WaitForDashboardUrl(up);
+    ASSERT_FALSE(url.empty()) << up.err();
     ASSERT_TRUE(wait_for([&] { return lake_rows(lake) > 200; }, 60)) << up.err();
     // The dashboard answers with the same figures as a query.
     auto page = run_process({"curl", "-sf", url});
