@@ -207,7 +207,9 @@ class Job {
   Status ListObjects(Bookmark& bm);
   Result<std::vector<store::ObjectInfo>> ListFull();
   Result<std::vector<store::ObjectInfo>> ListIncremental();
-  void Classify(std::vector<store::ObjectInfo> listed, const Bookmark& bm);
+  // named_by_events: the objects come from new delivery events, which prove them new: one
+  // keyed before the window start (a late delivery) is read, not taken as read.
+  void Classify(std::vector<store::ObjectInfo> listed, const Bookmark& bm, bool named_by_events = false);
   // Notification discovery (notifications.cpp): the objects the new events name; after
   // the commit of the cursor, the consumed events deleted.
   Result<std::vector<store::ObjectInfo>> ReadEvents(bool* has_log);

@@ -208,7 +208,7 @@ Status Job::ListObjects(Bookmark& bm) {
     // cannot tell what else is new: list all, as the listing modes do.
     if (!backfill_due && (disc_.time_layout || opt_.discovery == "notification") && disc_.last_full_ms > 0) {
       sum_.discovery = "notification";
-      Classify(std::move(named), bm);
+      Classify(std::move(named), bm, true);
       return Status::OK();
     }
   }
@@ -224,7 +224,7 @@ Status Job::ListObjects(Bookmark& bm) {
 
 // Each listed object against the bookmark: new, grown (read from where the last run
 // stopped), unchanged, changed, or closed by the window (taken).
-void Job::Classify(std::vector<store::ObjectInfo> listed, const Bookmark& bm) {
+void Job::Classify(std::vector<store::ObjectInfo> listed, const Bookmark& bm, bool named_by_events) {
   const std::string root = input_store_->local_root();
   sum_.objects_listed = listed.size();
   std::vector<ObjectInfo> all;
@@ -241,8 +241,15 @@ void Job::Classify(std::vector<store::ObjectInfo> listed, const Bookmark& bm) {
     auto b = bm.find(o.path);
     if (b == bm.end()) {
       auto k = disc_.closed_ms >= 0 ? parse_layout_key(o.key) : std::nullopt;
-      if (k && disc_.Closed(k->time_ms)) sum_.objects_skipped++;  // taken before the window
-      else objects_.push_back(o);
+      if (k && disc_.Closed(k->time_ms) && !named_by_events) {
+        sum_.objects_skipped++;  // taken before the window
+        continue;
+      }
+      if (k && disc_.Closed(k->time_ms))
+        sum_.warnings.push_back(fmt::format("{} was delivered late (keyed before the look-back window); read from its "
+                                            "delivery event",
+                                            o.path));
+      objects_.push_back(o);
     } else if (b->second.size == o.size) {
       sum_.objects_skipped++;
     } else if (o.size > b->second.size && b->second.offset == b->second.size) {

@@ -133,6 +133,35 @@ TEST(Notification, RepeatedEventsTakeNothingTwice) {
   EXPECT_EQ(r.batch_rows(), 6u);
 }
 
+// A stream whose deliveries stalled (a failing destination) delivers later under keys of
+// its records' arrival, before the look-back window others moved on: listing would take it
+// as read; its event proves it new, so it is read (with a warning), once.
+TEST(Notification, ALateDeliveryKeyedBeforeTheWindowIsRead) {
+  Raw r;
+  for (int i = 0; i < 5; ++i) r.Deliver();
+  EtlOptions o = r.options();
+  o.lookback_ms = 60'000;
+  must_run(o);
+  const std::string late = fh_key(r.base - 3'600'000, 1000);  // an hour before the mark
+  put(r.in(), late, line(1000));
+  r.Event(late, line(1000).size());
+  auto run = must_run(o);
+  EXPECT_EQ(run.discovery, "notification");
+  EXPECT_EQ(run.objects, 1u);
+  EXPECT_EQ(r.rows(), 6u);
+  bool warned = false;
+  for (const auto& w : run.warnings) warned |= w.find("delivered late") != std::string::npos;
+  EXPECT_TRUE(warned);
+  // Without its event (a listing), an object that old is taken as read: only the event tells.
+  const std::string unnamed = fh_key(r.base - 3'600'000, 1001);
+  put(r.in(), unnamed, line(1001));
+  r.Deliver();
+  auto next = must_run(o);
+  EXPECT_EQ(next.objects, 1u);
+  EXPECT_EQ(r.rows(), 7u);
+  EXPECT_EQ(r.distinct(), 7u);
+}
+
 TEST(Notification, ObjectsWithoutAnEventAreCaughtByTheBackfill) {
   Raw r;
   for (int i = 0; i < 3; ++i) r.Deliver();
