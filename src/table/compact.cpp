@@ -68,6 +68,19 @@ struct Compactor::Impl {
   std::optional<fs::FileLock> lock;
   std::unique_ptr<Duck> duck;
   int64_t last_checkpoint = -2;  // -2: not looked up yet
+  bool loaded = false;           // the snapshot is loaded and unfinished merges recovered
+
+  // Loads the snapshot (through _last_checkpoint) and removes what a compaction that
+  // stopped before its commit left; until it succeeds, every pass tries again.
+  Status EnsureLoaded() {
+    if (loaded) return Status::OK();
+    auto l = log->Load();
+    if (!l.ok()) return Status::Errorf("lake {}: {}", opt.lake, l.status().message());
+    snap = std::move(l).value();
+    ORDERLAKE_RETURN_IF_ERROR(Recover());
+    loaded = true;
+    return Status::OK();
+  }
 
 
   std::string MetaKey(std::string_view rel) const { return fmt::format("_orderlake/{}/{}", opt.table, rel); }
@@ -209,6 +222,7 @@ struct Compactor::Impl {
   Result<CompactSummary> RunOnce() {
     const auto start = std::chrono::steady_clock::now();
     CompactSummary sum;
+    ORDERLAKE_RETURN_IF_ERROR(EnsureLoaded());
     ORDERLAKE_RETURN_IF_ERROR(log->Update(&snap));
     sum.version = snap.version;
     if (snap.version < 0) return sum;
@@ -350,7 +364,7 @@ int CompactTier(uint64_t size, const CompactOptions& o) {
 Compactor::Compactor(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Compactor::~Compactor() = default;
 
-Result<std::unique_ptr<Compactor>> Compactor::Open(const CompactOptions& options) {
+Result<std::unique_ptr<Compactor>> Compactor::Open(const CompactOptions& options, bool defer_load) {
   auto impl = std::make_unique<Impl>();
   impl->opt = options;
   ORDERLAKE_RETURN_IF_ERROR(options.Validate());
@@ -376,10 +390,7 @@ Result<std::unique_ptr<Compactor>> Compactor::Open(const CompactOptions& options
   auto duck = Duck::Open();
   if (!duck.ok()) return duck.status();
   impl->duck = std::move(duck).value();
-  auto loaded = impl->log->Load();
-  if (!loaded.ok()) return Status::Errorf("lake {}: {}", options.lake, loaded.status().message());
-  impl->snap = std::move(loaded).value();
-  ORDERLAKE_RETURN_IF_ERROR(impl->Recover());
+  if (!defer_load) ORDERLAKE_RETURN_IF_ERROR(impl->EnsureLoaded());
   return std::unique_ptr<Compactor>(new Compactor(std::move(impl)));
 }
 
@@ -463,7 +474,9 @@ HealthReport CompactMetrics::Health() const {
 Status compact_loop(const CompactOptions& options, double every_s, const std::atomic<bool>& stop,
                     const std::function<void(const CompactSummary&)>& on_run,
                     const std::function<void(const Status&)>& on_error) {
-  auto c = Compactor::Open(options);
+  // The table is read in the first pass, not here: a lake that cannot be reached yet (an S3
+  // outage as the compactor starts) is an error of that pass, retried, not the loop's end.
+  auto c = Compactor::Open(options, /*defer_load=*/true);
   if (!c.ok()) return c.status();
   while (!stop.load()) {
     auto s = c.value()->RunOnce();

@@ -81,7 +81,10 @@ struct CompactSummary {
 
 class Compactor {
  public:
-  static Result<std::unique_ptr<Compactor>> Open(const CompactOptions& options);
+  // Validates the options, takes the table's compaction lock and (unless defer_load: then
+  // in the first RunOnce, retried by every pass until it succeeds) loads the snapshot and
+  // removes what an unfinished compaction left.
+  static Result<std::unique_ptr<Compactor>> Open(const CompactOptions& options, bool defer_load = false);
   ~Compactor();
   Compactor(const Compactor&) = delete;
   Compactor& operator=(const Compactor&) = delete;

@@ -2,7 +2,11 @@
 // `etl --follow` and `up`, and tests; errors name the flag.
 #include <gtest/gtest.h>
 
+#include <csignal>
+#include <string>
+
 #include "table/compact.h"
+#include "test_util.h"
 
 namespace orderlake::table {
 namespace {
@@ -54,6 +58,32 @@ TEST(CompactOptions, OpenRefusesInvalidOptions) {
   auto c = Compactor::Open(o);
   ASSERT_FALSE(c.ok());
   EXPECT_NE(c.status().message().find("--min-files"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace orderlake::table
+
+namespace orderlake::table {
+namespace {
+
+// `orderlake compact --every` started while its S3 lake cannot be reached (an outage, the
+// endpoint not up yet) keeps trying, pass after pass, instead of exiting at start.
+TEST(CompactLoop, AnUnreachableLakeAtStartIsRetriedNotFatal) {
+  testing::TempDir home;
+  const int port = testing::free_port();  // nothing listens there
+  testing::BackgroundProcess p(
+      {ORDERLAKE_BINARY, "compact", "--lake", "s3://nowhere/lake", "--every", "0.2"},
+      {"AWS_ENDPOINT_URL=http://127.0.0.1:" + std::to_string(port), "AWS_ACCESS_KEY_ID=test",
+       "AWS_SECRET_ACCESS_KEY=test", "AWS_REGION=us-east-1", "HOME=" + home.path().string(),
+       "XDG_CACHE_HOME=" + (home.path() / "cache").string()});
+  ASSERT_TRUE(testing::wait_for(
+      [&] {
+        const std::string err = p.err();
+        return err.find("(retrying)", err.find("(retrying)") + 1) != std::string::npos;  // two passes
+      },
+      30))
+      << p.err();
+  EXPECT_EQ(p.Stop(SIGINT, 20), 0) << p.err();
 }
 
 }  // namespace
