@@ -57,8 +57,12 @@ class Firehose:
 
     def raw_lines(self, bucket):
         out = []
-        for f in sorted(glob.glob(os.path.join(self.dir, "s3", bucket, "**", "*"), recursive=True)):
-            if os.path.isfile(f) and not os.path.basename(f).startswith("."):
+        root = os.path.join(self.dir, "s3", bucket)
+        for f in sorted(glob.glob(os.path.join(root, "**", "*"), recursive=True)):
+            # The data objects, as Athena sees the bucket: not the firehose's event log
+            # (_orderlake/events/) nor temporaries (.name).
+            parts = os.path.relpath(f, root).split(os.sep)
+            if os.path.isfile(f) and not any(p.startswith(("_", ".")) for p in parts):
                 with open(f, "rb") as fh:
                     out += fh.read().splitlines(keepends=True)
         return out
