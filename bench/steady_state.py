@@ -14,7 +14,7 @@
     retentions, sampling every BENCH_SAMPLE_S (10) seconds: the etl's last run time and objects
     listed, the freshness over the sample's window (p99 as a histogram bucket bound, and the
     mean, from orderlake_up_freshness_seconds), up's RSS, the dashboard's uncached answer time (a filter set no cache holds),
-    file counts (raw objects, Delta log files, live table files, run records, quarantine
+    file counts (raw objects, delivery events not yet consumed, Delta log files, live table files, run records, quarantine
     files, WAL segments), the data dir's disk use and that use less the table's data files
     (which hold every order, so grow by design). Prints each figure's trend over the
     second half of the soak (least-squares slope per hour, and as a share of its mean): a
@@ -224,9 +224,10 @@ def rss_mb(pid):
     return float("nan")
 
 
-def count_files(path, pred=lambda name: True):
+def count_files(path, pred=lambda name: True, skip_dirs=()):
     n = size = 0
-    for d, _, files in os.walk(path):
+    for d, dirs, files in os.walk(path):
+        dirs[:] = [x for x in dirs if x not in skip_dirs]
         for name in files:
             if pred(name):
                 n += 1
@@ -297,7 +298,8 @@ def soak():
                  "rss_mb": rss_mb(up.pid),
                  "dashboard_ms": dashboard_ms(port, rnd),
                  "raw_objects": count_files(os.path.join(data, "s3", "orderlake-raw"),
-                                            lambda n: not n.startswith((".", "_")))[0],
+                                            lambda n: not n.startswith((".", "_")), ("_orderlake",))[0],
+                 "events": count_files(os.path.join(data, "s3", "orderlake-raw", "_orderlake", "events"))[0],
                  "log_files": count_files(os.path.join(lake, "orders", "_delta_log"))[0],
                  "table_files": table[0],
                  "run_records": count_files(os.path.join(lake, "_orderlake", "orders", "runs"))[0],
