@@ -225,6 +225,7 @@ def run_mode(mode, kills):
     work = tempfile.mkdtemp(prefix=f"orderlake-chaos-{mode}-")
     env = dict(os.environ)
     mount, proxy, moto = None, None, None
+    services, writer = {}, None
     faults, passed = 0, False
     try:
         data = os.path.join(work, "data")
@@ -299,6 +300,12 @@ def run_mode(mode, kills):
         print(f"chaos[{mode}]: FAILED: {e}; logs kept in {work}", flush=True)
         return False
     finally:
+        # A failed run (a service that exited, a query that failed) stops everything too: no
+        # process of the run outlives it.
+        if writer:
+            writer.stop.set()
+        for svc in services.values():
+            svc.stop()
         if proxy:
             proxy.close()
         if moto:
