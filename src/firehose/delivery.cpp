@@ -182,13 +182,17 @@ Status FirehoseService::Impl::WriteObject(const Batch& b, std::string& key_out, 
   ORDERLAKE_RETURN_IF_ERROR(store::CheckKey(key, "object key"));
   key_out = key;
   size_out = body.size();
+  return PutToBucket(s.bucket, key, body);
+}
+
+Status FirehoseService::Impl::PutToBucket(const std::string& bucket, const std::string& key, std::string_view body) {
   if (opt.bucket_store == "s3") {
-    auto st = BucketStore(s.bucket);
+    auto st = BucketStore(bucket);
     if (!st.ok()) return st.status();
     return (*st)->Put(key, body);
   }
   // A fixed temporary name: a delivery redone after a crash replaces the one it left.
-  auto root = store::ResolveRoot(stdfs::absolute(opt.data_dir / "s3" / s.bucket));
+  auto root = store::ResolveRoot(stdfs::absolute(opt.data_dir / "s3" / bucket));
   if (!root.ok()) return root.status();
   auto path = store::ConfinedPath(*root, key);
   if (!path.ok()) return path.status();
@@ -218,17 +222,7 @@ Status FirehoseService::Impl::WriteEvent(const Stream& s, const std::string& key
                                          int64_t arrival_ms) {
   event_last_ms = std::max(event_last_ms, arrival_ms);
   const std::string ekey = store::event_key(s.name, event_last_ms, seq);
-  const std::string body = store::event_body(s.bucket, key, size, clock::unix_ms());
-  if (opt.bucket_store == "s3") {
-    auto st = BucketStore(s.bucket);
-    if (!st.ok()) return st.status();
-    return (*st)->Put(ekey, body);
-  }
-  auto root = store::ResolveRoot(stdfs::absolute(opt.data_dir / "s3" / s.bucket));
-  if (!root.ok()) return root.status();
-  auto path = store::ConfinedPath(*root, ekey);
-  if (!path.ok()) return path.status();
-  return fs::write_file_atomic(*path, body, fs::TempName::kFixed);
+  return PutToBucket(s.bucket, ekey, store::event_body(s.bucket, key, size, clock::unix_ms()));
 }
 
 // Events nobody consumed within the retention (an etl deletes the ones it committed).

@@ -142,6 +142,9 @@ struct FirehoseService::Impl {
   Status WriteObject(const Batch& b, std::string& key_out, uint64_t& size_out);
   // The store of a destination bucket (S3, or <data_dir>/s3/<bucket>), kept in `buckets`.
   Result<store::ObjectStore*> BucketStore(const std::string& bucket);
+  // `body` at `key` of the bucket (S3, or atomically under <data>/s3/<bucket> with a fixed
+  // temporary name), for objects and events alike.
+  Status PutToBucket(const std::string& bucket, const std::string& key, std::string_view body);
   // The event log (store/events.h): the event of a delivered object, durable when it
   // returns; and a bounded pass dropping the stream's events older than event_retention_ms.
   Status WriteEvent(const Stream& s, const std::string& key, uint64_t size, uint64_t seq, int64_t arrival_ms);
