@@ -39,8 +39,6 @@ std::string IdOf(std::string_view key, std::string_view prefix, std::string_view
 // at or after cutoff_ms then has a greater id.
 bool StartedBefore(int64_t start_ms, int64_t cutoff_ms) { return start_ms >= 0 && start_ms + 1000 <= cutoff_ms; }
 
-int64_t hour_floor_ms(int64_t ms) { return ms - ms % 3'600'000; }
-
 std::string UtcDate(int64_t ms) {
   std::time_t t = static_cast<std::time_t>(ms / 1000);
   std::tm tm{};
@@ -77,7 +75,7 @@ struct QuarantineFile {
   std::string key, id;
   int64_t start_ms = -1;  // -1: not one of ours (a user's file, left alone)
   bool part = false;
-  int64_t end_ms() const { return part ? start_ms + 3'600'000 : start_ms; }
+  int64_t end_ms() const { return part ? start_ms + internal::kHourMs : start_ms; }
 };
 
 QuarantineFile ParseQuarantineKey(const std::string& key, const std::string& prefix) {
@@ -192,11 +190,11 @@ Status KeepQuarantine(store::ObjectStore* lake, const std::string& table, const 
       ORDERLAKE_RETURN_IF_ERROR(lake->Delete(o.key));
       ++res->quarantine_deleted;
     } else if (q.part) {
-      int& last = last_part[hour_floor_ms(q.start_ms)];
+      int& last = last_part[internal::hour_floor(q.start_ms)];
       last = std::max(last, std::atoi(q.id.c_str() + 22));
     } else if (q.start_ms >= 0 && StartedBefore(q.start_ms, fold_before)) {
       if (folding++ >= kMaxPerPass) res->more = true;
-      else fold[hour_floor_ms(q.start_ms)].push_back(std::move(q));
+      else fold[internal::hour_floor(q.start_ms)].push_back(std::move(q));
     }
   }
   for (const auto& [hour, files] : fold)
